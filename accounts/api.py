@@ -1,0 +1,149 @@
+"""The auth and profile API (`000_*` §1 and §5.1, plus refresh and passwords from `002_*`)."""
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import services, tokens
+from accounts.serializers import (
+    ChangePasswordInput,
+    CurrentUserSerializer,
+    ForgotPasswordInput,
+    LoginInput,
+    MessageOutput,
+    ProfileInput,
+    ProfileSerializer,
+    RefreshInput,
+    RegisterInput,
+    ResetPasswordInput,
+    SessionOutput,
+    UserSerializer,
+    VerifyEmailInput,
+)
+from callmeback.ratelimit import RateLimit
+
+
+def _parse(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _session_body(user, pair: tokens.TokenPair) -> dict:
+    return {"user": UserSerializer(user).data, "token": pair.access, "refresh_token": pair.refresh}
+
+
+class RegisterApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    rate_limits = {"POST": RateLimit("3/hour", per="ip")}
+
+    @extend_schema(request=RegisterInput, responses={201: SessionOutput})
+    def post(self, request):
+        user = services.user_register(**_parse(RegisterInput, request))
+        return Response(_session_body(user, tokens.token_pair_issue(user=user)), status=status.HTTP_201_CREATED)
+
+
+class LoginApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    rate_limits = {"POST": RateLimit("5/min", per="ip")}
+
+    @extend_schema(request=LoginInput, responses={200: SessionOutput})
+    def post(self, request):
+        user, pair = services.user_login(**_parse(LoginInput, request))
+        return Response(_session_body(user, pair))
+
+
+class LogoutApi(APIView):
+    rate_limits = {"POST": RateLimit("10/min")}
+
+    @extend_schema(request=None, responses={200: MessageOutput})
+    def post(self, request):
+        tokens.session_revoke(user=request.user, token=request.auth)
+        return Response({"message": "Logged out successfully"})
+
+
+class MeApi(APIView):
+    rate_limits = {"GET": RateLimit("30/min")}
+
+    @extend_schema(responses={200: inline_serializer("MeOutput", {"user": CurrentUserSerializer()})})
+    def get(self, request):
+        return Response({"user": CurrentUserSerializer(request.user).data})
+
+
+class RefreshApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    rate_limits = {"POST": RateLimit("10/min", per="ip")}
+
+    @extend_schema(
+        request=RefreshInput, responses={200: inline_serializer("RefreshOutput", {"token": serializers.CharField()})}
+    )
+    def post(self, request):
+        data = _parse(RefreshInput, request)
+        return Response({"token": tokens.access_token_refresh(refresh_token=data["refresh_token"])})
+
+
+class ForgotPasswordApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    rate_limits = {"POST": RateLimit("3/hour", per="ip")}
+
+    @extend_schema(request=ForgotPasswordInput, responses={200: MessageOutput})
+    def post(self, request):
+        services.password_reset_request(**_parse(ForgotPasswordInput, request))
+        return Response({"message": "If an account exists for that email, a reset link is on its way."})
+
+
+class ResetPasswordApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    rate_limits = {"POST": RateLimit("10/min", per="ip")}
+
+    @extend_schema(request=ResetPasswordInput, responses={200: MessageOutput})
+    def post(self, request):
+        services.password_reset_confirm(**_parse(ResetPasswordInput, request))
+        return Response({"message": "Password has been reset. You can now log in."})
+
+
+class VerifyEmailApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    rate_limits = {"POST": RateLimit("10/min", per="ip")}
+
+    @extend_schema(request=VerifyEmailInput, responses={200: MessageOutput})
+    def post(self, request):
+        services.email_verify(**_parse(VerifyEmailInput, request))
+        return Response({"message": "Email verified"})
+
+
+class ResendVerificationApi(APIView):
+    rate_limits = {"POST": RateLimit("3/hour")}
+
+    @extend_schema(request=None, responses={200: MessageOutput})
+    def post(self, request):
+        services.email_verification_resend(user=request.user)
+        return Response({"message": "Verification email sent"})
+
+
+class ChangePasswordApi(APIView):
+    rate_limits = {"PUT": RateLimit("10/min")}
+
+    @extend_schema(request=ChangePasswordInput, responses={200: MessageOutput})
+    def put(self, request):
+        services.user_change_password(user=request.user, **_parse(ChangePasswordInput, request))
+        return Response({"message": "Password updated"})
+
+
+class ProfileApi(APIView):
+    rate_limits = {"PUT": RateLimit("10/min")}
+
+    @extend_schema(
+        request=ProfileInput, responses={200: inline_serializer("ProfileOutput", {"user": ProfileSerializer()})}
+    )
+    def put(self, request):
+        user = services.user_update_profile(user=request.user, **_parse(ProfileInput, request))
+        return Response({"user": ProfileSerializer(user).data})

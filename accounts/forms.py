@@ -1,0 +1,54 @@
+"""Dashboard forms. They only collect input: the rules live in `accounts.services`."""
+
+from django import forms
+
+from accounts.validators import PASSWORD_RULES
+
+
+class RegisterForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    email = forms.CharField(max_length=255, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    phone = forms.CharField(
+        max_length=32,
+        help_text="With country code, e.g. +15551234567.",
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    password = forms.CharField(
+        strip=False,
+        help_text=f"Use {PASSWORD_RULES}.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+
+class LoginForm(forms.Form):
+    email = forms.CharField(max_length=255, widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
+    password = forms.CharField(strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+
+class ForgotPasswordForm(forms.Form):
+    email = forms.CharField(max_length=255, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+
+
+class ResetPasswordForm(forms.Form):
+    new_password = forms.CharField(
+        strip=False,
+        help_text=f"Use {PASSWORD_RULES}.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+
+class ProfileForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    email = forms.CharField(max_length=255, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    phone = forms.CharField(max_length=32, widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}))
+
+
+class ChangePasswordForm(forms.Form):
+    current_password = forms.CharField(
+        strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    new_password = forms.CharField(
+        strip=False,
+        help_text=f"Use {PASSWORD_RULES}.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )

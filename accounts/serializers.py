@@ -1,0 +1,73 @@
+"""Request and response shapes of the accounts API (`000_*` §1, §5.1)."""
+
+from rest_framework import serializers
+
+from accounts.models import User
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "name", "phone", "created_at"]
+
+
+class CurrentUserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "name", "phone", "created_at", "email_verified", "phone_verified", "plan"]
+
+
+class ProfileSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "name", "email", "phone", "updated_at"]
+
+
+class RegisterInput(serializers.Serializer):
+    name = serializers.CharField()
+    email = serializers.CharField()
+    password = serializers.CharField(trim_whitespace=False)
+    phone = serializers.CharField()
+
+
+class LoginInput(serializers.Serializer):
+    email = serializers.EmailField(max_length=255)
+    password = serializers.CharField(trim_whitespace=False)
+
+
+class RefreshInput(serializers.Serializer):
+    refresh_token = serializers.CharField()
+
+
+class ForgotPasswordInput(serializers.Serializer):
+    email = serializers.CharField()
+
+
+class ResetPasswordInput(serializers.Serializer):
+    token = serializers.CharField()
+    new_password = serializers.CharField(trim_whitespace=False)
+
+
+class ChangePasswordInput(serializers.Serializer):
+    current_password = serializers.CharField(trim_whitespace=False)
+    new_password = serializers.CharField(trim_whitespace=False)
+
+
+class VerifyEmailInput(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class ProfileInput(serializers.Serializer):
+    name = serializers.CharField(required=False)
+    email = serializers.CharField(required=False)
+    phone = serializers.CharField(required=False)
+
+
+class SessionOutput(serializers.Serializer):
+    user = UserSerializer()
+    token = serializers.CharField()
+    refresh_token = serializers.CharField()
+
+
+class MessageOutput(serializers.Serializer):
+    message = serializers.CharField()

@@ -1,0 +1,231 @@
+"""Every write to accounts: registration, login and lockout, passwords, profile, email."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts import emails
+from accounts.models import User
+from accounts.tokens import TokenPair, token_pair_issue
+from accounts.validators import clean_email, clean_name, clean_phone
+from callmeback.errors import ApplicationError, RateLimitExceeded, ValidationFailed
+from callmeback.logging import mask_phone
+
+logger = logging.getLogger(__name__)
+
+
+class EmailExists(ApplicationError):
+    code = "EMAIL_EXISTS"
+    status_code = 409
+    default_message = "Email already registered."
+
+
+class PhoneExists(ApplicationError):
+    code = "PHONE_EXISTS"
+    status_code = 409
+    default_message = "Phone already registered."
+
+
+class InvalidCredentials(ApplicationError):
+    code = "INVALID_CREDENTIALS"
+    status_code = 401
+    default_message = "Invalid email or password."
+
+
+class InvalidResetToken(ApplicationError):
+    code = "INVALID_TOKEN"
+    status_code = 400
+    default_message = "This link is invalid or has expired. Request a new one."
+
+
+def _clean_fields(**fields: str | None) -> dict[str, str]:
+    """Runs each given field through its rule; raises one error naming every bad field."""
+    cleaners = {"name": clean_name, "email": clean_email, "phone": clean_phone}
+    cleaned: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    for field, value in fields.items():
+        if value is None:
+            continue
+        try:
+            if field == "password":
+                validate_password(value)
+                cleaned[field] = value
+            else:
+                cleaned[field] = cleaners[field](value)
+        except ValidationError as error:
+            errors[field] = list(error.messages)
+    if errors:
+        first_field = next(iter(errors))
+        raise ValidationFailed(errors[first_field][0], details=errors)
+    return cleaned
+
+
+def _ensure_unique(*, email: str | None, phone: str | None, exclude: User | None = None) -> None:
+    others = User.objects.exclude(pk=exclude.pk) if exclude else User.objects.all()
+    if email and others.filter(email=email).exists():
+        raise EmailExists()
+    if phone and others.filter(phone=phone).exists():
+        raise PhoneExists()
+
+
+def _save_unique(user: User, *, fields: list[str] | None = None) -> None:
+    """Saves, turning a lost race on the unique email/phone into the right 409."""
+    try:
+        with transaction.atomic():
+            if fields is None:
+                user.save()
+            else:
+                user.save(update_fields=fields)
+    except IntegrityError as error:
+        if "phone" in str(error):
+            raise PhoneExists() from None
+        raise EmailExists() from None
+
+
+def user_register(*, name: str, email: str, password: str, phone: str) -> User:
+    cleaned = _clean_fields(name=name, email=email, phone=phone, password=password)
+    _ensure_unique(email=cleaned["email"], phone=cleaned["phone"])
+    user = User(name=cleaned["name"], email=cleaned["email"], phone=cleaned["phone"])
+    user.set_password(password)
+    _save_unique(user)
+    logger.info("Registered user %s (phone %s)", user.pk, mask_phone(user.phone))
+    transaction.on_commit(lambda: emails.send_email_verification(user))
+    return user
+
+
+def user_login(*, email: str, password: str) -> tuple[User, TokenPair]:
+    user = user_authenticate(email=email, password=password)
+    return user, token_pair_issue(user=user)
+
+
+def user_authenticate(*, email: str, password: str) -> User:
+    """Checks credentials and applies the lockout.
+
+    Unknown email and wrong password give the same answer, after the same bcrypt work.
+    Only the lockout itself, after `LOGIN_FAILURE_LIMIT` failures, says anything more.
+    """
+    normalized = (email or "").strip().lower()
+    user = User.objects.filter(email=normalized, is_active=True).first()
+    if user is None:
+        User().set_password(password)  # equal time for unknown emails
+        raise InvalidCredentials()
+    if user.is_locked:
+        raise _locked_error(user)
+    if not user.check_password(password):
+        _record_failed_login(user)
+        raise InvalidCredentials()
+    if user.failed_login_count or user.locked_until:
+        User.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None)
+    return user
+
+
+def _locked_error(user: User) -> RateLimitExceeded:
+    retry_after = max(1, int((user.locked_until - timezone.now()).total_seconds()))
+    minutes = -(-retry_after // 60)
+    return RateLimitExceeded(
+        f"Too many failed login attempts. The account is locked; try again in {minutes} minutes.",
+        retry_after=retry_after,
+    )
+
+
+def _record_failed_login(user: User) -> None:
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        locked.failed_login_count += 1
+        if locked.failed_login_count >= settings.LOGIN_FAILURE_LIMIT:
+            locked.locked_until = timezone.now() + timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
+            locked.failed_login_count = 0
+            logger.warning("Locked user %s after repeated failed logins", user.pk)
+        locked.save(update_fields=["failed_login_count", "locked_until"])
+
+
+def user_unlock(*, user: User) -> None:
+    User.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None)
+
+
+def user_update_profile(
+    *, user: User, name: str | None = None, email: str | None = None, phone: str | None = None
+) -> User:
+    """Changing the email or phone clears its verified flag; a new email is re-verified."""
+    cleaned = _clean_fields(name=name, email=email, phone=phone)
+    email_changed = "email" in cleaned and cleaned["email"] != user.email
+    phone_changed = "phone" in cleaned and cleaned["phone"] != user.phone
+    _ensure_unique(
+        email=cleaned["email"] if email_changed else None,
+        phone=cleaned["phone"] if phone_changed else None,
+        exclude=user,
+    )
+    if "name" in cleaned:
+        user.name = cleaned["name"]
+    if email_changed:
+        user.email = cleaned["email"]
+        user.email_verified = False
+    if phone_changed:
+        user.phone = cleaned["phone"]
+        user.phone_verified = False
+    _save_unique(user, fields=["name", "email", "email_verified", "phone", "phone_verified", "updated_at"])
+    if email_changed:
+        transaction.on_commit(lambda: emails.send_email_verification(user))
+    return user
+
+
+def _set_password(user: User, new_password: str) -> None:
+    """Stores a new password and ends every session issued before it."""
+    user.set_password(new_password)
+    user.tokens_valid_after = timezone.now()
+    user.failed_login_count = 0
+    user.locked_until = None
+    user.save(update_fields=["password", "tokens_valid_after", "failed_login_count", "locked_until", "updated_at"])
+
+
+def user_change_password(*, user: User, current_password: str, new_password: str) -> None:
+    if not user.check_password(current_password):
+        raise ValidationFailed.for_field("current_password", "Current password is incorrect.")
+    _clean_fields(password=new_password)
+    _set_password(user, new_password)
+
+
+def password_reset_request(*, email: str) -> None:
+    """Emails a reset link if the account exists; says nothing either way."""
+    try:
+        normalized = clean_email(email)
+    except ValidationError as error:
+        raise ValidationFailed.for_field("email", error.messages[0]) from None
+    user = User.objects.filter(email=normalized, is_active=True).first()
+    if user is not None:
+        emails.send_password_reset(user)
+
+
+def password_reset_confirm(*, token: str, new_password: str) -> User:
+    """Sets the new password if the emailed token is valid; the token works once."""
+    user = emails.password_reset_token_user(token)
+    if user is None:
+        raise InvalidResetToken()
+    _clean_fields(password=new_password)
+    _set_password(user, new_password)
+    return user
+
+
+def email_verification_resend(*, user: User) -> None:
+    if not user.email_verified:
+        emails.send_email_verification(user)
+
+
+def email_verify(*, token: str) -> User:
+    try:
+        payload = signing.loads(token, salt=emails.EMAIL_VERIFICATION_SALT, max_age=settings.EMAIL_VERIFICATION_MAX_AGE)
+    except signing.BadSignature:
+        raise InvalidResetToken("This verification link is invalid or has expired.") from None
+    user = User.objects.filter(pk=payload.get("user"), email=payload.get("email")).first()
+    if user is None:
+        raise InvalidResetToken("This verification link is no longer valid.")
+    if not user.email_verified:
+        user.email_verified = True
+        user.save(update_fields=["email_verified", "updated_at"])
+    return user

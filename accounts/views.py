@@ -1,0 +1,149 @@
+"""Dashboard pages for accounts: the same services as the API, rendered as HTML."""
+
+from django.contrib import messages
+from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import services
+from accounts.forms import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    ProfileForm,
+    RegisterForm,
+    ResetPasswordForm,
+)
+from callmeback.dashboard import add_service_error
+from callmeback.errors import ApplicationError
+from callmeback.ratelimit import RateLimit, enforce_rate_limit
+
+
+def home(request):
+    return render(request, "home.html")
+
+
+@require_http_methods(["GET", "POST"])
+def register_view(request):
+    form = RegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            enforce_rate_limit(request, "dashboard.register", RateLimit("3/hour", per="ip"))
+            user = services.user_register(**form.cleaned_data)
+        except ApplicationError as error:
+            add_service_error(form, error)
+        else:
+            login(request, user)
+            messages.success(request, f"Welcome, {user.name}! We sent a confirmation link to {user.email}.")
+            return redirect("accounts:profile")
+    return render(request, "accounts/register.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request):
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            enforce_rate_limit(request, "dashboard.login", RateLimit("5/min", per="ip"))
+            user = services.user_authenticate(**form.cleaned_data)
+        except ApplicationError as error:
+            add_service_error(form, error)
+        else:
+            login(request, user)
+            next_url = request.GET.get("next", "")
+            if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+                return redirect(next_url)
+            return redirect("accounts:profile")
+    return render(request, "accounts/login.html", {"form": form})
+
+
+@require_POST
+def logout_view(request):
+    logout(request)
+    messages.info(request, "You have been logged out.")
+    return redirect("accounts:login")
+
+
+@require_http_methods(["GET", "POST"])
+def forgot_password_view(request):
+    form = ForgotPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            enforce_rate_limit(request, "dashboard.forgot-password", RateLimit("3/hour", per="ip"))
+            services.password_reset_request(**form.cleaned_data)
+        except ApplicationError as error:
+            add_service_error(form, error)
+        else:
+            messages.info(request, "If an account exists for that email, a reset link is on its way.")
+            return redirect("accounts:login")
+    return render(request, "accounts/forgot_password.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def reset_password_view(request, token: str):
+    form = ResetPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.password_reset_confirm(token=token, **form.cleaned_data)
+        except ApplicationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, "Your password has been reset. You can log in now.")
+            return redirect("accounts:login")
+    return render(request, "accounts/reset_password.html", {"form": form})
+
+
+def verify_email_view(request, token: str):
+    try:
+        services.email_verify(token=token)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Thanks, your email is confirmed.")
+    return redirect("accounts:profile" if request.user.is_authenticated else "accounts:login")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile_view(request):
+    user = request.user
+    profile_form = ProfileForm(initial={"name": user.name, "email": user.email, "phone": user.phone})
+    password_form = ChangePasswordForm()
+    if request.method == "POST" and request.POST.get("form") == "profile":
+        profile_form = ProfileForm(request.POST)
+        if profile_form.is_valid():
+            try:
+                services.user_update_profile(user=user, **profile_form.cleaned_data)
+            except ApplicationError as error:
+                user.refresh_from_db()
+                add_service_error(profile_form, error)
+            else:
+                messages.success(request, "Profile saved.")
+                return redirect("accounts:profile")
+    elif request.method == "POST" and request.POST.get("form") == "password":
+        password_form = ChangePasswordForm(request.POST)
+        if password_form.is_valid():
+            try:
+                services.user_change_password(user=user, **password_form.cleaned_data)
+            except ApplicationError as error:
+                add_service_error(password_form, error)
+            else:
+                update_session_auth_hash(request, user)
+                messages.success(request, "Password changed. Other sessions have been signed out.")
+                return redirect("accounts:profile")
+    return render(request, "accounts/profile.html", {"profile_form": profile_form, "password_form": password_form})
+
+
+@login_required
+@require_POST
+def resend_verification_view(request):
+    try:
+        enforce_rate_limit(request, "dashboard.resend-verification", RateLimit("3/hour"))
+        services.email_verification_resend(user=request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.info(request, f"We sent a new confirmation link to {request.user.email}.")
+    return redirect("accounts:profile")

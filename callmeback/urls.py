@@ -1,0 +1,26 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from callmeback import errors, health
+
+handler400 = "callmeback.errors.handler400"
+handler403 = "callmeback.errors.handler403"
+handler404 = "callmeback.errors.handler404"
+handler500 = "callmeback.errors.handler500"
+
+api_patterns = [
+    path("", include("accounts.api_urls")),
+]
+
+urlpatterns = [
+    path("health", health.health, name="health"),
+    path("readiness", health.readiness, name="readiness"),
+    path("api/schema", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/", include(api_patterns)),
+    # Unknown API paths answer in the error envelope, whatever DEBUG says.
+    re_path(r"^api(?:/.*)?$", errors.api_not_found),
+    path("admin/", admin.site.urls),
+    path("", include("accounts.urls")),
+]
