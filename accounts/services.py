@@ -145,6 +145,14 @@ def _record_failed_login(user: User) -> None:
         locked.save(update_fields=["failed_login_count", "locked_until"])
 
 
+def user_set_plan(*, user: User, plan: str) -> None:
+    """Moves the user between the free and premium plans (called by billing)."""
+    if plan not in User.Plan.values:
+        raise ValueError(f"Unknown plan {plan!r}")
+    User.objects.filter(pk=user.pk).exclude(plan=plan).update(plan=plan, updated_at=timezone.now())
+    user.plan = plan
+
+
 def user_unlock(*, user: User) -> None:
     User.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None)
 

@@ -213,6 +213,29 @@ EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Call Me Back <no-reply@callmeback.local>")
 
+# --- Voice providers -----------------------------------------------------------------------
+
+# Without a key the persona voice list is the built-in catalogue of ElevenLabs' premade voices.
+ELEVENLABS_API_KEY = env.str("ELEVENLABS_API_KEY", default="")
+ELEVENLABS_API_URL = env.str("ELEVENLABS_API_URL", default="https://api.elevenlabs.io").rstrip("/")
+ELEVENLABS_TIMEOUT_SECONDS = env.float("ELEVENLABS_TIMEOUT_SECONDS", default=10.0)
+VOICES_CACHE_SECONDS = env.int("VOICES_CACHE_SECONDS", default=60 * 60)
+
+# --- Stripe --------------------------------------------------------------------------------
+
+# Without STRIPE_SECRET_KEY the run command starts localstripe on 127.0.0.1 and sets
+# STRIPE_API_BASE to it, so cards and payments work on one machine.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+STRIPE_CURRENCY = env.str("STRIPE_CURRENCY", default="usd")
+STRIPE_PREMIUM_PRICE_MONTH = env.str("STRIPE_PREMIUM_PRICE_MONTH", default="")
+STRIPE_PREMIUM_PRICE_YEAR = env.str("STRIPE_PREMIUM_PRICE_YEAR", default="")
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
+
 # --- Internationalisation and static files -------------------------------------------------
 
 LANGUAGE_CODE = "en-us"

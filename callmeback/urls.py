@@ -11,6 +11,8 @@ handler500 = "callmeback.errors.handler500"
 
 api_patterns = [
     path("", include("accounts.api_urls")),
+    path("", include("personas.api_urls")),
+    path("", include("billing.api_urls")),
 ]
 
 urlpatterns = [
@@ -23,4 +25,6 @@ urlpatterns = [
     re_path(r"^api(?:/.*)?$", errors.api_not_found),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
+    path("", include("personas.urls")),
+    path("", include("billing.urls")),
 ]
