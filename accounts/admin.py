@@ -64,13 +64,13 @@ class UserAdmin(BaseUserAdmin):
         "last_login",
         "failed_login_count",
         "locked_until",
-        "tokens_valid_after",
+        "token_version",
     ]
     actions = ["unlock_accounts"]
     fieldsets = [
         (None, {"fields": ["id", "email", "password"]}),
         ("Profile", {"fields": ["name", "phone", "plan", "email_verified", "phone_verified"]}),
-        ("Security", {"fields": ["failed_login_count", "locked_until", "tokens_valid_after", "last_login"]}),
+        ("Security", {"fields": ["failed_login_count", "locked_until", "token_version", "last_login"]}),
         ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
         ("Dates", {"fields": ["created_at", "updated_at"]}),
     ]

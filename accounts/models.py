@@ -41,8 +41,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     failed_login_count = models.PositiveSmallIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
-    # Tokens issued before this instant are refused (set when the password changes).
-    tokens_valid_after = models.DateTimeField(null=True, blank=True)
+    # Carried in every JWT; bumping it (on a password change) ends every earlier session.
+    token_version = models.PositiveIntegerField(default=0)
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)

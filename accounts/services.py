@@ -44,20 +44,30 @@ class InvalidResetToken(ApplicationError):
     default_message = "This link is invalid or has expired. Request a new one."
 
 
+def _validate_password(value: str) -> str:
+    validate_password(value)
+    return value
+
+
 def _clean_fields(**fields: str | None) -> dict[str, str]:
-    """Runs each given field through its rule; raises one error naming every bad field."""
-    cleaners = {"name": clean_name, "email": clean_email, "phone": clean_phone}
+    """Runs each given field through its rule; raises one error naming every bad field.
+
+    Password fields (`password`, `new_password`) go through AUTH_PASSWORD_VALIDATORS.
+    """
+    cleaners = {
+        "name": clean_name,
+        "email": clean_email,
+        "phone": clean_phone,
+        "password": _validate_password,
+        "new_password": _validate_password,
+    }
     cleaned: dict[str, str] = {}
     errors: dict[str, list[str]] = {}
     for field, value in fields.items():
         if value is None:
             continue
         try:
-            if field == "password":
-                validate_password(value)
-                cleaned[field] = value
-            else:
-                cleaned[field] = cleaners[field](value)
+            cleaned[field] = cleaners[field](value)
         except ValidationError as error:
             errors[field] = list(error.messages)
     if errors:
@@ -186,16 +196,16 @@ def user_update_profile(
 def _set_password(user: User, new_password: str) -> None:
     """Stores a new password and ends every session issued before it."""
     user.set_password(new_password)
-    user.tokens_valid_after = timezone.now()
+    user.token_version += 1
     user.failed_login_count = 0
     user.locked_until = None
-    user.save(update_fields=["password", "tokens_valid_after", "failed_login_count", "locked_until", "updated_at"])
+    user.save(update_fields=["password", "token_version", "failed_login_count", "locked_until", "updated_at"])
 
 
 def user_change_password(*, user: User, current_password: str, new_password: str) -> None:
     if not user.check_password(current_password):
         raise ValidationFailed.for_field("current_password", "Current password is incorrect.")
-    _clean_fields(password=new_password)
+    _clean_fields(new_password=new_password)
     _set_password(user, new_password)
 
 
@@ -215,7 +225,7 @@ def password_reset_confirm(*, token: str, new_password: str) -> User:
     user = emails.password_reset_token_user(token)
     if user is None:
         raise InvalidResetToken()
-    _clean_fields(password=new_password)
+    _clean_fields(new_password=new_password)
     _set_password(user, new_password)
     return user
 

@@ -2,7 +2,8 @@
 
 A login starts a session: one refresh token and the access tokens minted from it all
 carry the session id (`sid`, the refresh token's jti). Revoking the session on logout
-kills every one of them; changing the password kills every session issued before it.
+kills every one of them; changing the password bumps the user's token version, which
+ends every session issued before it.
 """
 
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from accounts.models import RevokedToken, User
 from callmeback.errors import ApplicationError
 
 SESSION_CLAIM = "sid"
+VERSION_CLAIM = "ver"
 
 
 class InvalidToken(ApplicationError):
@@ -39,6 +41,7 @@ class TokenPair:
 def token_pair_issue(*, user: User) -> TokenPair:
     refresh = RefreshToken.for_user(user)
     refresh[SESSION_CLAIM] = refresh["jti"]
+    refresh[VERSION_CLAIM] = user.token_version
     return TokenPair(access=str(refresh.access_token), refresh=str(refresh))
 
 
@@ -57,8 +60,7 @@ def _session_user(token: Token) -> User:
     user = User.objects.filter(pk=token.get("user_id"), is_active=True).first()
     if user is None:
         raise InvalidToken()
-    issued_at = datetime.fromtimestamp(token["iat"], tz=UTC)
-    if user.tokens_valid_after and issued_at < user.tokens_valid_after.replace(microsecond=0):
+    if token.get(VERSION_CLAIM) != user.token_version:
         raise TokenRevoked()
     if RevokedToken.objects.filter(session_id=session_id).exists():
         raise TokenRevoked()

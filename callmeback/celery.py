@@ -11,9 +11,8 @@ app = Celery("callmeback")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-for folder in (
-    app.conf.broker_transport_options.get("data_folder_in", ""),
-    app.conf.broker_transport_options.get("processed_folder", ""),
-):
+# The embedded filesystem broker needs its folders before the first message.
+for option in ("data_folder_in", "processed_folder", "control_folder"):
+    folder = app.conf.broker_transport_options.get(option)
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)

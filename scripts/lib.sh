@@ -1,0 +1,35 @@
+# Shared by scripts/run and scripts/test: a project-local virtualenv kept in step with
+# the pinned requirements.
+
+VENV=.venv
+
+ensure_venv() {
+  local requirements=$1
+  local python=${PYTHON:-python3}
+  if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    echo "Call Me Back needs Python 3.11 or newer (found $("$python" --version 2>&1))." >&2
+    exit 1
+  fi
+  [ -x "$VENV/bin/python" ] || "$python" -m venv "$VENV"
+  local stamp="$VENV/.installed-$(basename "$requirements")"
+  local digest
+  digest=$(cat requirements*.txt | sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
+    echo "Installing Python packages from $requirements ..."
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+    echo "$digest" > "$stamp"
+  fi
+}
+
+# Debian's chromium drives the browser tests (Playwright cannot download its own here).
+ensure_chromium() {
+  if command -v chromium >/dev/null 2>&1 || [ -n "${CHROMIUM_PATH:-}" ]; then
+    return
+  fi
+  echo "Installing Debian's chromium for the browser tests ..."
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+}

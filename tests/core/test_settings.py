@@ -1,0 +1,68 @@
+"""Production settings pass Django's deployment checklist; secrets never reach the logs."""
+
+import logging
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from callmeback.logging import RedactSecretsFilter, mask_phone
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_production_settings_pass_check_deploy():
+    env = {
+        "PATH": os.environ["PATH"],
+        "DEBUG": "False",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "callmeback.example.com",
+    }
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = {"PATH": os.environ["PATH"], "DEBUG": "False"}
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def redacted(message: str, *args) -> str:
+    record = logging.LogRecord("test", logging.INFO, __file__, 1, message, args, None)
+    RedactSecretsFilter().filter(record)
+    return record.getMessage()
+
+
+def test_log_lines_hide_jwts_and_bearer_tokens():
+    line = redacted("auth header %s", "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl")
+
+    assert "eyJ" not in line
+    assert "c2lnbmF0dXJl" not in line
+
+
+def test_log_lines_show_only_the_last_four_digits_of_phones():
+    assert redacted("calling %s", "+15551234567") == "calling ***4567"
+    assert mask_phone("+447911123456") == "***3456"
+
+
+def test_log_lines_hide_passwords_and_stripe_secrets():
+    line = redacted('payload {"password": "Hunter2!x", "key": "sk_test_abcdefghij"}')
+
+    assert "Hunter2" not in line
+    assert "sk_test_abcdefghij" not in line
