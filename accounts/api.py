@@ -12,7 +12,6 @@ from accounts.serializers import (
     CurrentUserSerializer,
     ForgotPasswordInput,
     LoginInput,
-    MessageOutput,
     ProfileInput,
     ProfileSerializer,
     RefreshInput,
@@ -22,13 +21,8 @@ from accounts.serializers import (
     UserSerializer,
     VerifyEmailInput,
 )
+from callmeback.api import MessageOutput, parse_input
 from callmeback.ratelimit import RateLimit
-
-
-def _parse(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _session_body(user, pair: tokens.TokenPair) -> dict:
@@ -42,7 +36,7 @@ class RegisterApi(APIView):
 
     @extend_schema(request=RegisterInput, responses={201: SessionOutput})
     def post(self, request):
-        user = services.user_register(**_parse(RegisterInput, request))
+        user = services.user_register(**parse_input(RegisterInput, request))
         return Response(_session_body(user, tokens.token_pair_issue(user=user)), status=status.HTTP_201_CREATED)
 
 
@@ -53,7 +47,7 @@ class LoginApi(APIView):
 
     @extend_schema(request=LoginInput, responses={200: SessionOutput})
     def post(self, request):
-        user, pair = services.user_login(**_parse(LoginInput, request))
+        user, pair = services.user_login(**parse_input(LoginInput, request))
         return Response(_session_body(user, pair))
 
 
@@ -83,7 +77,7 @@ class RefreshApi(APIView):
         request=RefreshInput, responses={200: inline_serializer("RefreshOutput", {"token": serializers.CharField()})}
     )
     def post(self, request):
-        data = _parse(RefreshInput, request)
+        data = parse_input(RefreshInput, request)
         return Response({"token": tokens.access_token_refresh(refresh_token=data["refresh_token"])})
 
 
@@ -94,7 +88,7 @@ class ForgotPasswordApi(APIView):
 
     @extend_schema(request=ForgotPasswordInput, responses={200: MessageOutput})
     def post(self, request):
-        services.password_reset_request(**_parse(ForgotPasswordInput, request))
+        services.password_reset_request(**parse_input(ForgotPasswordInput, request))
         return Response({"message": "If an account exists for that email, a reset link is on its way."})
 
 
@@ -105,7 +99,7 @@ class ResetPasswordApi(APIView):
 
     @extend_schema(request=ResetPasswordInput, responses={200: MessageOutput})
     def post(self, request):
-        services.password_reset_confirm(**_parse(ResetPasswordInput, request))
+        services.password_reset_confirm(**parse_input(ResetPasswordInput, request))
         return Response({"message": "Password has been reset. You can now log in."})
 
 
@@ -116,7 +110,7 @@ class VerifyEmailApi(APIView):
 
     @extend_schema(request=VerifyEmailInput, responses={200: MessageOutput})
     def post(self, request):
-        services.email_verify(**_parse(VerifyEmailInput, request))
+        services.email_verify(**parse_input(VerifyEmailInput, request))
         return Response({"message": "Email verified"})
 
 
@@ -134,7 +128,7 @@ class ChangePasswordApi(APIView):
 
     @extend_schema(request=ChangePasswordInput, responses={200: MessageOutput})
     def put(self, request):
-        services.user_change_password(user=request.user, **_parse(ChangePasswordInput, request))
+        services.user_change_password(user=request.user, **parse_input(ChangePasswordInput, request))
         return Response({"message": "Password updated"})
 
 
@@ -145,5 +139,5 @@ class ProfileApi(APIView):
         request=ProfileInput, responses={200: inline_serializer("ProfileOutput", {"user": ProfileSerializer()})}
     )
     def put(self, request):
-        user = services.user_update_profile(user=request.user, **_parse(ProfileInput, request))
+        user = services.user_update_profile(user=request.user, **parse_input(ProfileInput, request))
         return Response({"user": ProfileSerializer(user).data})

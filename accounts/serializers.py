@@ -67,7 +67,3 @@ class SessionOutput(serializers.Serializer):
     user = UserSerializer()
     token = serializers.CharField()
     refresh_token = serializers.CharField()
-
-
-class MessageOutput(serializers.Serializer):
-    message = serializers.CharField()

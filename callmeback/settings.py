@@ -132,6 +132,11 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "purge-revoked-tokens": {"task": "accounts.tasks.purge_revoked_tokens", "schedule": 6 * 60 * 60},
+    # Settles captures and releases a crashed worker left half-done.
+    "billing-finish-in-flight-authorizations": {
+        "task": "billing.tasks.finish_in_flight_authorizations",
+        "schedule": 5 * 60,
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------------------

@@ -306,7 +306,7 @@ class TestMe:
 
     def test_me_with_forged_token_is_401_invalid_token(self, api_client, user):
         claims = {"token_type": "access", "user_id": str(user.pk), "sid": "x", "ver": 0, "jti": "j", "exp": 9999999999}
-        forged = jwt.encode(claims, "not-our-key", algorithm="HS256")
+        forged = jwt.encode(claims, "a-signing-key-that-is-not-ours-0123456789", algorithm="HS256")
 
         assert_error(api_client.get(ME, HTTP_AUTHORIZATION=f"Bearer {forged}"), 401, "INVALID_TOKEN")
 

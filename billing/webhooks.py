@@ -1,0 +1,98 @@
+"""The Stripe webhook (`000_*` §7.2, `002_*` §9): verify the signature, store each event
+once, apply it once.
+
+Stripe delivers at least once and in any order. An event is stored by id and applied in
+the transaction that marks it processed, so a duplicate delivery finds it processed and
+changes nothing. The handlers tolerate any order: holds and cards only move forward,
+invoices take only newer snapshots, and subscriptions are re-read from Stripe.
+"""
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from billing import gateways, services
+from billing.conf import stripe_config
+from billing.errors import ServiceUnavailable
+from billing.models import StripeEvent
+
+logger = logging.getLogger(__name__)
+
+
+def _payment_intent(obj: dict[str, Any], event: StripeEvent) -> None:
+    services.authorization_sync_intent(intent=gateways.parse_intent(obj))
+
+
+def _payment_method_attached(obj: dict[str, Any], event: StripeEvent) -> None:
+    services.payment_method_sync_attached(card=gateways.parse_card(obj))
+
+
+def _payment_method_detached(obj: dict[str, Any], event: StripeEvent) -> None:
+    services.payment_method_sync_detached(payment_method_id=str(obj["id"]))
+
+
+def _checkout_completed(obj: dict[str, Any], event: StripeEvent) -> None:
+    services.subscription_sync_from_checkout(session=gateways.parse_checkout_session(obj))
+
+
+def _subscription(obj: dict[str, Any], event: StripeEvent) -> None:
+    services.subscription_refresh(subscription_id=str(obj["id"]))
+
+
+def _invoice(obj: dict[str, Any], event: StripeEvent) -> None:
+    services.invoice_sync(invoice=gateways.parse_invoice(obj), state_as_of=event.created)
+
+
+HANDLERS: dict[str, Callable[[dict[str, Any], StripeEvent], None]] = {
+    "payment_intent.succeeded": _payment_intent,
+    "payment_intent.payment_failed": _payment_intent,
+    "payment_intent.canceled": _payment_intent,
+    "payment_intent.amount_capturable_updated": _payment_intent,
+    "payment_method.attached": _payment_method_attached,
+    "payment_method.detached": _payment_method_detached,
+    "checkout.session.completed": _checkout_completed,
+    "customer.subscription.created": _subscription,
+    "customer.subscription.updated": _subscription,
+    "customer.subscription.deleted": _subscription,
+    "invoice.paid": _invoice,
+    "invoice.payment_failed": _invoice,
+}
+
+
+def stripe_event_receive(*, payload: bytes, signature: str | None) -> tuple[StripeEvent, bool]:
+    """Verifies and applies one delivery. Returns the event and whether it was a duplicate.
+
+    A handler that fails rolls back its effects and leaves the event unprocessed, with the
+    error noted for the admin; the error answer makes Stripe deliver it again later.
+    """
+    config = stripe_config()
+    if not config.webhook_secret:
+        raise ServiceUnavailable("Stripe webhooks are not configured.")
+    data = gateways.webhook_event_verify(
+        payload=payload, signature=signature, secret=config.webhook_secret, tolerance=config.webhook_tolerance
+    )
+    event, _ = StripeEvent.objects.get_or_create(
+        event_id=data["id"], defaults={"type": data["type"], "payload": data, "created": data["created"]}
+    )
+    try:
+        with transaction.atomic():
+            event = StripeEvent.objects.select_for_update().get(pk=event.pk)
+            if event.processed_at is not None:
+                return event, True
+            handler = HANDLERS.get(event.type)
+            if handler is not None:
+                handler(event.payload["data"]["object"], event)
+            event.processed_at = timezone.now()
+            event.attempts += 1
+            event.save(update_fields=["processed_at", "attempts"])
+    except Exception as error:
+        StripeEvent.objects.filter(pk=event.pk).update(
+            attempts=F("attempts") + 1, last_error=f"{error.__class__.__name__}: {error}"[:500]
+        )
+        logger.exception("Stripe event %s (%s) failed", event.event_id, event.type)
+        raise
+    return event, False

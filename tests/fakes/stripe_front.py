@@ -1,0 +1,134 @@
+"""A loopback Stripe in front of localstripe, for what localstripe cannot do.
+
+It answers `POST /v1/checkout/sessions` itself (localstripe has no Checkout), plays
+scripted answers (declines localstripe cannot produce, outages), records every request
+with its idempotency key, and forwards everything else to localstripe unchanged.
+"""
+
+import asyncio
+import secrets
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import aiohttp
+from aiohttp import web
+
+from billing import localstripe
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    form: dict[str, str]
+    idempotency_key: str | None
+
+
+@dataclass
+class _Script:
+    method: str
+    path: str
+    status: int
+    body: dict[str, Any]
+    times: int
+
+
+@dataclass
+class StripeFront:
+    upstream: str
+    url: str = ""
+    requests: list[RecordedRequest] = field(default_factory=list)
+    _scripts: deque[_Script] = field(default_factory=deque)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self) -> "StripeFront":
+        loop = asyncio.new_event_loop()
+        started = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            app = web.Application()
+            app.router.add_route("*", "/{path:.*}", self._handle)
+            runner = web.AppRunner(app, access_log=None)
+            loop.run_until_complete(runner.setup())
+            site = web.SockSite(runner, localstripe.bind(0))
+            loop.run_until_complete(site.start())
+            host, port = runner.addresses[0][:2]
+            self.url = f"http://{host}:{port}"
+            started.set()
+            loop.run_forever()
+
+        threading.Thread(target=run, name="stripe-front", daemon=True).start()
+        started.wait()
+        return self
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self._scripts.clear()
+
+    def script(self, method: str, path: str, *, status: int, body: dict[str, Any], times: int = 1) -> None:
+        """Answers the next `times` matching requests with `status` and `body`, telling the SDK
+        not to retry on its own (`Stripe-Should-Retry: false`, as Stripe does)."""
+        with self._lock:
+            self._scripts.append(_Script(method, path, status, body, times))
+
+    def script_error(self, method: str, path: str, *, status: int, error: dict[str, Any], times: int = 1) -> None:
+        """Answers with a Stripe error object, e.g. `{"type": "card_error", "code": "card_declined"}`."""
+        self.script(method, path, status=status, body={"error": error}, times=times)
+
+    def sent(self, method: str, path: str) -> list[RecordedRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.method == method and r.path == path]
+
+    def _take_script(self, method: str, path: str) -> _Script | None:
+        with self._lock:
+            for script in self._scripts:
+                if script.method == method and script.path == path:
+                    script.times -= 1
+                    if script.times == 0:
+                        self._scripts.remove(script)
+                    return script
+        return None
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        form = dict(parse_qsl(body.decode(), keep_blank_values=True)) if request.method == "POST" else {}
+        with self._lock:
+            self.requests.append(
+                RecordedRequest(request.method, request.path, form, request.headers.get("Idempotency-Key"))
+            )
+        script = self._take_script(request.method, request.path)
+        if script is not None:
+            return web.json_response(script.body, status=script.status, headers={"Stripe-Should-Retry": "false"})
+        if request.method == "POST" and request.path == "/v1/checkout/sessions":
+            return web.json_response(self._checkout_session(form))
+        return await self._forward(request, body)
+
+    @staticmethod
+    def _checkout_session(form: dict[str, str]) -> dict[str, Any]:
+        session_id = f"cs_test_{secrets.token_hex(12)}"
+        return {
+            "id": session_id,
+            "object": "checkout.session",
+            "mode": form.get("mode"),
+            "customer": form.get("customer"),
+            "client_reference_id": form.get("client_reference_id"),
+            "success_url": form.get("success_url"),
+            "cancel_url": form.get("cancel_url"),
+            "status": "open",
+            "url": f"https://checkout.stripe.test/c/pay/{session_id}",
+        }
+
+    async def _forward(self, request: web.Request, body: bytes) -> web.Response:
+        headers = {k: v for k, v in request.headers.items() if k.lower() in ("authorization", "content-type")}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(request.method, f"{self.upstream}{request.path_qs}", data=body, headers=headers) as answer,
+        ):
+            return web.Response(
+                body=await answer.read(), status=answer.status, content_type=answer.content_type or "application/json"
+            )
