@@ -123,3 +123,13 @@ class TestAdmin:
 
         assert response.status_code == 302, response.content.decode()[:2000]
         assert User.objects.get(email="new@example.com").phone == "+15552223333"
+
+    def test_deleting_a_user_drops_their_public_personas_from_cached_lists(self, admin_client, user, api_client):
+        from tests.personas.factories import PersonaFactory
+
+        persona = PersonaFactory(owner=user, is_public=True)
+        assert persona.name in api_client.get("/api/personas").content.decode()  # now cached
+
+        admin_client.post(f"/admin/accounts/user/{user.pk}/delete/", {"post": "yes"})
+
+        assert persona.name not in api_client.get("/api/personas").content.decode()
