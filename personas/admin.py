@@ -78,8 +78,20 @@ class SystemFilter(admin.SimpleListFilter):
         return queryset
 
 
+class CatalogueDeletesRefreshCache:
+    """Admin deletes bypass the services, so they drop the cached persona and contact lists."""
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        services.catalogue_changed()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        services.catalogue_changed()
+
+
 @admin.register(Persona)
-class PersonaAdmin(admin.ModelAdmin):
+class PersonaAdmin(CatalogueDeletesRefreshCache, admin.ModelAdmin):
     form = PersonaAdminForm
     list_display = ["name", "kind", "owner", "is_public", "voice", "use_count", "created_at"]
     list_filter = [SystemFilter, "is_public", ("owner", admin.RelatedOnlyFieldListFilter)]
@@ -101,17 +113,9 @@ class PersonaAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         services.persona_admin_save(persona=obj)
 
-    def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        services.catalogue_changed()
-
-    def delete_queryset(self, request, queryset):
-        super().delete_queryset(request, queryset)
-        services.catalogue_changed()
-
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(CatalogueDeletesRefreshCache, admin.ModelAdmin):
     list_display = ["persona", "user", "added_at"]
     search_fields = ["persona__name", "user__email"]
     list_select_related = ["persona", "user"]
@@ -120,14 +124,6 @@ class ContactAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        services.catalogue_changed()
-
-    def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        services.catalogue_changed()
-
-    def delete_queryset(self, request, queryset):
-        super().delete_queryset(request, queryset)
         services.catalogue_changed()
 
 
