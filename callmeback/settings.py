@@ -219,6 +219,11 @@ EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Call Me Back <no-reply@callmeback.local>")
 
+# --- Transcripts ---------------------------------------------------------------------------
+
+# Fernet keys, newest first (see callmeback/encryption.py); empty derives one from SECRET_KEY.
+TRANSCRIPT_ENCRYPTION_KEYS = env.list("TRANSCRIPT_ENCRYPTION_KEYS", default=[])
+
 # --- Voice providers -----------------------------------------------------------------------
 
 # Without a key the persona voice list is the built-in catalogue of ElevenLabs' premade voices.

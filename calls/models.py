@@ -1,0 +1,189 @@
+"""Phone calls: the call record, what was said on it, its recording, the caller's feedback,
+and the pool of numbers we call from.
+
+The rules that must never break are constraints here: at most one active call per user,
+E.164 numbers, one Twilio call per record, one feedback per call, turns numbered once.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import E164_REGEX
+from callmeback.encryption import EncryptedTextField
+
+
+class Call(models.Model):
+    """One phone call from a persona to a person, from the request to the final callback.
+
+    `status` is the spec's view (`000_*` §2.1): initiated → in-progress → completed | failed.
+    `twilio_status` keeps Twilio's own last word (queued, ringing, busy, no-answer, …).
+    Money: `authorization` is the hold that pays for it; `cost_cents` is what the person
+    pays for the real duration, `provider_cost` what Twilio charged us.
+    """
+
+    class Status(models.TextChoices):
+        INITIATED = "initiated", "Initiated"
+        IN_PROGRESS = "in-progress", "In progress"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+
+    class EndedBy(models.TextChoices):
+        CALLEE = "callee", "The person hung up"
+        PERSONA = "persona", "The persona ended the call"
+        USER = "user", "Ended from the app"
+        ADMIN = "admin", "Ended by an admin"
+        TIME_LIMIT = "time_limit", "Authorised time ran out"
+        SYSTEM = "system", "Ended by the system"
+
+    ACTIVE = (Status.INITIATED, Status.IN_PROGRESS)
+    FINISHED = (Status.COMPLETED, Status.FAILED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calls")
+    persona = models.ForeignKey(
+        "personas.Persona", null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
+    persona_name = models.CharField(max_length=50, help_text="The persona's name when the call was placed.")
+    scenario_template = models.ForeignKey(
+        "personas.ScenarioTemplate", null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
+    call_pretext = models.TextField(max_length=1000, blank=True, help_text="The situation the persona calls about.")
+    phone_number = models.CharField(max_length=16, help_text="E.164; the person's verified number.")
+    caller_id = models.CharField(max_length=16, blank=True, help_text="The number we called from.")
+
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.INITIATED)
+    twilio_status = models.CharField(max_length=20, blank=True, help_text="Twilio's last reported CallStatus.")
+    twilio_sequence = models.IntegerField(default=-1, help_text="SequenceNumber of the last callback applied.")
+    sid = models.CharField(max_length=64, unique=True, null=True, blank=True, help_text="Twilio Call SID.")
+    error_message = models.CharField(max_length=500, blank=True)
+    ended_by = models.CharField(max_length=20, choices=EndedBy.choices, blank=True)
+
+    authorization = models.OneToOneField(
+        "billing.PaymentAuthorization", null=True, blank=True, on_delete=models.PROTECT, related_name="call"
+    )
+    authorized_seconds = models.PositiveIntegerField(
+        default=0, help_text="Talk time the hold pays for; Twilio's time_limit."
+    )
+    recording_enabled = models.BooleanField(default=False)
+
+    start_time = models.DateTimeField(null=True, blank=True, help_text="When the person answered.")
+    end_time = models.DateTimeField(null=True, blank=True)
+    duration = models.PositiveIntegerField(null=True, blank=True, help_text="Seconds, from Twilio's CallDuration.")
+    cost_cents = models.PositiveIntegerField(null=True, blank=True, help_text="What the person pays.")
+    provider_cost = models.DecimalField(
+        max_digits=10, decimal_places=5, null=True, blank=True, help_text="Twilio's Price for the call (our cost)."
+    )
+    provider_cost_unit = models.CharField(max_length=3, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "status"], name="call_user_status"),
+            models.Index(fields=["-start_time"], name="call_start_time"),
+            models.Index(fields=["user", "-created_at"], name="call_user_created"),
+            models.Index(fields=["status", "created_at"], name="call_status_created"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(status__in=["initiated", "in-progress"]), name="one_active_call_per_user"
+            ),
+            models.CheckConstraint(condition=Q(phone_number__regex=E164_REGEX), name="call_phone_e164"),
+            models.CheckConstraint(
+                condition=Q(duration__isnull=True) | Q(end_time__isnull=False), name="call_duration_needs_end"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.persona_name} → …{self.phone_number[-4:]} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+
+class CallTurn(models.Model):
+    """One turn of the conversation, as it was heard: the person's words from speech-to-text,
+    the persona's cut to what was played before an interruption. Encrypted at rest."""
+
+    class Speaker(models.TextChoices):
+        PERSON = "person", "Person"
+        PERSONA = "persona", "Persona"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="turns")
+    index = models.PositiveIntegerField(help_text="Order within the call, from 0.")
+    speaker = models.CharField(max_length=10, choices=Speaker.choices)
+    text = EncryptedTextField()
+    interrupted = models.BooleanField(default=False, help_text="The persona was cut off here.")
+    offset_ms = models.PositiveIntegerField(default=0, help_text="When the turn began, from the stream start.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["call", "index"]
+        constraints = [models.UniqueConstraint(fields=["call", "index"], name="call_turn_index_unique")]
+
+    def __str__(self) -> str:
+        return f"turn {self.index} of {self.call_id} ({self.speaker})"
+
+
+class CallRecording(models.Model):
+    """A Twilio recording of a call, from the recording-status callback (`004_*`)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="recordings")
+    sid = models.CharField(max_length=64, unique=True, help_text="Twilio Recording SID.")
+    status = models.CharField(max_length=20, help_text="in-progress, completed, absent or failed.")
+    duration = models.PositiveIntegerField(null=True, blank=True)
+    channels = models.PositiveSmallIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.sid
+
+
+class CallFeedback(models.Model):
+    """The person's rating of a call (`002_*` §3): one per call, editable."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    call = models.OneToOneField(Call, on_delete=models.CASCADE, related_name="feedback")
+    rating = models.PositiveSmallIntegerField()
+    feedback_text = models.TextField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="feedback_rating_1_to_5")]
+
+    def __str__(self) -> str:
+        return f"{self.rating}/5 for {self.call_id}"
+
+
+class CallerIdNumber(models.Model):
+    """A Twilio number we place calls from; admins manage the pool, used round-robin."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    phone_number = models.CharField(max_length=16, unique=True)
+    twilio_sid = models.CharField(max_length=64, blank=True, help_text="Incoming phone number SID, when bought here.")
+    friendly_name = models.CharField(max_length=64, blank=True)
+    is_active = models.BooleanField(default=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["last_used_at", "created_at"]
+        verbose_name = "caller ID number"
+        constraints = [models.CheckConstraint(condition=Q(phone_number__regex=E164_REGEX), name="caller_id_e164")]
+
+    def __str__(self) -> str:
+        return self.phone_number
