@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import nh3
 from django.core.exceptions import ValidationError
 
+from callmeback.errors import excerpt
+
 MAX_TAGS = 10
 TAG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Letters and digits of any script, with spaces, hyphens or apostrophes between them
@@ -89,9 +91,9 @@ def clean_name(value: str) -> str:
 def clean_tag(value: str) -> str:
     tag = value.strip().lower()
     if not 2 <= len(tag) <= 30:
-        raise ValidationError(f"Tag '{tag}' must be 2 to 30 characters.")
+        raise ValidationError(f"Tag '{excerpt(tag)}' must be 2 to 30 characters.")
     if not TAG_RE.match(tag):
-        raise ValidationError(f"Tag '{tag}' may contain only lowercase letters, numbers and hyphens.")
+        raise ValidationError(f"Tag '{excerpt(tag)}' may contain only lowercase letters, numbers and hyphens.")
     return tag
 
 
