@@ -157,7 +157,7 @@ class InvoicesApi(APIView):
                     "pagination": serializers.DictField(child=serializers.IntegerField()),
                 },
             )
-        }
+        },
     )
     def get(self, request):
         page = paginate(selectors.invoices_for_user(user=request.user), PageRequest.from_query(request.query_params))
