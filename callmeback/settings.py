@@ -30,6 +30,8 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "daphne",
+    # Before django.contrib.auth, so its createsuperuser (checked like registration) wins.
+    "accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -43,7 +45,6 @@ INSTALLED_APPS = [
     "corsheaders",
     "django_htmx",
     "channels",
-    "accounts",
     "personas",
     "calls",
     "billing",

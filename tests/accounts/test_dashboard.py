@@ -133,3 +133,15 @@ class TestAdmin:
         admin_client.post(f"/admin/accounts/user/{user.pk}/delete/", {"post": "yes"})
 
         assert persona.name not in api_client.get("/api/personas").content.decode()
+
+
+def test_profile_page_saves_a_name_with_an_initial(client, user):
+    client.force_login(user)
+
+    response = client.post(
+        "/profile", {"form": "profile", "name": "Newcomer T. Tester", "email": user.email, "phone": user.phone}
+    )
+
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.name == "Newcomer T. Tester"
