@@ -77,12 +77,16 @@ VOICE_SPEED = RangeRule("Speaking rate", 0.7, 1.2)
 LLM_TEMPERATURE = RangeRule("Temperature", 0, 2)
 
 
+NAME_MIN_LENGTH = 3
+NAME_MAX_LENGTH = 50
+
+
 def clean_name(value: str) -> str:
     name = " ".join(sanitize_text(value).split())
-    if len(name) < 3:
-        raise ValidationError("Name must be at least 3 characters." if name else "Name is required.")
-    if len(name) > 50:
-        raise ValidationError("Name must be at most 50 characters.")
+    if len(name) < NAME_MIN_LENGTH:
+        raise ValidationError(f"Name must be at least {NAME_MIN_LENGTH} characters." if name else "Name is required.")
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationError(f"Name must be at most {NAME_MAX_LENGTH} characters.")
     if not NAME_RE.match(name):
         raise ValidationError("Name may contain only letters, numbers, spaces, hyphens and apostrophes.")
     return name
