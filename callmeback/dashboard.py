@@ -1,4 +1,7 @@
-"""Helpers shared by the dashboard views of every app."""
+"""Helpers shared by the dashboard views (and admin forms) of every app."""
+
+from collections.abc import Sequence
+from typing import Any
 
 from django import forms
 
@@ -15,3 +18,24 @@ def add_service_error(form: forms.Form, error: ApplicationError) -> None:
             placed = True
     if not placed:
         form.add_error(None, error.message)
+
+
+class ServiceValidatedMixin:
+    """For a form: runs `validated_fields` through a service's validator in the same round
+    as the form's own checks (so every problem shows at once) and keeps its cleaned values.
+    Fields the form itself refused are left out, so each gets one message."""
+
+    validated_fields: Sequence[str] = ()
+
+    @staticmethod
+    def validate(**fields: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        fields = {name: cleaned[name] for name in self.validated_fields if name in cleaned}
+        try:
+            cleaned.update(self.validate(**fields))
+        except ApplicationError as error:
+            add_service_error(self, error)
+        return cleaned

@@ -5,8 +5,7 @@ cached persona lists."""
 from django import forms
 from django.contrib import admin
 
-from callmeback.dashboard import add_service_error
-from callmeback.errors import ApplicationError
+from callmeback.dashboard import ServiceValidatedMixin
 from personas import services
 from personas.models import Contact, Persona, ScenarioTemplate
 
@@ -26,26 +25,7 @@ PERSONA_INPUT_FIELDS = [
 ]
 
 
-class _ServiceValidatedForm(forms.ModelForm):
-    """Runs `validated_fields` through the service's validator and keeps its cleaned values."""
-
-    validated_fields: list[str]
-
-    @staticmethod
-    def validate(**fields):
-        raise NotImplementedError
-
-    def clean(self):
-        cleaned = super().clean()
-        fields = {name: cleaned[name] for name in self.validated_fields if name in cleaned}
-        try:
-            cleaned.update(self.validate(**fields))
-        except ApplicationError as error:
-            add_service_error(self, error)
-        return cleaned
-
-
-class PersonaAdminForm(_ServiceValidatedForm):
+class PersonaAdminForm(ServiceValidatedMixin, forms.ModelForm):
     validated_fields = PERSONA_INPUT_FIELDS
     validate = staticmethod(services.persona_validate)
 
@@ -54,7 +34,7 @@ class PersonaAdminForm(_ServiceValidatedForm):
         fields = ["owner", *PERSONA_INPUT_FIELDS]
 
 
-class ScenarioTemplateAdminForm(_ServiceValidatedForm):
+class ScenarioTemplateAdminForm(ServiceValidatedMixin, forms.ModelForm):
     validated_fields = ["name", "description", "pretext", "is_public"]
     validate = staticmethod(services.scenario_template_validate)
 

@@ -3,12 +3,11 @@ each form runs in the same round as its own checks, so every problem shows at on
 length limits also go into the HTML (`minlength`, `maxlength`)."""
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from django import forms
 
-from callmeback.errors import ValidationFailed
+from callmeback.dashboard import ServiceValidatedMixin
 from personas import services
 from personas.gateways import Voice
 from personas.models import Persona, ScenarioTemplate
@@ -36,25 +35,7 @@ def _text(rule: TextRule, *, rows: int | None = None, required: bool = True, **k
     return forms.CharField(required=False, strip=False, widget=widget, **kwargs)
 
 
-class ServiceCheckedForm(forms.Form):
-    """Runs `validate_rules` (a service's validation) over the fields the form could read."""
-
-    RULE_FIELDS: tuple[str, ...] = ()
-    validate_rules: Callable[..., dict[str, Any]]
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        try:
-            type(self).validate_rules(**{name: cleaned[name] for name in self.RULE_FIELDS if name in cleaned})
-        except ValidationFailed as error:
-            for field, messages in error.details.items():
-                if field in self.fields and field not in self.errors:
-                    for message in messages:
-                        self.add_error(field, message)
-        return cleaned
-
-
-class PersonaForm(ServiceCheckedForm):
+class PersonaForm(ServiceValidatedMixin, forms.Form):
     name = _text(NAME, help_text="3 to 50 characters: letters, numbers, spaces, hyphens and apostrophes.")
     description = _text(DESCRIPTION, rows=3, help_text="10 to 500 characters, shown in the catalogue.")
     voice = forms.ChoiceField()
@@ -77,8 +58,8 @@ class PersonaForm(ServiceCheckedForm):
 
     TUNING_FIELDS = ("voice_stability", "voice_similarity", "voice_speed", "llm_model", "llm_temperature")
     # The voice is checked against the list by its choice field.
-    RULE_FIELDS = ("name", "description", "greeting", "system_prompt", "tags", *TUNING_FIELDS)
-    validate_rules = services.persona_validate
+    validated_fields = ("name", "description", "greeting", "system_prompt", "tags", *TUNING_FIELDS)
+    validate = staticmethod(services.persona_validate)
 
     def __init__(self, *args, voices: list[Voice], **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -103,7 +84,7 @@ def _voice_label(voice: Voice) -> str:
     return f"{voice.name} ({details})" if details else voice.name
 
 
-class ScenarioTemplateForm(ServiceCheckedForm):
+class ScenarioTemplateForm(ServiceValidatedMixin, forms.Form):
     name = _text(NAME, help_text="3 to 50 characters.")
     description = _text(DESCRIPTION, rows=3, help_text="10 to 500 characters.")
     pretext = _text(
@@ -115,8 +96,8 @@ class ScenarioTemplateForm(ServiceCheckedForm):
     suggested_persona_id = forms.ChoiceField(required=False, label="Suggested persona")
     is_public = forms.BooleanField(required=False, label="Public: everyone can use this scenario")
 
-    RULE_FIELDS = ("name", "description", "pretext")
-    validate_rules = services.scenario_template_validate
+    validated_fields = ("name", "description", "pretext")
+    validate = staticmethod(services.scenario_template_validate)
 
     def __init__(self, *args, personas: list[Persona], **kwargs) -> None:
         super().__init__(*args, **kwargs)
