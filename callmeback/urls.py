@@ -4,6 +4,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from callmeback import errors, health
 
+# Lists get the whole width of a laptop screen; the home page links every model anyway.
+admin.site.enable_nav_sidebar = False
+
 handler400 = "callmeback.errors.handler400"
 handler403 = "callmeback.errors.handler403"
 handler404 = "callmeback.errors.handler404"
