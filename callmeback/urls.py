@@ -1,5 +1,8 @@
 from django.contrib import admin
+from django.templatetags.static import static
+from django.utils.functional import lazy
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from callmeback import errors, health
@@ -20,6 +23,8 @@ api_patterns = [
 
 urlpatterns = [
     path("health", health.health, name="health"),
+    # Browsers (and the admin's pages, which have no icon link) ask for /favicon.ico.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.svg"), permanent=True)),
     path("readiness", health.readiness, name="readiness"),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -57,6 +57,13 @@ class TestBrowse:
         assert f'href="{reverse("personas:list")}"' in content
         assert f'href="{reverse("personas:contacts")}" aria-current="page"' in content
 
+    @pytest.mark.parametrize("page", ["personas:scenarios", "personas:scenario-create"])
+    def test_scenarios_are_in_the_top_navigation_and_marked_current(self, signed_in, page):
+        content = signed_in.get(reverse(page)).content.decode()
+
+        assert f'href="{reverse("personas:scenarios")}" aria-current="page">Scenarios</a>' in content
+        assert f'href="{reverse("personas:list")}" >Personas</a>' in content
+
 
 @pytest.mark.django_db
 class TestDetail:
