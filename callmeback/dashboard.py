@@ -5,7 +5,24 @@ from typing import Any
 
 from django import forms
 
-from callmeback.errors import ApplicationError
+from callmeback.errors import ApplicationError, RateLimitExceeded
+
+
+def _wait(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = -(-seconds // 60)
+    if minutes < 60:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    hours = -(-minutes // 60)
+    return f"{hours} hour{'s' if hours != 1 else ''}"
+
+
+def error_message(error: ApplicationError) -> str:
+    """The error for a person on a page: a rate limit also says when to try again."""
+    if isinstance(error, RateLimitExceeded) and error.retry_after and error.message == error.default_message:
+        return f"{error.message}. Try again in {_wait(error.retry_after)}."
+    return error.message
 
 
 def add_service_error(form: forms.Form, error: ApplicationError) -> None:
@@ -17,7 +34,7 @@ def add_service_error(form: forms.Form, error: ApplicationError) -> None:
                 form.add_error(field, message)
             placed = True
     if not placed:
-        form.add_error(None, error.message)
+        form.add_error(None, error_message(error))
 
 
 class ServiceValidatedMixin:

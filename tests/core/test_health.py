@@ -43,4 +43,3 @@ def test_readiness_names_an_unreachable_broker(client, unreachable_broker):
 
     assert response.status_code == 503
     assert response.json()["broker"] == "unavailable"
-
