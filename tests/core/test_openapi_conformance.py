@@ -12,7 +12,8 @@ from django.core import signals
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -27,15 +28,11 @@ from tests.fakes.stripe_front import StripeFront
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES_PER_OPERATION = 8
 
-_front: StripeFront | None = None
 
-
-def _stripe_front(localstripe: LocalStripeServer) -> StripeFront:
-    """localstripe behind the front that answers Checkout, started once per process."""
-    global _front
-    if _front is None:
-        _front = StripeFront(upstream=localstripe.url).start()
-    return _front
+@pytest.fixture(scope="session")
+def stripe_front() -> StripeFront:
+    """localstripe behind the front that answers Checkout."""
+    return StripeFront(upstream=LocalStripeServer.shared().url).start()
 
 
 @pytest.fixture(autouse=True)
@@ -48,12 +45,11 @@ def _connection_kept_across_requests():
 
 
 @pytest.fixture(autouse=True)
-def _local_stripe_and_no_limits(settings, db):
-    localstripe = LocalStripeServer.shared()
-    localstripe.reset()
+def _local_stripe_and_no_limits(settings, db, stripe_front):
+    LocalStripeServer.shared().reset()
     settings.STRIPE_SECRET_KEY = ""
     settings.STRIPE_PUBLISHABLE_KEY = ""
-    settings.STRIPE_API_BASE = _stripe_front(localstripe).url
+    settings.STRIPE_API_BASE = stripe_front.url
     settings.STRIPE_WEBHOOK_SECRET = "whsec_schema_conformance"
     settings.STRIPE_PREMIUM_PRICE_MONTH = "price_premium_month"
     settings.STRIPE_PREMIUM_PRICE_YEAR = "price_premium_year"
@@ -66,7 +62,7 @@ schema = schemathesis.openapi.from_wsgi("/api/schema", get_wsgi_application())
 
 
 @schema.parametrize()
-@settings(
+@hypothesis_settings(
     max_examples=EXAMPLES_PER_OPERATION,
     deadline=None,
     derandomize=True,
