@@ -191,3 +191,12 @@ def test_a_list_item_error_names_its_field_and_position(auth_client):
     response = auth_client.post("/api/personas", data=body, format="json")
 
     assert assert_error(response, 400, "VALIDATION_ERROR")["message"] == "tags[1]: This field may not be null."
+
+
+def test_every_endpoint_reading_its_body_through_parse_input_takes_text_as_strings_only(api_client):
+    body = {"name": 12345, "email": "numbers@example.com", "password": "Str0ng!Pass", "phone": 15551234567}
+
+    response = api_client.post("/api/auth/register", data=body, format="json")
+
+    details = assert_error(response, 400, "VALIDATION_ERROR")["details"]
+    assert details == {"name": ["Must be a string."], "phone": ["Must be a string."]}
