@@ -21,6 +21,7 @@ from accounts.serializers import (
     UserSerializer,
     VerifyEmailInput,
 )
+from accounts.services import EmailExists, InvalidCredentials, InvalidResetToken, PhoneExists
 from callmeback.api import MessageOutput, parse_input
 from callmeback.ratelimit import RateLimit
 
@@ -33,6 +34,7 @@ class RegisterApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     rate_limits = {"POST": RateLimit("3/hour", per="ip")}
+    error_codes = {"POST": [EmailExists, PhoneExists]}
 
     @extend_schema(request=RegisterInput, responses={201: SessionOutput})
     def post(self, request):
@@ -44,6 +46,7 @@ class LoginApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     rate_limits = {"POST": RateLimit("5/min", per="ip")}
+    error_codes = {"POST": [InvalidCredentials]}
 
     @extend_schema(request=LoginInput, responses={200: SessionOutput})
     def post(self, request):
@@ -72,6 +75,7 @@ class RefreshApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     rate_limits = {"POST": RateLimit("10/min", per="ip")}
+    error_codes = {"POST": [tokens.InvalidToken, tokens.TokenRevoked]}
 
     @extend_schema(
         request=RefreshInput, responses={200: inline_serializer("RefreshOutput", {"token": serializers.CharField()})}
@@ -96,6 +100,7 @@ class ResetPasswordApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     rate_limits = {"POST": RateLimit("10/min", per="ip")}
+    error_codes = {"POST": [InvalidResetToken]}
 
     @extend_schema(request=ResetPasswordInput, responses={200: MessageOutput})
     def post(self, request):
@@ -107,6 +112,7 @@ class VerifyEmailApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     rate_limits = {"POST": RateLimit("10/min", per="ip")}
+    error_codes = {"POST": [InvalidResetToken]}
 
     @extend_schema(request=VerifyEmailInput, responses={200: MessageOutput})
     def post(self, request):
@@ -134,6 +140,7 @@ class ChangePasswordApi(APIView):
 
 class ProfileApi(APIView):
     rate_limits = {"PUT": RateLimit("10/min")}
+    error_codes = {"PUT": [EmailExists, PhoneExists]}
 
     @extend_schema(
         request=ProfileInput, responses={200: inline_serializer("ProfileOutput", {"user": ProfileSerializer()})}

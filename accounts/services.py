@@ -98,14 +98,28 @@ def _save_unique(user: User, *, fields: list[str] | None = None) -> None:
         raise EmailExists() from None
 
 
-def user_register(*, name: str, email: str, password: str, phone: str) -> User:
+def _user_create(*, name: str, email: str, password: str, phone: str, **flags: bool) -> User:
     cleaned = _clean_fields(name=name, email=email, phone=phone, password=password)
     _ensure_unique(email=cleaned["email"], phone=cleaned["phone"])
-    user = User(name=cleaned["name"], email=cleaned["email"], phone=cleaned["phone"])
+    user = User(name=cleaned["name"], email=cleaned["email"], phone=cleaned["phone"], **flags)
     user.set_password(password)
     _save_unique(user)
+    return user
+
+
+def user_register(*, name: str, email: str, password: str, phone: str) -> User:
+    user = _user_create(name=name, email=email, password=password, phone=phone)
     logger.info("Registered user %s (phone %s)", user.pk, mask_phone(user.phone))
     transaction.on_commit(lambda: emails.send_email_verification(user))
+    return user
+
+
+def user_create_superuser(*, name: str, email: str, password: str, phone: str) -> User:
+    """An admin account (`manage.py createsuperuser`), held to the rules of registration."""
+    user = _user_create(
+        name=name, email=email, password=password, phone=phone, is_staff=True, is_superuser=True, email_verified=True
+    )
+    logger.info("Created superuser %s (phone %s)", user.pk, mask_phone(user.phone))
     return user
 
 

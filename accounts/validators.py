@@ -11,8 +11,9 @@ NAME_MAX_LENGTH = 100
 EMAIL_MAX_LENGTH = 255
 PASSWORD_MAX_LENGTH = 128
 
-# Letters from any script, with single spaces, hyphens or apostrophes between them.
-_NAME_RE = re.compile(r"^[^\W\d_]+(?:[ '\u2019\-][^\W\d_]+)*$")
+# Letters from any script, with single spaces, hyphens or apostrophes between them, and
+# periods after initials ("Newcomer T. Tester", "J.R.R. Tolkien", "Sammy Davis Jr.").
+_NAME_RE = re.compile(r"^[^\W\d_]+(?:(?:[ '\u2019\-]|\. ?)[^\W\d_]+)*\.?$")
 _E164_RE = re.compile(E164_REGEX)
 _PHONE_SEPARATORS = re.compile(r"[\s().\-]")
 
@@ -26,7 +27,7 @@ def clean_name(value: str) -> str:
     if len(name) > NAME_MAX_LENGTH:
         raise ValidationError(f"Name must be at most {NAME_MAX_LENGTH} characters.")
     if not _NAME_RE.match(name):
-        raise ValidationError("Name may contain only letters, spaces, hyphens and apostrophes.")
+        raise ValidationError("Name may contain only letters, spaces, hyphens, apostrophes and periods after initials.")
     return name
 
 

@@ -16,7 +16,7 @@ from accounts.forms import (
     RegisterForm,
     ResetPasswordForm,
 )
-from callmeback.dashboard import add_service_error
+from callmeback.dashboard import add_service_error, error_message
 from callmeback.errors import ApplicationError
 from callmeback.ratelimit import RateLimit, enforce_rate_limit
 
@@ -99,7 +99,7 @@ def verify_email_view(request, token: str):
     try:
         services.email_verify(token=token)
     except ApplicationError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_message(error))
     else:
         messages.success(request, "Thanks, your email is confirmed.")
     return redirect("accounts:profile" if request.user.is_authenticated else "accounts:login")
@@ -143,7 +143,7 @@ def resend_verification_view(request):
         enforce_rate_limit(request, "dashboard.resend-verification", RateLimit("3/hour"))
         services.email_verification_resend(user=request.user)
     except ApplicationError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_message(error))
     else:
         messages.info(request, f"We sent a new confirmation link to {request.user.email}.")
     return redirect("accounts:profile")

@@ -1,7 +1,7 @@
 """The billing API: cards and pre-authorisations (`000_*` §6), the Stripe webhook (§7.2) and
 the premium subscription (`002_*` §7)."""
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from billing import pricing, selectors, services, webhooks
 from billing.conf import stripe_config
+from billing.errors import InvalidWebhookSignature, PaymentDeclined, ServiceUnavailable, StripeServiceError
 from billing.serializers import (
     AddPaymentMethodInput,
     AddPaymentMethodOutput,
@@ -24,6 +25,7 @@ from billing.serializers import (
     SubscriptionOutput,
 )
 from callmeback.api import MessageOutput, parse_input
+from callmeback.errors import NotFound
 from callmeback.pagination import PageRequest, paginate
 from callmeback.ratelimit import RateLimit
 
@@ -44,6 +46,7 @@ class BillingInfoApi(APIView):
 
 class PaymentMethodAddApi(APIView):
     rate_limits = {"POST": RateLimit("10/hour")}
+    error_codes = {"POST": [PaymentDeclined, StripeServiceError]}
 
     @extend_schema(request=AddPaymentMethodInput, responses={201: AddPaymentMethodOutput})
     def post(self, request):
@@ -53,6 +56,7 @@ class PaymentMethodAddApi(APIView):
 
 class PaymentMethodRemoveApi(APIView):
     rate_limits = {"DELETE": RateLimit("20/min")}
+    error_codes = {"DELETE": [services.CannotRemoveDefault, StripeServiceError]}
 
     @extend_schema(responses={200: MessageOutput})
     def delete(self, request, payment_method_id: str):
@@ -62,6 +66,7 @@ class PaymentMethodRemoveApi(APIView):
 
 class PaymentMethodDefaultApi(APIView):
     rate_limits = {"PUT": RateLimit("20/min")}
+    error_codes = {"PUT": [StripeServiceError]}
 
     @extend_schema(request=None, responses={200: MessageOutput})
     def put(self, request, payment_method_id: str):
@@ -71,6 +76,7 @@ class PaymentMethodDefaultApi(APIView):
 
 class CreatePaymentIntentApi(APIView):
     rate_limits = {"POST": RateLimit("10/min")}
+    error_codes = {"POST": [services.NoPaymentMethod, PaymentDeclined, StripeServiceError]}
 
     @extend_schema(request=CreatePaymentIntentInput, responses={200: PaymentIntentOutput})
     def post(self, request):
@@ -90,6 +96,7 @@ class StripeWebhookApi(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    error_codes = {"POST": [InvalidWebhookSignature, ServiceUnavailable]}
 
     @extend_schema(
         request=None,
@@ -117,6 +124,7 @@ class SubscriptionApi(APIView):
 
 class SubscriptionCheckoutApi(APIView):
     rate_limits = {"POST": RateLimit("10/min")}
+    error_codes = {"POST": [services.AlreadySubscribed, ServiceUnavailable, StripeServiceError]}
 
     @extend_schema(request=CheckoutInput, responses={200: CheckoutOutput})
     def post(self, request):
@@ -127,6 +135,7 @@ class SubscriptionCheckoutApi(APIView):
 
 class SubscriptionCancelApi(APIView):
     rate_limits = {"POST": RateLimit("10/min")}
+    error_codes = {"POST": [NotFound, StripeServiceError]}
 
     @extend_schema(request=CancelInput, responses={200: CancelOutput})
     def post(self, request):
@@ -139,6 +148,7 @@ class InvoicesApi(APIView):
     rate_limits = {"GET": RateLimit("60/min")}
 
     @extend_schema(
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("limit", int, description="1 to 100, default 20")],
         responses={
             200: inline_serializer(
                 "InvoicesOutput",
@@ -147,7 +157,7 @@ class InvoicesApi(APIView):
                     "pagination": serializers.DictField(child=serializers.IntegerField()),
                 },
             )
-        }
+        },
     )
     def get(self, request):
         page = paginate(selectors.invoices_for_user(user=request.user), PageRequest.from_query(request.query_params))

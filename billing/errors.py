@@ -7,6 +7,7 @@ class PaymentDeclined(ApplicationError):
     """The card was refused: 402 with CARD_DECLINED, INSUFFICIENT_FUNDS or PAYMENT_FAILED."""
 
     code = "PAYMENT_FAILED"
+    codes = ("PAYMENT_FAILED", "CARD_DECLINED", "INSUFFICIENT_FUNDS")
     status_code = 402
     default_message = "The payment could not be authorised. Try another card."
 

@@ -3,6 +3,10 @@
 Out of the box localstripe listens on every interface and pickles its whole store to
 `/tmp/localstripe.pickle`, shared by everyone on the machine. Here it listens on the
 loopback interface and keeps its data in a file we choose (or only in memory).
+
+Two more changes make it feel like Stripe to a person: its Stripe.js stand-in is replaced
+by ours (`localstripe-v3.js`: one tidy card row, spaces and MM / YY accepted, the brand
+detected, Stripe's messages), and cards report their real brand instead of always "visa".
 """
 
 import os
@@ -14,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
-from localstripe.resources import store
+from localstripe.resources import PaymentMethod, store
 from localstripe.webhooks import register_webhook
 
 from billing.conf import LOCALSTRIPE_HOST
@@ -24,7 +28,53 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Bare functions are deprecated", DeprecationWarning)
     from localstripe.server import app
 
-__all__ = ["app", "bind", "serve", "use_data_file"]
+__all__ = ["app", "bind", "card_brand", "serve", "use_data_file"]
+
+STRIPE_JS_PATH = "/js.stripe.com/v3/"
+STRIPE_JS_FILE = Path(__file__).with_name("localstripe-v3.js")
+
+# Stripe's `card.brand` values by number prefix (https://docs.stripe.com/api/payment_methods/object).
+_BRAND_PREFIXES: list[tuple[str, tuple[range, ...]]] = [
+    ("amex", (range(34, 35), range(37, 38))),
+    ("diners", (range(300, 306), range(36, 37), range(38, 40))),
+    ("jcb", (range(3528, 3590),)),
+    ("discover", (range(6011, 6012), range(644, 650), range(65, 66))),
+    ("unionpay", (range(62, 63),)),
+    ("mastercard", (range(51, 56), range(2221, 2721))),
+    ("visa", (range(4, 5),)),
+]
+
+
+def card_brand(number: str) -> str:
+    """The brand Stripe reports for a card number, or "unknown"."""
+    for brand, prefixes in _BRAND_PREFIXES:
+        for prefix in prefixes:
+            width = len(str(prefix.start))
+            if number[:width].isdigit() and int(number[:width]) in prefix:
+                return brand
+    return "unknown"
+
+
+def _with_card_brand(init: Callable[..., None]) -> Callable[..., None]:
+    def init_with_brand(self: PaymentMethod, *args, **kwargs) -> None:
+        init(self, *args, **kwargs)
+        if self.type == "card":
+            self.card["brand"] = card_brand(self._card_number)
+
+    return init_with_brand
+
+
+PaymentMethod.__init__ = _with_card_brand(PaymentMethod.__init__)
+
+
+@web.middleware
+async def _our_stripe_js(request: web.Request, handler):
+    if request.path == STRIPE_JS_PATH:
+        return web.Response(text=STRIPE_JS_FILE.read_text(), content_type="application/javascript")
+    return await handler(request)
+
+
+app.middlewares.insert(0, _our_stripe_js)
 
 
 def use_data_file(path: Path | None, *, load: bool = True) -> None:

@@ -110,6 +110,14 @@ def _invalid_payment_method(message: str = "Invalid payment method.") -> Validat
     return ValidationFailed.for_field("payment_method_id", message)
 
 
+def card_expired(card: gateways.CardData) -> bool:
+    """A card works through the last day of its expiry month (UTC)."""
+    if card.exp_year is None or card.exp_month is None:
+        return False
+    today = timezone.now()
+    return (card.exp_year, card.exp_month) < (today.year, today.month)
+
+
 def _own_card(*, user: User, payment_method_id: str) -> PaymentMethod:
     method = selectors.payment_method_for_user(user=user, payment_method_id=payment_method_id)
     if method is None:
@@ -151,11 +159,18 @@ def payment_method_add(*, user: User, payment_method_id: str, set_as_default: bo
 
 
 def _attach_card(*, payment_method_id: str, customer: StripeCustomer) -> gateways.CardData:
-    """The card, attached to `customer` (Stripe.js may already have done it through a SetupIntent)."""
+    """The card, attached to `customer` (Stripe.js may already have done it through a SetupIntent).
+    An expired card is refused, and let go again if Stripe.js attached it."""
     try:
         card = gateways.payment_method_retrieve(payment_method_id)
         if card.type != "card":
             raise _invalid_payment_method("Only cards can be added.")
+        if card_expired(card):
+            if card.customer == customer.customer_id:
+                gateways.payment_method_detach(payment_method_id=card.id, idempotency_key=f"detach-{card.id}")
+            raise _invalid_payment_method(
+                f"This card expired in {card.exp_month:02d}/{card.exp_year}. Use a card that has not expired."
+            )
         if card.customer == customer.customer_id:
             return card
         if card.customer:
@@ -239,7 +254,7 @@ def payment_method_sync_attached(*, card: gateways.CardData) -> PaymentMethod | 
                 return None
             raise
     customer = StripeCustomer.objects.filter(customer_id=card.customer).first() if card.customer else None
-    if customer is None:
+    if customer is None or card_expired(card):
         return None
     return _card_record(customer=customer, card=card, make_default=False)
 

@@ -15,6 +15,7 @@ from billing import selectors, services
 from billing.conf import PREMIUM_INTERVALS, stripe_config
 from billing.forms import AddCardForm, CancelSubscriptionForm, CheckoutForm
 from billing.serializers import PaymentMethodOutput
+from callmeback.dashboard import error_message
 from callmeback.errors import ApplicationError, error_response
 from callmeback.ratelimit import RateLimit, enforce_rate_limit
 
@@ -47,7 +48,7 @@ def billing_view(request):
 
 
 def _json_error(error: ApplicationError) -> JsonResponse:
-    return error_response(error.code, error.message, error.status_code, error.details, error.retry_after)
+    return error_response(error.code, error_message(error), error.status_code, error.details, error.retry_after)
 
 
 @login_required
@@ -85,7 +86,7 @@ def _run(request, scope: str, limit: RateLimit, action, success: str) -> None:
         enforce_rate_limit(request, scope, limit)
         action()
     except ApplicationError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_message(error))
     else:
         messages.success(request, success)
 
@@ -127,7 +128,7 @@ def checkout_view(request):
         enforce_rate_limit(request, "dashboard.checkout", RateLimit("10/min"))
         url = services.subscription_checkout_start(user=request.user, interval=form.cleaned_data["interval"])
     except ApplicationError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_message(error))
         return redirect("billing:index")
     return redirect(url)
 

@@ -1,5 +1,8 @@
 """Small pieces every app's API views share."""
 
+from collections.abc import Mapping
+from typing import Any
+
 from rest_framework import serializers
 
 
@@ -9,8 +12,37 @@ class MessageOutput(serializers.Serializer):
     message = serializers.CharField()
 
 
+NOT_TEXT = "Must be a string."
+
+
+def _text_type_errors(fields: Mapping[str, serializers.Field], data: Any) -> dict[str, Any]:
+    """Text fields take JSON strings only: DRF's CharField would turn `12345` into "12345"."""
+    if not isinstance(data, Mapping):
+        return {}
+    errors: dict[str, Any] = {}
+    for name, field in fields.items():
+        value = data.get(name)
+        if value is None or field.read_only:
+            continue
+        if isinstance(field, serializers.CharField) and not isinstance(value, str):
+            errors[name] = [NOT_TEXT]
+        elif isinstance(field, serializers.ListField) and isinstance(field.child, serializers.CharField):
+            items = {
+                index: [NOT_TEXT]
+                for index, item in enumerate(value if isinstance(value, list) else [])
+                if item is not None and not isinstance(item, str)
+            }
+            if items:
+                errors[name] = items
+    return errors
+
+
 def parse_input(serializer_class: type[serializers.Serializer], request, *, partial: bool = False) -> dict:
-    """Validates the request body with an input serializer; errors become VALIDATION_ERROR."""
+    """Validates the request body with an input serializer; errors become VALIDATION_ERROR,
+    every bad field reported at once."""
     serializer = serializer_class(data=request.data, partial=partial)
-    serializer.is_valid(raise_exception=True)
+    valid = serializer.is_valid()
+    errors = {**({} if valid else serializer.errors), **_text_type_errors(serializer.fields, request.data)}
+    if errors:
+        raise serializers.ValidationError(errors)
     return serializer.validated_data

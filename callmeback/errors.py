@@ -10,7 +10,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
-from django.views import defaults
+from django.views import csrf, defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
@@ -70,11 +71,35 @@ class RateLimitExceeded(ApplicationError):
     default_message = "Too many requests"
 
 
+# No error message quotes more of the client's input than this (a 100 KB tag is not echoed).
+MAX_MESSAGE_CHARS = 300
+EXCERPT_CHARS = 40
+
+
+def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
+    """A short quote of a client's input for an error message."""
+    text = str(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+def _clip(value: Any, depth: int = 0) -> Any:
+    """Every message in an error body, cut to `MAX_MESSAGE_CHARS`; deep structures end early."""
+    if isinstance(value, str):
+        return excerpt(value, MAX_MESSAGE_CHARS)
+    if depth > 4:
+        return "…"
+    if isinstance(value, dict):
+        return {excerpt(key, EXCERPT_CHARS): _clip(item, depth + 1) for key, item in list(value.items())[:50]}
+    if isinstance(value, list | tuple):
+        return [_clip(item, depth + 1) for item in value[:50]]
+    return value
+
+
 def error_body(code: str, message: str, details: dict | None = None, retry_after: int | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"error": code, "message": message}
+    body: dict[str, Any] = {"error": code, "message": _clip(message)}
     if retry_after is not None:
         body["retry_after"] = retry_after
-    body["details"] = details or {}
+    body["details"] = _clip(details or {})
     return body
 
 
@@ -100,13 +125,19 @@ def _flatten_validation_detail(detail: Any) -> dict[str, Any]:
     return {"non_field_errors": [str(detail)]}
 
 
-def _first_message(details: dict[str, Any]) -> str:
+def _first_message(details: dict[str, Any], path: str = "") -> str:
+    """The first error, named by its path: `tags[1]: This field may not be null.`"""
     for field, messages in details.items():
+        if field == "non_field_errors":
+            name = path
+        elif str(field).isdigit():
+            name = f"{path}[{field}]"
+        else:
+            name = f"{path}.{field}" if path else str(field)
         if isinstance(messages, list) and messages:
-            prefix = "" if field == "non_field_errors" else f"{field}: "
-            return f"{prefix}{messages[0]}"
+            return f"{name}: {messages[0]}" if name else str(messages[0])
         if isinstance(messages, dict):
-            return _first_message(messages)
+            return _first_message(messages, name)
     return "Invalid request data."
 
 
@@ -179,7 +210,9 @@ def _is_api_path(path: str) -> bool:
     return path == "/api" or path.startswith("/api/")
 
 
+@csrf_exempt
 def api_not_found(request):
+    """Any method: the API takes bearer tokens, not cookies, so CSRF has nothing to guard here."""
     return error_response("NOT_FOUND", "No such endpoint.", 404)
 
 
@@ -206,3 +239,10 @@ def handler403(request, exception=None):
     if _is_api_path(request.path):
         return error_response("FORBIDDEN", "You are not allowed to do that.", 403)
     return defaults.permission_denied(request, exception)
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: a refused `/api/...` request still answers in the envelope."""
+    if _is_api_path(request.path):
+        return error_response("FORBIDDEN", "CSRF verification failed.", 403)
+    return csrf.csrf_failure(request, reason)

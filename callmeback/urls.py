@@ -1,8 +1,14 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path, re_path
+from django.utils.functional import lazy
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from callmeback import errors, health
+
+# Lists get the whole width of a laptop screen; the home page links every model anyway.
+admin.site.enable_nav_sidebar = False
 
 handler400 = "callmeback.errors.handler400"
 handler403 = "callmeback.errors.handler403"
@@ -17,6 +23,8 @@ api_patterns = [
 
 urlpatterns = [
     path("health", health.health, name="health"),
+    # Browsers (and the admin's pages, which have no icon link) ask for /favicon.ico.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.svg"), permanent=True)),
     path("readiness", health.readiness, name="readiness"),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

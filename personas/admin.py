@@ -4,9 +4,9 @@ cached persona lists."""
 
 from django import forms
 from django.contrib import admin
+from django.utils.formats import date_format
 
-from callmeback.dashboard import add_service_error
-from callmeback.errors import ApplicationError
+from callmeback.dashboard import ServiceValidatedMixin
 from personas import services
 from personas.models import Contact, Persona, ScenarioTemplate
 
@@ -26,26 +26,7 @@ PERSONA_INPUT_FIELDS = [
 ]
 
 
-class _ServiceValidatedForm(forms.ModelForm):
-    """Runs `validated_fields` through the service's validator and keeps its cleaned values."""
-
-    validated_fields: list[str]
-
-    @staticmethod
-    def validate(**fields):
-        raise NotImplementedError
-
-    def clean(self):
-        cleaned = super().clean()
-        fields = {name: cleaned[name] for name in self.validated_fields if name in cleaned}
-        try:
-            cleaned.update(self.validate(**fields))
-        except ApplicationError as error:
-            add_service_error(self, error)
-        return cleaned
-
-
-class PersonaAdminForm(_ServiceValidatedForm):
+class PersonaAdminForm(ServiceValidatedMixin, forms.ModelForm):
     validated_fields = PERSONA_INPUT_FIELDS
     validate = staticmethod(services.persona_validate)
 
@@ -54,7 +35,7 @@ class PersonaAdminForm(_ServiceValidatedForm):
         fields = ["owner", *PERSONA_INPUT_FIELDS]
 
 
-class ScenarioTemplateAdminForm(_ServiceValidatedForm):
+class ScenarioTemplateAdminForm(ServiceValidatedMixin, forms.ModelForm):
     validated_fields = ["name", "description", "pretext", "is_public"]
     validate = staticmethod(services.scenario_template_validate)
 
@@ -93,7 +74,9 @@ class CatalogueDeletesRefreshCache:
 @admin.register(Persona)
 class PersonaAdmin(CatalogueDeletesRefreshCache, admin.ModelAdmin):
     form = PersonaAdminForm
-    list_display = ["name", "kind", "owner", "is_public", "voice", "use_count", "created_at"]
+    # Short columns, so the list fits a laptop screen: the voice by name, the owner's email
+    # or "System", the day it was made.
+    list_display = ["name", "owned_by", "is_public", "voice_name", "use_count", "created_on"]
     list_filter = [SystemFilter, "is_public", ("owner", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "description", "tags", "owner__email"]
     list_select_related = ["owner"]
@@ -106,9 +89,17 @@ class PersonaAdmin(CatalogueDeletesRefreshCache, admin.ModelAdmin):
         ("Usage", {"fields": ["use_count", "created_at", "updated_at"]}),
     ]
 
-    @admin.display(description="Kind")
-    def kind(self, persona: Persona) -> str:
-        return "System" if persona.is_system else "Custom"
+    @admin.display(description="Owner", ordering="owner__email")
+    def owned_by(self, persona: Persona) -> str:
+        return "System" if persona.is_system else persona.owner.email
+
+    @admin.display(description="Voice", ordering="voice")
+    def voice_name(self, persona: Persona) -> str:
+        return services.voice_name(persona.voice)
+
+    @admin.display(description="Created", ordering="created_at")
+    def created_on(self, persona: Persona) -> str:
+        return date_format(persona.created_at, "M j, Y")
 
     def save_model(self, request, obj, form, change):
         services.persona_admin_save(persona=obj)

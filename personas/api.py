@@ -7,9 +7,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from callmeback.api import MessageOutput, parse_input
+from callmeback.errors import Forbidden, NotFound
 from callmeback.pagination import PageRequest, paginate
 from callmeback.ratelimit import RateLimit
 from personas import selectors, services
+from personas.gateways import VoiceApiError
 from personas.serializers import (
     ContactInput,
     ContactSerializer,
@@ -52,6 +54,7 @@ LIST_PARAMETERS = [
 class PersonaListApi(APIView):
     permission_classes = [IsAuthenticatedOrReadOnly]
     rate_limits = {"GET": READ_LIMIT, "POST": RateLimit("20/hour")}
+    error_codes = {"POST": [services.DuplicateName, services.MaxPersonas, VoiceApiError]}
 
     @extend_schema(
         operation_id="personas_list",
@@ -74,6 +77,7 @@ class PersonaListApi(APIView):
 class PersonaDetailApi(APIView):
     permission_classes = [IsAuthenticatedOrReadOnly]
     rate_limits = {"GET": READ_LIMIT, "PUT": RateLimit("30/hour"), "DELETE": RateLimit("20/hour")}
+    error_codes = {"PUT": [Forbidden, services.DuplicateName, VoiceApiError], "DELETE": [Forbidden]}
 
     @extend_schema(responses={200: PersonaOutput})
     def get(self, request, persona_id: str):
@@ -97,6 +101,7 @@ class PersonaDetailApi(APIView):
 class VoiceListApi(APIView):
     permission_classes = [AllowAny]
     rate_limits = {"GET": READ_LIMIT}
+    error_codes = {"GET": [VoiceApiError]}
 
     @extend_schema(responses={200: inline_serializer("VoicesOutput", {"voices": VoiceSerializer(many=True)})})
     def get(self, request):
@@ -106,6 +111,7 @@ class VoiceListApi(APIView):
 class ContactListApi(APIView):
     permission_classes = [IsAuthenticated]
     rate_limits = {"GET": RateLimit("60/min"), "POST": RateLimit("30/min")}
+    error_codes = {"POST": [NotFound, services.AlreadyExists, services.MaxContacts]}
 
     @extend_schema(responses={200: inline_serializer("ContactsOutput", {"contacts": ContactSerializer(many=True)})})
     def get(self, request):
@@ -143,6 +149,7 @@ def _scenario_body(template, request) -> dict:
 class ScenarioTemplateListApi(APIView):
     permission_classes = [IsAuthenticated]
     rate_limits = {"GET": RateLimit("60/min"), "POST": RateLimit("20/hour")}
+    error_codes = {"POST": [services.DuplicateName]}
 
     @extend_schema(
         operation_id="scenario_templates_list",
@@ -169,6 +176,7 @@ class ScenarioTemplateListApi(APIView):
 class ScenarioTemplateDetailApi(APIView):
     permission_classes = [IsAuthenticated]
     rate_limits = {"GET": RateLimit("60/min"), "PUT": RateLimit("30/hour"), "DELETE": RateLimit("20/hour")}
+    error_codes = {"PUT": [Forbidden, services.DuplicateName], "DELETE": [Forbidden]}
 
     @extend_schema(responses={200: ScenarioTemplateOutput})
     def get(self, request, template_id: str):

@@ -1,29 +1,52 @@
-"""Dashboard forms. They only collect input: the rules live in `personas.services`."""
+"""Dashboard forms. They only collect input: the rules live in `personas.services`, which
+each form runs in the same round as its own checks, so every problem shows at once. The
+length limits also go into the HTML (`minlength`, `maxlength`)."""
 
 import uuid
+from typing import Any
 
 from django import forms
 
+from callmeback.dashboard import ServiceValidatedMixin
+from personas import services
 from personas.gateways import Voice
 from personas.models import Persona, ScenarioTemplate
+from personas.validators import (
+    DESCRIPTION,
+    GREETING,
+    NAME_MAX_LENGTH,
+    NAME_MIN_LENGTH,
+    PRETEXT,
+    SYSTEM_PROMPT,
+    TextRule,
+)
+
+NAME = TextRule("Name", NAME_MIN_LENGTH, NAME_MAX_LENGTH)
 
 
-def _textarea(rows: int) -> forms.Textarea:
-    return forms.Textarea(attrs={"rows": rows})
+def _text(rule: TextRule, *, rows: int | None = None, required: bool = True, **kwargs: Any) -> forms.CharField:
+    """A text field whose rule the service checks; the browser gets its limits as hints."""
+    attrs: dict[str, Any] = {"maxlength": rule.max_length}
+    if rule.min_length:
+        attrs["minlength"] = rule.min_length
+    if required:
+        attrs["required"] = True
+    widget = forms.Textarea(attrs={"rows": rows, **attrs}) if rows else forms.TextInput(attrs=attrs)
+    return forms.CharField(required=False, strip=False, widget=widget, **kwargs)
 
 
-class PersonaForm(forms.Form):
-    name = forms.CharField(help_text="3 to 50 characters: letters, numbers, spaces, hyphens and apostrophes.")
-    description = forms.CharField(widget=_textarea(3), help_text="10 to 500 characters, shown in the catalogue.")
+class PersonaForm(ServiceValidatedMixin, forms.Form):
+    name = _text(NAME, help_text="3 to 50 characters: letters, numbers, spaces, hyphens and apostrophes.")
+    description = _text(DESCRIPTION, rows=3, help_text="10 to 500 characters, shown in the catalogue.")
     voice = forms.ChoiceField()
-    greeting = forms.CharField(
+    greeting = _text(
+        GREETING,
+        rows=2,
         required=False,
-        widget=_textarea(2),
         help_text="The first thing the persona says when you pick up. Leave empty for a simple hello.",
     )
-    system_prompt = forms.CharField(
-        widget=_textarea(8),
-        help_text="20 to 2000 characters. Who the persona is and how it talks on the phone.",
+    system_prompt = _text(
+        SYSTEM_PROMPT, rows=8, help_text="20 to 2000 characters. Who the persona is and how it talks on the phone."
     )
     tags = forms.CharField(required=False, help_text="Up to 10, comma-separated, e.g. friendly, calm, wake-up.")
     is_public = forms.BooleanField(required=False, label="Public: anyone can find and call this persona")
@@ -34,6 +57,9 @@ class PersonaForm(forms.Form):
     llm_temperature = forms.FloatField(required=False, label="Temperature", help_text="0 (steady) to 2 (playful).")
 
     TUNING_FIELDS = ("voice_stability", "voice_similarity", "voice_speed", "llm_model", "llm_temperature")
+    # The voice is checked against the list by its choice field.
+    validated_fields = ("name", "description", "greeting", "system_prompt", "tags", *TUNING_FIELDS)
+    validate = staticmethod(services.persona_validate)
 
     def __init__(self, *args, voices: list[Voice], **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -58,16 +84,20 @@ def _voice_label(voice: Voice) -> str:
     return f"{voice.name} ({details})" if details else voice.name
 
 
-class ScenarioTemplateForm(forms.Form):
-    name = forms.CharField(help_text="3 to 50 characters.")
-    description = forms.CharField(widget=_textarea(3), help_text="10 to 500 characters.")
-    pretext = forms.CharField(
-        widget=_textarea(5),
+class ScenarioTemplateForm(ServiceValidatedMixin, forms.Form):
+    name = _text(NAME, help_text="3 to 50 characters.")
+    description = _text(DESCRIPTION, rows=3, help_text="10 to 500 characters.")
+    pretext = _text(
+        PRETEXT,
+        rows=5,
         help_text="10 to 1000 characters, added to the persona's instructions for the call, e.g. "
         "“You are calling to wake them up for their 9am interview.”",
     )
     suggested_persona_id = forms.ChoiceField(required=False, label="Suggested persona")
     is_public = forms.BooleanField(required=False, label="Public: everyone can use this scenario")
+
+    validated_fields = ("name", "description", "pretext")
+    validate = staticmethod(services.scenario_template_validate)
 
     def __init__(self, *args, personas: list[Persona], **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import nh3
 from django.core.exceptions import ValidationError
 
+from callmeback.errors import excerpt
+
 MAX_TAGS = 10
 TAG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Letters and digits of any script, with spaces, hyphens or apostrophes between them
@@ -75,12 +77,16 @@ VOICE_SPEED = RangeRule("Speaking rate", 0.7, 1.2)
 LLM_TEMPERATURE = RangeRule("Temperature", 0, 2)
 
 
+NAME_MIN_LENGTH = 3
+NAME_MAX_LENGTH = 50
+
+
 def clean_name(value: str) -> str:
     name = " ".join(sanitize_text(value).split())
-    if len(name) < 3:
-        raise ValidationError("Name must be at least 3 characters." if name else "Name is required.")
-    if len(name) > 50:
-        raise ValidationError("Name must be at most 50 characters.")
+    if len(name) < NAME_MIN_LENGTH:
+        raise ValidationError(f"Name must be at least {NAME_MIN_LENGTH} characters." if name else "Name is required.")
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationError(f"Name must be at most {NAME_MAX_LENGTH} characters.")
     if not NAME_RE.match(name):
         raise ValidationError("Name may contain only letters, numbers, spaces, hyphens and apostrophes.")
     return name
@@ -89,9 +95,9 @@ def clean_name(value: str) -> str:
 def clean_tag(value: str) -> str:
     tag = value.strip().lower()
     if not 2 <= len(tag) <= 30:
-        raise ValidationError(f"Tag '{tag}' must be 2 to 30 characters.")
+        raise ValidationError(f"Tag '{excerpt(tag)}' must be 2 to 30 characters.")
     if not TAG_RE.match(tag):
-        raise ValidationError(f"Tag '{tag}' may contain only lowercase letters, numbers and hyphens.")
+        raise ValidationError(f"Tag '{excerpt(tag)}' may contain only lowercase letters, numbers and hyphens.")
     return tag
 
 

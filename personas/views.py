@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from callmeback.dashboard import add_service_error
+from callmeback.dashboard import add_service_error, error_message
 from callmeback.errors import ApplicationError, Forbidden, NotFound, ValidationFailed
 from callmeback.pagination import PageRequest, paginate
 from callmeback.ratelimit import RateLimit, enforce_rate_limit
@@ -57,7 +57,7 @@ def _voices(request) -> list[Voice]:
     try:
         return services.voice_list()
     except VoiceApiError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_message(error))
         return []
 
 
@@ -70,7 +70,7 @@ def persona_list_view(request):
         filters = selectors.PersonaFilters.from_query(request.GET)
         page_request = PageRequest.from_query(request.GET, default_limit=PAGE_SIZE)
     except ValidationFailed as error:
-        messages.error(request, error.message)
+        messages.error(request, error_message(error))
         filters, page_request = selectors.PersonaFilters(), PageRequest(page=1, limit=PAGE_SIZE)
     page = selectors.persona_page(viewer=viewer, filters=filters, page=page_request)
     context = {
@@ -136,7 +136,7 @@ def persona_delete_view(request, persona_id):
             enforce_rate_limit(request, "dashboard.persona-delete", RateLimit("20/hour"))
             services.persona_delete(persona=persona, actor=request.user)
         except ApplicationError as error:
-            messages.error(request, error.message)
+            messages.error(request, error_message(error))
             return redirect("personas:detail", persona_id=persona.pk)
         messages.success(request, f"Deleted {persona.name}.")
         return redirect("personas:list")
@@ -159,7 +159,7 @@ def contact_add_view(request, persona_id):
         enforce_rate_limit(request, "dashboard.contact-add", RateLimit("30/min"))
         contact = services.contact_add(user=request.user, persona_id=persona_id)
     except ApplicationError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_message(error))
     else:
         messages.success(request, f"Added {contact.persona.name} to your contacts.")
     return redirect(_next_url(request, reverse("personas:detail", args=[persona_id])))
@@ -172,7 +172,7 @@ def contact_remove_view(request, persona_id):
         enforce_rate_limit(request, "dashboard.contact-remove", RateLimit("30/min"))
         services.contact_remove(user=request.user, persona_id=persona_id)
     except ApplicationError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_message(error))
     else:
         messages.success(request, "Removed from your contacts.")
     return redirect(_next_url(request, reverse("personas:contacts")))
@@ -202,7 +202,7 @@ def scenario_list_view(request):
         search = selectors.search_from_query(request.GET)
         page_request = PageRequest.from_query(request.GET, default_limit=PAGE_SIZE)
     except ValidationFailed as error:
-        messages.error(request, error.message)
+        messages.error(request, error_message(error))
         search, page_request = "", PageRequest(page=1, limit=PAGE_SIZE)
     page = paginate(selectors.scenario_template_list(viewer=request.user, search=search), page_request)
     for template in page.items:
@@ -257,7 +257,7 @@ def scenario_delete_view(request, template_id):
             enforce_rate_limit(request, "dashboard.scenario-delete", RateLimit("20/hour"))
             services.scenario_template_delete(template=template, actor=request.user)
         except ApplicationError as error:
-            messages.error(request, error.message)
+            messages.error(request, error_message(error))
         else:
             messages.success(request, f"Deleted the scenario {template.name}.")
         return redirect("personas:scenarios")

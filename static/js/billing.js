@@ -14,6 +14,13 @@
   const submit = document.getElementById("card-submit");
   const csrfToken = form.querySelector("[name=csrfmiddlewaretoken]").value;
 
+  // Stripe reports on every change whether the card is complete, and what is wrong with it.
+  let cardState = { empty: true, complete: false, error: null };
+  card.on("change", (event) => {
+    cardState = { empty: event.empty, complete: event.complete, error: event.error || null };
+    errors.textContent = cardState.error ? cardState.error.message : "";
+  });
+
   async function post(url, fields) {
     const response = await fetch(url, {
       method: "POST",
@@ -30,6 +37,12 @@
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    // An empty or visibly wrong card is reported at once; Stripe.js names any other gap.
+    if (cardState.empty || cardState.error) {
+      errors.textContent = cardState.error ? cardState.error.message : "Your card number is incomplete.";
+      card.focus();
+      return;
+    }
     errors.textContent = "";
     submit.disabled = true;
     try {

@@ -6,6 +6,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
+from callmeback.dashboard import error_message
+from callmeback.errors import RateLimitExceeded
 
 pytestmark = pytest.mark.django_db
 
@@ -133,3 +135,37 @@ class TestAdmin:
         admin_client.post(f"/admin/accounts/user/{user.pk}/delete/", {"post": "yes"})
 
         assert persona.name not in api_client.get("/api/personas").content.decode()
+
+
+def test_profile_page_saves_a_name_with_an_initial(client, user):
+    client.force_login(user)
+
+    response = client.post(
+        "/profile", {"form": "profile", "name": "Newcomer T. Tester", "email": user.email, "phone": user.phone}
+    )
+
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.name == "Newcomer T. Tester"
+
+
+def test_register_page_says_when_to_try_again_after_too_many_sign_ups(client):
+    for index in range(4):
+        data = {"name": "New Comer", "email": f"new{index}@example.com", "password": "Str0ng!Pass"}
+        response = client.post("/register", {**data, "phone": f"+1555000000{index}"})
+        client.logout()
+
+    errors = response.context["form"].non_field_errors()
+    assert len(errors) == 1
+    assert re.fullmatch(r"Too many requests\. Try again in (\d+ minutes?|1 hour)\.", errors[0])
+    assert User.objects.count() == 3
+
+
+@pytest.mark.parametrize(
+    ("seconds", "wait"),
+    [(1, "1 second"), (45, "45 seconds"), (61, "2 minutes"), (3600, "1 hour"), (3601, "2 hours")],
+)
+def test_a_rate_limit_on_a_page_names_the_wait(seconds, wait):
+    error = RateLimitExceeded(retry_after=seconds)
+
+    assert error_message(error) == f"Too many requests. Try again in {wait}."

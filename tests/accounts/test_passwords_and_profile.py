@@ -183,6 +183,17 @@ class TestProfile:
         assert set(body) == {"id", "name", "email", "phone", "updated_at"}
         assert body["name"] == "Jane O'Neil-Smith"
 
+    @pytest.mark.parametrize("name", ["Newcomer T. Tester", "J.R.R. Tolkien", "Sammy Davis Jr."])
+    def test_a_name_with_initials_is_accepted(self, auth_client, name):
+        response = auth_client.put(PROFILE, {"name": name}, format="json")
+
+        assert response.status_code == 200
+        assert response.json()["user"]["name"] == name
+
+    @pytest.mark.parametrize("name", ["..", "A..B", "Tester.2", ". Tester"])
+    def test_a_name_of_stray_periods_is_refused(self, auth_client, name):
+        assert_error(auth_client.put(PROFILE, {"name": name}, format="json"), 400, "VALIDATION_ERROR")
+
     def test_changing_email_clears_verified_and_sends_a_new_link(
         self, auth_client, user, mailoutbox, django_capture_on_commit_callbacks
     ):

@@ -134,3 +134,16 @@ def test_back_from_checkout_shows_a_message_once(browser):
 
     assert response.status_code == 302
     assert "Your premium plan starts" in browser.get(response["Location"]).content.decode()
+
+
+def test_card_brands_are_shown_as_people_know_them(browser, user):
+    for stripe_id, brand in (("pm_mc", "mastercard"), ("pm_amex", "amex"), ("pm_odd", "unknown")):
+        PaymentMethod.objects.create(
+            user=user, stripe_id=stripe_id, type="card", brand=brand, last4="4444", exp_month=1, exp_year=2031
+        )
+
+    page = browser.get("/billing").content.decode()
+
+    assert "Mastercard •••• 4444" in page
+    assert "American Express •••• 4444" in page
+    assert "Card •••• 4444" in page

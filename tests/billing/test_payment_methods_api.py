@@ -1,5 +1,6 @@
 """`000_*` §6.1-6.4: billing info and cards, against localstripe."""
 
+from billing import gateways, services
 from billing.models import PaymentMethod, StripeCustomer
 from tests.conftest import client_for
 
@@ -229,3 +230,46 @@ def test_adding_cards_is_rate_limited_to_ten_an_hour(auth_client):
 
     assert response.status_code == 429
     assert response.json()["error"] == "RATE_LIMIT_EXCEEDED"
+
+
+def _expired_card(stripe_client, *, customer_id: str | None = None) -> str:
+    card = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2020, "cvc": "123"}
+    card_id = stripe_client.v1.payment_methods.create(params={"type": "card", "card": card}).id
+    if customer_id:
+        stripe_client.v1.payment_methods.attach(card_id, params={"customer": customer_id})
+    return card_id
+
+
+def test_an_expired_card_is_refused_with_a_clear_message_and_not_recorded(auth_client, stripe_client):
+    response = _add(auth_client, _expired_card(stripe_client), set_as_default=True)
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "VALIDATION_ERROR"
+    assert body["message"] == "This card expired in 12/2020. Use a card that has not expired."
+    assert body["details"] == {"payment_method_id": [body["message"]]}
+    assert not PaymentMethod.objects.exists()
+
+
+def test_an_expired_card_saved_through_stripe_js_is_let_go_at_stripe(auth_client, user, stripe_client):
+    customer = services.customer_ensure(user=user)
+    card_id = _expired_card(stripe_client, customer_id=customer.customer_id)
+
+    assert _add(auth_client, card_id).status_code == 400
+
+    assert stripe_client.v1.payment_methods.retrieve(card_id).customer is None
+    assert not PaymentMethod.objects.exists()
+
+
+def test_an_expired_card_attached_elsewhere_is_not_recorded_by_the_webhook(user, stripe_client):
+    customer = services.customer_ensure(user=user)
+    card_id = _expired_card(stripe_client, customer_id=customer.customer_id)
+
+    assert services.payment_method_sync_attached(card=gateways.payment_method_retrieve(card_id)) is None
+    assert not PaymentMethod.objects.exists()
+
+
+def test_a_card_is_listed_with_the_brand_stripe_reports(auth_client, make_card):
+    response = _add(auth_client, make_card("5555555555554444"))
+
+    assert response.json()["payment_method"]["brand"] == "mastercard"

@@ -1,7 +1,11 @@
 """Every kind of bad input leaves the API in the one error envelope."""
 
 import pytest
+from django.test import Client
 
+from accounts.tokens import token_pair_issue
+from callmeback.errors import MAX_MESSAGE_CHARS, error_body
+from callmeback.parsers import MAX_JSON_DEPTH
 from tests.accounts.test_auth_api import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +93,110 @@ def test_openapi_schema_and_docs_are_served_without_a_cdn(client):
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower()
     assert b"/static/drf_spectacular_sidecar/" in docs.content
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_unknown_api_path_is_404_envelope_whatever_the_method_without_auth(method):
+    client = Client(enforce_csrf_checks=True)
+
+    response = getattr(client, method)("/api/no/such/endpoint", data="{}", content_type="application/json")
+
+    assert_error(response, 404, "NOT_FOUND")
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_unknown_api_path_is_404_envelope_with_a_token_or_a_session(method, user):
+    client = Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Bearer {token_pair_issue(user=user).access}")
+    client.force_login(user)
+
+    response = getattr(client, method)("/api/personas/extra/part", data="{}", content_type="application/json")
+
+    assert_error(response, 404, "NOT_FOUND")
+
+
+def test_csrf_refusal_under_api_is_the_403_envelope(settings, user):
+    settings.ROOT_URLCONF = "tests.core.urls_with_failing_view"
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+
+    assert_error(client.post("/api/test/csrf-guarded"), 403, "FORBIDDEN")
+
+
+def test_csrf_refusal_of_a_page_stays_html(client, user):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+
+    response = client.post("/profile", {"name": "Someone"})
+
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("path", ["/api/personas", "/api/auth/login", "/api/user/payment-method"])
+def test_json_nested_100000_deep_is_a_validation_error(path, auth_client):
+    response = auth_client.post(path, data="[" * 100_000, content_type="application/json")
+
+    assert "deeper than" in assert_error(response, 400, "VALIDATION_ERROR")["message"]
+
+
+def test_json_that_decodes_but_nests_past_the_limit_is_refused(auth_client):
+    body = '{"name": ' + "[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1) + "}"
+
+    assert_error(auth_client.post("/api/personas", data=body, content_type="application/json"), 400, "VALIDATION_ERROR")
+
+
+def test_json_nested_within_the_limit_reaches_field_validation(auth_client):
+    body = '{"name": ' + "[" * (MAX_JSON_DEPTH - 1) + "]" * (MAX_JSON_DEPTH - 1) + "}"
+
+    response = auth_client.post("/api/personas", data=body, content_type="application/json")
+
+    assert assert_error(response, 400, "VALIDATION_ERROR")["details"]["name"] == ["Must be a string."]
+
+
+def test_error_messages_quote_only_a_short_excerpt_of_the_input(auth_client):
+    huge_tag = "x" * 100_000 + "!"
+    body = {"name": "Tagger", "description": "A persona with a huge tag.", "voice": "rachel"}
+    body |= {"system_prompt": "You are a persona used to test tags.", "tags": [huge_tag]}
+
+    response = auth_client.post("/api/personas", data=body, format="json")
+
+    assert_error(response, 400, "VALIDATION_ERROR")
+    assert len(response.content) < 1000
+    assert response.json()["details"]["tags"][0].startswith("Tag 'xxx")
+
+
+def test_error_body_clips_any_long_message(auth_client):
+    body = error_body("VALIDATION_ERROR", "m" * 5000, {"field": ["d" * 5000], "k" * 500: ["short"]})
+
+    assert len(body["message"]) == MAX_MESSAGE_CHARS
+    assert all(len(key) <= 40 for key in body["details"])
+    assert len(body["details"]["field"][0]) == MAX_MESSAGE_CHARS
+
+
+def test_a_number_is_not_accepted_as_a_text_field(auth_client):
+    body = {"name": 12345, "description": "Numbers are not names.", "voice": "rachel"}
+    body |= {"system_prompt": "You are a persona used to test types.", "tags": ["ok", 7]}
+
+    response = auth_client.post("/api/personas", data=body, format="json")
+
+    details = assert_error(response, 400, "VALIDATION_ERROR")["details"]
+    assert details["name"] == ["Must be a string."]
+    assert details["tags"] == {"1": ["Must be a string."]}
+
+
+def test_a_list_item_error_names_its_field_and_position(auth_client):
+    body = {"name": "Listy", "description": "A persona with a null tag.", "voice": "rachel"}
+    body |= {"system_prompt": "You are a persona used to test tags.", "tags": ["ok", None]}
+
+    response = auth_client.post("/api/personas", data=body, format="json")
+
+    assert assert_error(response, 400, "VALIDATION_ERROR")["message"] == "tags[1]: This field may not be null."
+
+
+def test_every_endpoint_reading_its_body_through_parse_input_takes_text_as_strings_only(api_client):
+    body = {"name": 12345, "email": "numbers@example.com", "password": "Str0ng!Pass", "phone": 15551234567}
+
+    response = api_client.post("/api/auth/register", data=body, format="json")
+
+    details = assert_error(response, 400, "VALIDATION_ERROR")["details"]
+    assert details == {"name": ["Must be a string."], "phone": ["Must be a string."]}

@@ -1,5 +1,7 @@
-"""The project's URLs plus one API view that fails, to test the 500 envelope end to end."""
+"""The project's URLs plus an API view that fails, to test the 500 envelope end to end, and
+a plain Django view under /api that CSRF guards, to test the 403 envelope."""
 
+from django.http import HttpResponse
 from django.urls import path
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
@@ -14,4 +16,12 @@ class FailingApi(APIView):
         raise RuntimeError("database password is hunter2")
 
 
-urlpatterns = [path("api/test/failing", FailingApi.as_view()), *project_urlpatterns]
+def csrf_guarded(request):
+    return HttpResponse("ok")
+
+
+urlpatterns = [
+    path("api/test/failing", FailingApi.as_view()),
+    path("api/test/csrf-guarded", csrf_guarded),
+    *project_urlpatterns,
+]

@@ -57,6 +57,13 @@ class TestBrowse:
         assert f'href="{reverse("personas:list")}"' in content
         assert f'href="{reverse("personas:contacts")}" aria-current="page"' in content
 
+    @pytest.mark.parametrize("page", ["personas:scenarios", "personas:scenario-create"])
+    def test_scenarios_are_in_the_top_navigation_and_marked_current(self, signed_in, page):
+        content = signed_in.get(reverse(page)).content.decode()
+
+        assert f'href="{reverse("personas:scenarios")}" aria-current="page">Scenarios</a>' in content
+        assert f'href="{reverse("personas:list")}" >Personas</a>' in content
+
 
 @pytest.mark.django_db
 class TestDetail:
@@ -112,6 +119,26 @@ class TestCreateEditDelete:
         assert form.errors["description"] == ["Description must be at least 10 characters."]
         assert "tags" in form.errors
         assert not Persona.objects.filter(owner=user).exists()
+
+    def test_missing_and_too_short_fields_are_all_reported_at_once(self, signed_in, user):
+        data = persona_form(name="", description="short", system_prompt="", voice="", tags="Bad_Tag")
+
+        errors = signed_in.post(reverse("personas:create"), data).context["form"].errors
+
+        assert errors["name"] == ["Name is required."]
+        assert errors["description"] == ["Description must be at least 10 characters."]
+        assert errors["system_prompt"] == ["System prompt is required."]
+        assert errors["voice"] == ["This field is required."]
+        assert "tags" in errors
+        assert not Persona.objects.filter(owner=user).exists()
+
+    def test_the_persona_form_gives_the_browser_its_length_limits(self, signed_in):
+        page = signed_in.get(reverse("personas:create")).content.decode()
+
+        assert 'name="name" maxlength="50" minlength="3" required' in page
+        assert 'maxlength="500" minlength="10" required' in page
+        assert 'maxlength="2000" minlength="20" required' in page
+        assert 'name="greeting" cols="40" rows="2" maxlength="300"' in page
 
     def test_the_persona_limit_is_shown_on_the_form(self, signed_in, user, persona_factory):
         persona_factory.create_batch(10, owner=user)
@@ -191,3 +218,14 @@ class TestScenarios:
             reverse("personas:scenario-create"), {"name": "ok name", "description": "short", "pretext": "x"}
         )
         assert set(response.context["form"].errors) == {"description", "pretext"}
+
+    def test_a_blank_scenario_reports_every_field_at_once(self, signed_in):
+        response = signed_in.post(reverse("personas:scenario-create"), {"name": "ab", "description": "", "pretext": ""})
+
+        assert response.context["form"].errors == {
+            "name": ["Name must be at least 3 characters."],
+            "description": ["Description is required."],
+            "pretext": ["Pretext is required."],
+        }
+        page = response.content.decode()
+        assert 'maxlength="1000" minlength="10" required' in page
