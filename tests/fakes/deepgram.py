@@ -98,7 +98,8 @@ class FakeDeepgram(LoopbackServer):
         if authorization != f"Token {API_KEY}":
             return web.json_response({"err_code": "INVALID_AUTH", "err_msg": "Invalid credentials."}, status=401)
         if self.handshake_status:
-            return web.json_response({"err_code": "INTERNAL", "err_msg": "Injected failure"}, status=self.handshake_status)
+            failure = {"err_code": "INTERNAL", "err_msg": "Injected failure"}
+            return web.json_response(failure, status=self.handshake_status)
         socket = web.WebSocketResponse(autoping=True)
         await socket.prepare(request)
         stream = Stream(request.path, dict(request.query), authorization, socket=socket)
@@ -144,7 +145,8 @@ class FakeDeepgram(LoopbackServer):
             loop.call_later(self.interim_after, lambda: asyncio.ensure_future(self._interim(stream)))
         if stream.final_timer is not None:
             stream.final_timer.cancel()
-        stream.final_timer = loop.call_later(self.final_delay, lambda: asyncio.ensure_future(self._finish_speech(stream)))
+        finish = lambda: asyncio.ensure_future(self._finish_speech(stream))  # noqa: E731
+        stream.final_timer = loop.call_later(self.final_delay, finish)
 
     def _current_text(self) -> str:
         return self.utterances[0] if self.utterances else ""
@@ -220,8 +222,8 @@ def _words(text: str, start: float) -> list[dict]:
 
 def speech(seconds: float) -> bytes:
     """Voiced-looking 8 kHz mu-law (a 440 Hz tone) for the energy detector."""
-    samples = range(int(8000 * seconds))
-    pcm = b"".join(int(8000 * math.sin(2 * math.pi * 440 * n / 8000)).to_bytes(2, "little", signed=True) for n in samples)
+    samples = (int(8000 * math.sin(2 * math.pi * 440 * n / 8000)) for n in range(int(8000 * seconds)))
+    pcm = b"".join(sample.to_bytes(2, "little", signed=True) for sample in samples)
     return audioop.lin2ulaw(pcm, 2)
 
 
