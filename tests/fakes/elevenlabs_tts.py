@@ -123,9 +123,9 @@ class FakeElevenLabsTts(LoopbackServer):
         if self.handshake_status:
             return web.json_response({"detail": "Injected failure"}, status=self.handshake_status)
         socket = web.WebSocketResponse()
-        await socket.prepare(request)
         connection = Connection(request.match_info["voice_id"], dict(request.query), api_key, socket=socket)
-        self.connections.append(connection)
+        self.connections.append(connection)  # before the handshake completes, so a test sees it at once
+        await socket.prepare(request)
         pending: set[asyncio.Task] = set()
         async for message in socket:
             if message.type is not WSMsgType.TEXT:
