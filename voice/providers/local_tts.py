@@ -9,6 +9,7 @@ interrupted turn to roughly the words that were played.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import zlib
 from collections.abc import AsyncIterator
@@ -141,10 +142,8 @@ class EspeakSession:
     async def close(self) -> None:
         self._worker.cancel()
         self._kill()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await self._worker
-        except asyncio.CancelledError:
-            pass
         self._output.put_nowait(_END)
 
     def _kill(self) -> None:

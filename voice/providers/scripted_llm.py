@@ -21,13 +21,14 @@ _NAME_QUESTION = re.compile(r"\b(your name|who are you|who is this|who's this|wh
 _HOW_ARE_YOU = re.compile(r"\bhow are (?:you|things)\b|\bhow's it going\b|\bhow do you do\b", re.I)
 _QUESTION_START = re.compile(r"^(what|why|how|when|where|who|which|do|does|did|are|is|can|could|would|will)\b", re.I)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
-_STOPWORDS = frozenset(
+_COMMON_WORDS = (
     "a about after again all also am an and any are as at be because been but by can could did do does "
     "doing for from had has have having he her here him his how i i'm if in into is it it's its just like "
     "me my no not now of off oh okay on one or our out really so some that that's the their them then "
     "there they this to too up very was we well were what when where which who why will with would yeah "
-    "yes you your".split()
+    "yes you your"
 )
+_STOPWORDS = frozenset(_COMMON_WORDS.split())
 
 
 class ScriptedPersonaLlm:
