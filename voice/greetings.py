@@ -53,7 +53,7 @@ async def cached_clip(tts: TextToSpeech, text: str, voice: VoiceSettings) -> byt
     if task is None or task.get_loop() is not asyncio.get_running_loop():
         task = asyncio.ensure_future(_synthesize_and_store(tts, text, voice, key))
         _in_flight[key] = task
-        task.add_done_callback(lambda _: _in_flight.pop(key, None) if _in_flight.get(key) is task else None)
+        task.add_done_callback(lambda _: _in_flight.pop(key, None))
     return await asyncio.shield(task)
 
 
