@@ -1,6 +1,7 @@
 """The local stand-ins: espeak-ng speech, PocketSphinx recognition, the scripted persona."""
 
 import asyncio
+from contextlib import aclosing
 
 import pytest
 
@@ -93,12 +94,13 @@ def test_a_cancelled_espeak_turn_is_never_played_and_the_next_turn_is():
 
 async def hear(mulaw: bytes) -> list:
     """Feeds audio to a local stream in 20 ms frames, as Twilio would, and returns its events."""
-    stream = await PocketSphinxStt().open_stream()
-    for offset in range(0, len(mulaw), 160):
-        await stream.send_audio(mulaw[offset : offset + 160])
-    events = await collect(stream.events(), until=is_final, timeout=30)
-    await stream.close()
-    return events
+    async with aclosing(PocketSphinxStt()) as recogniser:
+        stream = await recogniser.open_stream()
+        for offset in range(0, len(mulaw), 160):
+            await stream.send_audio(mulaw[offset : offset + 160])
+        events = await collect(stream.events(), until=is_final, timeout=30)
+        await stream.close()
+        return events
 
 
 def test_pocketsphinx_hears_a_word_spoken_by_espeak_and_ends_the_turn_after_silence():
@@ -115,10 +117,11 @@ def test_pocketsphinx_hears_a_word_spoken_by_espeak_and_ends_the_turn_after_sile
 
 def test_pocketsphinx_reports_nothing_for_silence():
     async def scenario():
-        stream = await PocketSphinxStt().open_stream()
-        await stream.send_audio(SILENCE * 16000)
-        await stream.close()
-        return [event async for event in stream.events()]
+        async with aclosing(PocketSphinxStt()) as recogniser:
+            stream = await recogniser.open_stream()
+            await stream.send_audio(SILENCE * 16000)
+            await stream.close()
+            return [event async for event in stream.events()]
 
     assert asyncio.run(scenario()) == []
 
