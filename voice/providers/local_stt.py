@@ -78,8 +78,16 @@ class DecoderProcess:
                 size = struct.unpack(">I", await process.stdout.readexactly(4))[0]
                 return (await process.stdout.readexactly(size)).decode()
             except (OSError, asyncio.IncompleteReadError) as error:
-                self._process = None
+                self._discard()
                 raise ProviderError(f"the local speech recogniser stopped: {type(error).__name__}") from error
+            except asyncio.CancelledError:
+                self._discard()  # its answer would reach the next utterance's reader
+                raise
+
+    def _discard(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.returncode is None:
+            process.kill()
 
     async def _started(self) -> asyncio.subprocess.Process:
         if self._process is None or self._process.returncode is not None:
@@ -96,9 +104,6 @@ class DecoderProcess:
         if process is not None and process.returncode is None:
             process.stdin.close()  # the worker exits at end of input
             await process.wait()
-
-
-# --- In the call's event loop -----------------------------------------------------------------
 
 
 class PocketSphinxStream:
