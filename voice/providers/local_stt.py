@@ -14,7 +14,6 @@ still stall the event loop: utterances are decoded, each as a whole, by a decode
 from __future__ import annotations
 
 import asyncio
-import logging
 import struct
 import sys
 from collections import deque
@@ -27,8 +26,6 @@ import webrtcvad
 from . import sphinx_worker
 from .audio import Resampler, mulaw_to_pcm
 from .base import ProviderError, SpeechStarted, SttEvent, TranscriptUpdate
-
-logger = logging.getLogger(__name__)
 
 FRAME_BYTES = 160  # 20 ms of 8 kHz mu-law
 FRAME_SECONDS = 0.02
