@@ -504,17 +504,22 @@ class Conversation:
         )
         if turn.metrics is not None:
             turn.metrics.stop()
-        async for item in stream:
-            if isinstance(item, TextDelta):
-                measuring = turn.metrics is not None and not turn.first_text_sent
-                if measuring:
-                    turn.metrics.begin()
-                for clause in clauses.feed(item.text):
-                    await self._send_text(turn, clause)
-                if measuring:
-                    turn.metrics.stop()
-            elif isinstance(item, ToolCall) and item.name == END_CALL_TOOL.name:
-                turn.end_reason = turn.end_reason or "persona"
+        try:
+            async for item in stream:
+                if isinstance(item, TextDelta):
+                    measuring = turn.metrics is not None and not turn.first_text_sent
+                    if measuring:
+                        turn.metrics.begin()
+                    for clause in clauses.feed(item.text):
+                        await self._send_text(turn, clause)
+                    if measuring:
+                        turn.metrics.stop()
+                elif isinstance(item, ToolCall) and item.name == END_CALL_TOOL.name:
+                    turn.end_reason = turn.end_reason or "persona"
+        finally:
+            close = getattr(stream, "aclose", None)
+            if close is not None:  # a cancelled reply aborts its HTTP request now, not at garbage collection
+                await close()
         rest = clauses.flush()
         if rest:
             await self._send_text(turn, rest)
