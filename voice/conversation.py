@@ -263,7 +263,8 @@ class Conversation:
         self._inbound_ready.set()
         now = self._clock.now()
         audible = self._persona_audible()
-        for voiced in self._vad.frames(mulaw, persona_talking=audible):
+        playing = audible and not self._paused  # after a clear the line carries no echo of the persona
+        for voiced in self._vad.frames(mulaw, persona_talking=playing):
             self._metrics.frames += 1
             if voiced:
                 self._heard_voice(now, audible)
