@@ -627,11 +627,10 @@ class Conversation:
             return
         self._turn = None
         self._record_persona(turn, interrupted=False)
-        now = self._clock.now()
         if turn.end_reason is not None:
             self._spawn(self._end(turn.end_reason))
             return
-        self._note_activity(now)
+        self._last_activity = self._clock.now()  # silence is counted from the end of the persona's turn
         self._wake_timers()
         if self._wrap_up_due and not self._closing:
             self._start_reply(history=self._history)
