@@ -51,6 +51,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class CallContext:
+    """Everything the engine needs about one call, loaded and checked by the transport."""
+
     call_id: str
     persona_name: str
     system_prompt: str
@@ -131,7 +133,7 @@ class ConversationConfig:
 class TurnMetrics:
     """Timings of one reply to the caller, for the benchmark."""
 
-    index: int
+    index: int  # position in ConversationMetrics.turns
     end_of_speech_at: float | None  # the caller's last voiced frame before the end of their turn (clock time)
     voice_to_voice_ms: float | None = None  # end of speech -> first audio frame sent
     overhead_ms: float = 0.0  # time in this code on the path to the first audio, provider waits excluded
@@ -470,9 +472,9 @@ class Conversation:
         return turn
 
     def _new_metrics(self) -> TurnMetrics:
-        metrics = TurnMetrics(index=len(self._metrics.turns), end_of_speech_at=self._last_voiced_at)
+        """Timings for a reply; kept once its first audio goes out (a dropped reply has none)."""
+        metrics = TurnMetrics(index=-1, end_of_speech_at=self._last_voiced_at)
         metrics.begin()
-        self._metrics.turns.append(metrics)
         return metrics
 
     def _start_reply(
@@ -589,6 +591,8 @@ class Conversation:
 
     def _first_audio(self, metrics: TurnMetrics) -> None:
         metrics.stop()
+        metrics.index = len(self._metrics.turns)
+        self._metrics.turns.append(metrics)
         if metrics.end_of_speech_at is not None:
             metrics.voice_to_voice_ms = (self._clock.now() - metrics.end_of_speech_at) * 1000
 

@@ -218,6 +218,7 @@ def test_speculative_reply_is_dropped_when_the_turn_resumes():
         await call.until(lambda: len(call.persona_turns()) == 2)
         assert len(call.llm.calls) == 2
         assert call.persona_turns()[1].text == "Saturday then."
+        assert [turn.index for turn in call.conversation.metrics.turns] == [0]  # the dropped reply has none
 
     run(scenario())
 

@@ -148,6 +148,7 @@ def test_recognised_words_interrupt_even_when_the_voice_is_too_quiet_for_the_vad
         assert call.line.count("clear") == 1
         assert call.tts.session.cancelled == ["turn-2"]
         assert call.persona_turns()[1].interrupted
+        assert call.conversation.metrics.barge_in_ms == []  # no voiced frame to measure from
 
     run(scenario())
 
