@@ -345,7 +345,7 @@ class Conversation:
                 self._cancel_pending_reply()  # they went on talking before the reply was heard
             if self._utterance_started_at is None and not self._persona_audible():
                 self._utterance_started_at = now
-        if update.is_final and text:
+        if update.is_final and text and not self._acknowledges_persona(text):
             self._finals.append(text)
         if update.end_of_turn:
             self._end_of_turn(now)
@@ -374,8 +374,8 @@ class Conversation:
         if not words(text):
             return
         if self._persona_audible() and turn is not None:
-            if not turn.interruptible or is_backchannel(text) or is_echo(text, turn.audio.spoken_text):
-                return  # an "mm-hm" (or its own echo) while the persona talks is not a turn
+            if not turn.interruptible or self._acknowledges_persona(text):
+                return
             self._commit_barge_in(now)
         self._record(speaker="person", text=text, interrupted=False, at=started_at or now)
         self._history.append(ChatMessage(role="user", content=text))
@@ -391,6 +391,15 @@ class Conversation:
             return
         self._cancel_pending_reply()
         self._start_reply(history=self._history, metrics=self._new_metrics())
+
+    def _acknowledges_persona(self, text: str) -> bool:
+        """An "mm-hm" (or the persona's own echo) while it talks: not a turn, not part of the next one."""
+        turn = self._turn
+        return (
+            self._persona_audible()
+            and turn is not None
+            and (is_backchannel(text) or is_echo(text, turn.audio.spoken_text))
+        )
 
     def _record_person_utterance(self) -> None:
         text = " ".join(self._finals).strip()

@@ -182,3 +182,19 @@ def test_a_goodbye_the_app_asked_for_cannot_be_talked_over():
         assert call.line.ended == ["admin"]
 
     run(scenario())
+
+
+def test_a_backchannel_without_an_end_of_turn_is_not_carried_into_the_next_utterance():
+    async def scenario():
+        llm, still_writing = long_reply_llm(reply("Yes, on Sunday."))
+        call = PhoneCall(llm=llm)
+        await persona_mid_reply(call)
+        await call.hear(TranscriptUpdate("Yeah.", is_final=True, end_of_turn=False))
+        still_writing.set()
+        await call.until(lambda: len(call.persona_turns()) == 2)
+        await call.hear(TranscriptUpdate("", is_final=True, end_of_turn=True))  # the utterance-end
+        assert len(call.llm.calls) == 1
+        await call.hear(TranscriptUpdate("Is lunch on Sunday?", is_final=True, end_of_turn=True))
+        assert call.person_turns()[-1].text == "Is lunch on Sunday?"
+
+    run(scenario())
