@@ -373,9 +373,9 @@ class Conversation:
         turn = self._turn
         if not words(text):
             return
-        if self._persona_audible() and turn is not None:
-            if not turn.interruptible or self._acknowledges_persona(text):
-                return
+        if self._acknowledges_persona(text):
+            return
+        if self._persona_audible() and turn is not None and turn.interruptible:
             self._commit_barge_in(now)
         self._record(speaker="person", text=text, interrupted=False, at=started_at or now)
         self._history.append(ChatMessage(role="user", content=text))

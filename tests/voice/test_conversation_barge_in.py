@@ -177,7 +177,10 @@ def test_a_goodbye_the_app_asked_for_cannot_be_talked_over():
         await call.silence(0.3)
         await call.voice(20)
         await call.hear(TranscriptUpdate("No wait, please", is_final=False, end_of_turn=False))
+        await call.hear(TranscriptUpdate("No wait, please.", is_final=True, end_of_turn=True))
         assert call.line.count("clear") == 0
+        assert call.person_turns()[-1].text == "No wait, please."  # heard and kept, but not answered
+        assert call.llm.calls == []
         await call.until(lambda: call.line.ended)
         assert call.line.ended == ["admin"]
 
