@@ -16,6 +16,7 @@ import itertools
 import math
 import warnings
 from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from voice.conversation import CallContext, Conversation, ConversationConfig, HeardTurn
@@ -366,4 +367,7 @@ class PhoneCall:
 
 
 def run(coroutine) -> None:
-    asyncio.run(coroutine)
+    """Runs a scenario on a fresh event loop in a thread of its own: the browser tests' session-wide
+    Playwright keeps an event loop running in the main thread, where asyncio.run would refuse."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
