@@ -28,8 +28,10 @@ def _chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    """One browser for the browser tests; stopped after them, since Playwright's sync API keeps an
+    event loop running in the main thread, where later tests' asyncio.run would refuse to start."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=_chromium_path(), headless=True, args=CHROMIUM_FLAGS)
         yield browser
