@@ -17,6 +17,7 @@ from billing.forms import AddCardForm, CancelSubscriptionForm, CheckoutForm
 from billing.serializers import PaymentMethodOutput
 from callmeback.errors import ApplicationError, error_response
 from callmeback.ratelimit import RateLimit, enforce_rate_limit
+from personas.services import PERSONA_LIMITS
 
 _CHECKOUT_MESSAGES = {
     "success": (messages.SUCCESS, "Thanks! Your premium plan starts as soon as Stripe confirms the payment."),
@@ -42,6 +43,7 @@ def billing_view(request):
         "stripe_js_url": config.js_url,
         "stripe_publishable_key": config.publishable_key,
         "cancel_form": CancelSubscriptionForm(),
+        "persona_limits": PERSONA_LIMITS,
     }
     return render(request, "billing/index.html", context)
 

@@ -202,7 +202,7 @@ def persona_create(
     llm_model: str | None = None,
     llm_temperature: float | None = None,
 ) -> Persona:
-    """A custom persona; free accounts may have 10, premium accounts 50."""
+    """A custom persona, within the owner's plan limit (`PERSONA_LIMITS`)."""
     cleaned = persona_validate(
         name=name,
         description=description,
@@ -225,7 +225,11 @@ def persona_create(
             raise MaxPersonas(
                 f"You have reached the limit of {limit} custom personas on the {locked.get_plan_display()} plan. "
                 "Delete one to create another"
-                + (", or upgrade to Premium for up to 50." if locked.plan == User.Plan.FREE else "."),
+                + (
+                    f", or upgrade to Premium for up to {PERSONA_LIMITS[User.Plan.PREMIUM]}."
+                    if locked.plan == User.Plan.FREE
+                    else "."
+                ),
                 details={"limit": limit},
             )
         _ensure_name_free(persona)

@@ -9,6 +9,8 @@ import nh3
 from django.core.exceptions import ValidationError
 
 MAX_TAGS = 10
+NAME_MIN_LENGTH = 3
+NAME_MAX_LENGTH = 50
 TAG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Letters and digits of any script, with spaces, hyphens or apostrophes between them
 # (persona names, and so also what a search may contain).
@@ -52,6 +54,13 @@ class TextRule:
             raise ValidationError(f"{self.label} must be at most {self.max_length} characters.")
         return text
 
+    @property
+    def bounds(self) -> str:
+        """The limits in words, for form help texts."""
+        if self.min_length:
+            return f"{self.min_length} to {self.max_length} characters"
+        return f"Up to {self.max_length} characters"
+
 
 @dataclass(frozen=True)
 class RangeRule:
@@ -63,6 +72,10 @@ class RangeRule:
         if not self.minimum <= value <= self.maximum:
             raise ValidationError(f"{self.label} must be between {self.minimum:g} and {self.maximum:g}.")
         return float(value)
+
+    @property
+    def bounds(self) -> str:
+        return f"{self.minimum:g} to {self.maximum:g}"
 
 
 DESCRIPTION = TextRule("Description", 10, 500)
@@ -77,10 +90,10 @@ LLM_TEMPERATURE = RangeRule("Temperature", 0, 2)
 
 def clean_name(value: str) -> str:
     name = " ".join(sanitize_text(value).split())
-    if len(name) < 3:
-        raise ValidationError("Name must be at least 3 characters." if name else "Name is required.")
-    if len(name) > 50:
-        raise ValidationError("Name must be at most 50 characters.")
+    if len(name) < NAME_MIN_LENGTH:
+        raise ValidationError(f"Name must be at least {NAME_MIN_LENGTH} characters." if name else "Name is required.")
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationError(f"Name must be at most {NAME_MAX_LENGTH} characters.")
     if not NAME_RE.match(name):
         raise ValidationError("Name may contain only letters, numbers, spaces, hyphens and apostrophes.")
     return name
