@@ -69,6 +69,22 @@ start_service() {
   SERVICE_PIDS[$name]=$!
 }
 
+# Ctrl-C or SIGTERM stops every service and ends the script with status 0; any other exit
+# stops them too.
+stop_services_on_exit() {
+  trap 'stop_services; exit 0' INT TERM
+  trap 'stop_services' EXIT
+}
+
+# Returns when a service stops on its own, with its exit status (the EXIT trap then stops
+# the others); a signal interrupts the wait and runs its trap instead.
+wait_for_services() {
+  local status=0
+  wait -n "${SERVICE_PIDS[@]}" || status=$?
+  echo "A service stopped on its own (exit status $status); stopping the others." >&2
+  return "$status"
+}
+
 # Sends SIGTERM to each running service once, waits for them to finish (SIGKILL after
 # STOP_TIMEOUT seconds), and forgets them, so calling it again does nothing.
 stop_services() {
@@ -93,9 +109,9 @@ stop_services() {
 }
 
 # wait_until_healthy URL PID: polls URL until it answers 200 (true), or PID exits or a
-# minute passes (false).
+# minute passes (false). The poll runs in the background so a signal is handled at once.
 wait_until_healthy() {
-  "${PYTHON:-python3}" - "$1" "$2" <<'PY'
+  "${PYTHON:-python3}" - "$1" "$2" <<'PY' &
 import os
 import sys
 import time
@@ -117,4 +133,5 @@ while time.monotonic() < deadline:
     time.sleep(0.2)
 sys.exit(1)
 PY
+  wait $!
 }
