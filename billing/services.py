@@ -1,15 +1,18 @@
 """Every write in billing: Stripe customers, cards, call pre-authorisations and their
 settlement, and the premium subscription.
 
-Money moves exactly once. A hold is settled (captured or released) by claiming it under a
-row lock, writing the claim, then asking Stripe while still holding the lock, with an
-idempotency key derived from the hold's id; whoever comes second, a retried task, a
-concurrent worker or a late webhook, finds it settled and changes nothing. The
+Money moves exactly once. A hold is settled (captured or released) by claiming it in a
+short transaction (the amount, and whose turn it is to ask Stripe), asking Stripe after
+that commits, with an idempotency key derived from the hold's id, and recording the answer
+in a second short transaction; no row lock is held while Stripe answers. Whoever comes
+second, a retried task, a concurrent worker or a late webhook, waits for or finds the
+outcome and changes nothing. The
 `AuthorizationSettlement` table takes one row per hold, enforced by the database.
 """
 
 import logging
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,7 +25,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import user_set_plan
 from billing import gateways, pricing, selectors
-from billing.conf import PREMIUM_INTERVALS, stripe_config
+from billing.conf import MAX_NETWORK_RETRIES, PREMIUM_INTERVALS, stripe_config
 from billing.errors import PaymentDeclined, ServiceUnavailable, StripeRequestRejected, StripeServiceError
 from billing.models import (
     AuthorizationSettlement,
@@ -443,7 +446,10 @@ def _record_settlement(authorization: PaymentAuthorization, *, kind: str, amount
     authorization.status = Status.CAPTURED if captured else Status.CANCELED
     authorization.amount_captured = amount
     authorization.settled_at = timezone.now()
-    authorization.save(update_fields=["status", "amount_captured", "settled_at", "updated_at"])
+    authorization.stripe_call_started_at = None
+    authorization.save(
+        update_fields=["status", "amount_captured", "settled_at", "stripe_call_started_at", "updated_at"]
+    )
     AuthorizationSettlement.objects.create(authorization=authorization, kind=kind, amount=amount, source=source)
     logger.info("%s %s¢ on %s", "Captured" if captured else "Released", amount, authorization.payment_intent_id)
 
@@ -465,47 +471,93 @@ def authorization_release(*, authorization: PaymentAuthorization) -> PaymentAuth
 
 def _settle(authorization: PaymentAuthorization, *, amount: int) -> PaymentAuthorization:
     """Claims the hold for capturing `amount` (or releasing, for 0), unless it is settled or
-    already claimed, in which case the first claim stands; then carries the claim out."""
+    already claimed, in which case the first claim stands; then carries the claim out, or
+    waits for the worker already doing so."""
+    return _settle_claimed(authorization, claim_amount=amount, wait=True)
+
+
+def _stripe_call_lease() -> timedelta:
+    """How long a worker may take asking Stripe before another may take over: every attempt
+    the SDK makes, each up to the timeout, and some slack. Taking over is safe anyway (the
+    same idempotency key gets Stripe's first answer); this only avoids asking twice."""
+    return timedelta(seconds=stripe_config().timeout * (MAX_NETWORK_RETRIES + 1) + 30)
+
+
+# How often a caller waiting for another worker's Stripe call looks at the hold again.
+_SETTLE_POLL_SECONDS = 0.2
+
+
+def _claim_turn(authorization_id: uuid.UUID, *, claim_amount: int | None) -> tuple[PaymentAuthorization, bool]:
+    """One short transaction under the row lock: claims the hold for `claim_amount` unless it
+    is settled or claimed already (None only finishes an existing claim), then takes the turn
+    to ask Stripe unless another worker has it. Returns the hold and whether it is our turn."""
+    now = timezone.now()
     with transaction.atomic():
-        claimed = PaymentAuthorization.objects.select_for_update().get(pk=authorization.pk)
-        if claimed.is_settled:
-            return claimed
-        if claimed.status not in PaymentAuthorization.IN_FLIGHT:
-            if amount and claimed.status != Status.REQUIRES_CAPTURE:
+        hold = PaymentAuthorization.objects.select_for_update().get(pk=authorization_id)
+        if hold.is_settled:
+            return hold, False
+        if hold.status not in PaymentAuthorization.IN_FLIGHT:
+            if claim_amount is None:
+                return hold, False
+            if claim_amount and hold.status != Status.REQUIRES_CAPTURE:
                 raise NotCapturable()
-            claimed.status = Status.CAPTURING if amount else Status.RELEASING
-            claimed.amount_to_capture = amount
-            claimed.save(update_fields=["status", "amount_to_capture", "updated_at"])
-    return _settle_claimed(claimed)
+            hold.status = Status.CAPTURING if claim_amount else Status.RELEASING
+            hold.amount_to_capture = claim_amount
+        elif hold.stripe_call_started_at and hold.stripe_call_started_at > now - _stripe_call_lease():
+            return hold, False
+        hold.stripe_call_started_at = now
+        hold.save(update_fields=["status", "amount_to_capture", "stripe_call_started_at", "updated_at"])
+    return hold, True
 
 
-def _settle_claimed(authorization: PaymentAuthorization) -> PaymentAuthorization:
-    """Asks Stripe to do what the claim says, holding the row lock until the outcome is
-    written, so whoever waits on the lock sees the result. A retry reuses the claimed amount
-    and the same idempotency key, so Stripe answers it with the first result."""
+def _settle_claimed(
+    authorization: PaymentAuthorization, *, claim_amount: int | None = None, wait: bool = False
+) -> PaymentAuthorization:
+    """Carries out the hold's claim: Stripe is asked with no transaction open and no row
+    locked, and its answer is recorded in a second short transaction. With `wait`, a caller
+    that finds another worker asking Stripe waits for that worker's outcome (or takes over
+    if it gives up), so Stripe is asked once. A retry reuses the claimed amount and the same
+    idempotency key, so Stripe answers it with the first result."""
+    while True:
+        hold, our_turn = _claim_turn(authorization.pk, claim_amount=claim_amount)
+        if our_turn or not wait or hold.status not in PaymentAuthorization.IN_FLIGHT:
+            break
+        time.sleep(_SETTLE_POLL_SECONDS)
+    if not our_turn:
+        return hold
+    try:
+        intent = _ask_stripe_to_settle(hold)
+    except BaseException:
+        # Give the turn back, so a retry (or a waiting caller) need not wait for the lease.
+        PaymentAuthorization.objects.filter(pk=hold.pk, stripe_call_started_at=hold.stripe_call_started_at).update(
+            stripe_call_started_at=None
+        )
+        raise
     with transaction.atomic():
-        locked = PaymentAuthorization.objects.select_for_update().get(pk=authorization.pk)
-        if locked.is_settled:
-            return locked
-        try:
-            if locked.status == Status.CAPTURING:
-                intent = gateways.payment_intent_capture(
-                    payment_intent_id=locked.payment_intent_id,
-                    amount=locked.amount_to_capture,
-                    idempotency_key=f"capture-{locked.pk}",
-                )
-            else:
-                intent = gateways.payment_intent_cancel(
-                    payment_intent_id=locked.payment_intent_id, idempotency_key=f"release-{locked.pk}"
-                )
-        except StripeRequestRejected:
-            # Refused: the hold expired, or an earlier attempt already went through. Stripe's
-            # state of the intent is the truth to record.
-            intent = gateways.payment_intent_retrieve(locked.payment_intent_id)
-            if intent.status not in ("succeeded", "canceled"):
-                raise
-        _apply_intent(locked, intent, source=AuthorizationSettlement.Source.API)
-    return locked
+        settled = PaymentAuthorization.objects.select_for_update().get(pk=hold.pk)
+        _apply_intent(settled, intent, source=AuthorizationSettlement.Source.API)
+    return settled
+
+
+def _ask_stripe_to_settle(hold: PaymentAuthorization) -> gateways.IntentData:
+    """Captures the claimed amount or cancels the intent, as the claim says."""
+    try:
+        if hold.status == Status.CAPTURING:
+            return gateways.payment_intent_capture(
+                payment_intent_id=hold.payment_intent_id,
+                amount=hold.amount_to_capture,
+                idempotency_key=f"capture-{hold.pk}",
+            )
+        return gateways.payment_intent_cancel(
+            payment_intent_id=hold.payment_intent_id, idempotency_key=f"release-{hold.pk}"
+        )
+    except StripeRequestRejected:
+        # Refused: the hold expired, or an earlier attempt already went through. Stripe's
+        # state of the intent is the truth to record.
+        intent = gateways.payment_intent_retrieve(hold.payment_intent_id)
+        if intent.status not in ("succeeded", "canceled"):
+            raise
+        return intent
 
 
 def authorizations_finish_in_flight(*, grace: timedelta = IN_FLIGHT_GRACE) -> int:
