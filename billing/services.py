@@ -231,16 +231,22 @@ def payment_method_remove(*, user: User, payment_method_id: str) -> None:
     payment_method_sync_detached(payment_method_id=method.stripe_id)
 
 
+def payment_method_read_attached(*, card: gateways.CardData) -> gateways.CardData | None:
+    """The card of a `payment_method.attached` event as Stripe has it now. A card we do not
+    know is re-read (None if Stripe no longer has it), so an `attached` arriving after its
+    `detached` adds nothing. Only reads: call it before any transaction."""
+    if PaymentMethod.objects.filter(stripe_id=card.id).exists():
+        return card
+    try:
+        return gateways.payment_method_retrieve(card.id)
+    except StripeRequestRejected as error:
+        if error.is_missing:
+            return None
+        raise
+
+
 def payment_method_sync_attached(*, card: gateways.CardData) -> PaymentMethod | None:
-    """A card attached at Stripe, by us or elsewhere (`payment_method.attached`). A card we
-    do not know is re-read first, so an `attached` arriving after its `detached` adds nothing."""
-    if not PaymentMethod.objects.filter(stripe_id=card.id).exists():
-        try:
-            card = gateways.payment_method_retrieve(card.id)
-        except StripeRequestRejected as error:
-            if error.is_missing:
-                return None
-            raise
+    """Records a card attached at Stripe, by us or elsewhere, as `payment_method_read_attached` returned it."""
     customer = StripeCustomer.objects.filter(customer_id=card.customer).first() if card.customer else None
     if customer is None:
         return None
@@ -615,9 +621,18 @@ def subscription_cancel(*, user: User, reason: str = "") -> Subscription:
     return subscription
 
 
-def subscription_refresh(*, subscription_id: str) -> Subscription | None:
-    """Re-reads a subscription from Stripe and records it. Events only tell us which
-    subscription changed: reading the current state makes their order irrelevant."""
+@dataclass(frozen=True)
+class SubscriptionSnapshot:
+    """A subscription as Stripe reported it at `fetched_at`."""
+
+    data: gateways.SubscriptionData
+    fetched_at: datetime
+
+
+def subscription_read(*, subscription_id: str) -> SubscriptionSnapshot | None:
+    """Reads a subscription's current state from Stripe (None if Stripe does not know it).
+    Events only tell us which subscription changed: reading the current state makes their
+    order irrelevant. Only reads: call it before any transaction."""
     fetched_at = timezone.now()
     try:
         data = gateways.subscription_retrieve(subscription_id)
@@ -626,18 +641,26 @@ def subscription_refresh(*, subscription_id: str) -> Subscription | None:
             logger.info("Subscription %s is unknown to Stripe; ignored", subscription_id)
             return None
         raise
-    return _subscription_apply(data, fetched_at=fetched_at)
+    return SubscriptionSnapshot(data=data, fetched_at=fetched_at)
 
 
-def subscription_sync_from_checkout(*, session: gateways.CheckoutSessionData) -> Subscription | None:
-    """Checkout finished: record the subscription it created (its own events may come later)."""
+def subscription_sync(*, snapshot: SubscriptionSnapshot | None) -> Subscription | None:
+    """Records what `subscription_read` returned and moves the user between plans."""
+    if snapshot is None:
+        return None
+    return _subscription_apply(snapshot.data, fetched_at=snapshot.fetched_at)
+
+
+def subscription_id_from_checkout(*, session: gateways.CheckoutSessionData) -> str | None:
+    """The subscription a finished Checkout created for one of our customers (its own events
+    may come later), or None."""
     if session.mode != "subscription" or not session.subscription:
         return None
     customer = StripeCustomer.objects.filter(customer_id=session.customer).first()
     if customer is None or session.client_reference_id not in ("", str(customer.user_id)):
         logger.warning("Checkout session %s does not match one of our customers; ignored", session.id)
         return None
-    return subscription_refresh(subscription_id=session.subscription)
+    return session.subscription
 
 
 def _timestamp(value: int | None) -> datetime | None:
@@ -673,8 +696,7 @@ def _subscription_apply(data: gateways.SubscriptionData, *, fetched_at: datetime
 
 def invoice_sync(*, invoice: gateways.InvoiceData, state_as_of: int) -> Invoice | None:
     """Records an invoice from its event. Paid and void are final; otherwise only a newer
-    event's snapshot replaces an older one. The subscription it bills is re-read too, so a
-    paid invoice upgrades the plan even if the subscription's own event is late."""
+    event's snapshot replaces an older one."""
     customer = StripeCustomer.objects.filter(customer_id=invoice.customer).first()
     if customer is None:
         return None
@@ -697,6 +719,4 @@ def invoice_sync(*, invoice: gateways.InvoiceData, state_as_of: int) -> Invoice 
         record.issued_at = _timestamp(invoice.created) or timezone.now()
         record.state_as_of = state_as_of
         record.save()
-    if invoice.subscription:
-        subscription_refresh(subscription_id=invoice.subscription)
     return record

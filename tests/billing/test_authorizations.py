@@ -5,7 +5,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import OperationalError, connections, transaction
+from django.db import connections
 from django.utils import timezone
 
 from billing import services, tasks
@@ -13,6 +13,7 @@ from billing.errors import PaymentDeclined, StripeTemporaryError
 from billing.models import AuthorizationSettlement, PaymentAuthorization
 from billing.services import NotCapturable
 from callmeback.errors import ValidationFailed
+from tests.billing.conftest import row_lock_free
 
 Status = PaymentAuthorization.Status
 API_ERROR = {"type": "api_error", "message": "Stripe had a moment"}
@@ -291,18 +292,6 @@ def test_concurrent_capture_tasks_capture_exactly_once(authorization, localstrip
     assert _captured_at_stripe(localstripe, authorization) == 245
 
 
-def _row_lock_free(model, **lookup) -> bool:
-    """Whether another connection could lock the row right now (False while someone holds it)."""
-    try:
-        with transaction.atomic():
-            model.objects.select_for_update(nowait=True).get(**lookup)
-        return True
-    except OperationalError:
-        return False
-    finally:
-        connections.close_all()
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connections["default"].vendor != "postgresql", reason="Row locks need PostgreSQL (CI runs it).")
 def test_no_row_lock_is_held_while_stripe_captures(authorization, front):
@@ -310,7 +299,7 @@ def test_no_row_lock_is_held_while_stripe_captures(authorization, front):
     front.probe(
         "POST",
         _capture_path(authorization),
-        lambda: lock_free_during_capture.append(_row_lock_free(PaymentAuthorization, pk=authorization.pk)),
+        lambda: lock_free_during_capture.append(row_lock_free(PaymentAuthorization, pk=authorization.pk)),
     )
 
     captured = services.authorization_capture(authorization=authorization, seconds=330)
