@@ -117,7 +117,6 @@ def profile_view(request):
             try:
                 services.user_update_profile(user=user, **profile_form.cleaned_data)
             except ApplicationError as error:
-                user.refresh_from_db()
                 add_service_error(profile_form, error)
             else:
                 messages.success(request, "Profile saved.")

@@ -52,6 +52,11 @@ class ValidationFailed(ApplicationError):
     def for_field(cls, field: str, message: str) -> "ValidationFailed":
         return cls(message, details={field: [message]})
 
+    @classmethod
+    def for_fields(cls, errors: dict[str, list[str]]) -> "ValidationFailed":
+        """Every bad field in `details`, the first one's first message as the message."""
+        return cls(next(iter(errors.values()))[0], details=errors)
+
 
 class NotFound(ApplicationError):
     code = "NOT_FOUND"

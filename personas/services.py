@@ -1,9 +1,9 @@
 """Every write to personas, contacts and scenario templates, and the rules they follow:
 validation and sanitising, ownership, per-plan limits, the voice catalogue."""
 
+import copy
 import hashlib
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +13,7 @@ from django.db.models import F
 
 from accounts.models import User
 from callmeback.errors import ApplicationError, Forbidden, NotFound, ValidationFailed
+from callmeback.validation import Rule, clean_fields
 from personas import cache, selectors
 from personas.gateways import Voice, VoiceApiError, voice_catalogue
 from personas.models import CatalogueEntry, Contact, Persona, ScenarioTemplate
@@ -65,25 +66,6 @@ UNSET = _Unset()
 # --- Shared rules --------------------------------------------------------------------------
 
 
-def _clean(rules: dict[str, Callable[[Any], Any]], fields: dict[str, Any]) -> tuple[dict[str, Any], dict]:
-    """Runs each given field (None = not given) through its rule; returns values and errors."""
-    cleaned: dict[str, Any] = {}
-    errors: dict[str, list[str]] = {}
-    for field, value in fields.items():
-        if value is None:
-            continue
-        try:
-            cleaned[field] = rules[field](value)
-        except ValidationError as error:
-            errors[field] = list(error.messages)
-    return cleaned, errors
-
-
-def _raise_errors(errors: dict[str, list[str]]) -> None:
-    if errors:
-        raise ValidationFailed(next(iter(errors.values()))[0], details=errors)
-
-
 def ensure_owner(*, entry: CatalogueEntry, actor: User, action: str) -> None:
     """Only an entry's owner may change it; system entries only through the admin."""
     label = entry._meta.verbose_name
@@ -109,6 +91,15 @@ def _save(entry: CatalogueEntry, *, fields: list[str] | None = None) -> None:
         if "name" not in str(error):
             raise
         raise DuplicateName(f"You already have a {entry._meta.verbose_name} named '{entry.name}'.") from None
+
+
+def _with_changes(entry: CatalogueEntry, changes: dict[str, Any]) -> CatalogueEntry:
+    """A copy of `entry` with `changes` applied, so a check or save that fails leaves the
+    caller's object as it was."""
+    updated = copy.copy(entry)
+    for field, value in changes.items():
+        setattr(updated, field, value)
+    return updated
 
 
 def _lock_user(user: User) -> User:
@@ -151,7 +142,7 @@ def voice_name(voice_id: str) -> str:
 
 # --- Personas --------------------------------------------------------------------------------
 
-_PERSONA_RULES: dict[str, Callable[[Any], Any]] = {
+_PERSONA_RULES: dict[str, Rule] = {
     "name": clean_name,
     "description": DESCRIPTION.clean,
     "system_prompt": SYSTEM_PROMPT.clean,
@@ -163,23 +154,15 @@ _PERSONA_RULES: dict[str, Callable[[Any], Any]] = {
     "voice_speed": VOICE_SPEED.clean,
     "llm_model": clean_llm_model,
     "llm_temperature": LLM_TEMPERATURE.clean,
+    # Checked against the voice list, which raises VOICE_API_ERROR when ElevenLabs cannot be asked.
+    "voice": voice_resolve,
 }
 
 
-def persona_validate(*, voice: str | None = None, **fields: Any) -> dict[str, Any]:
-    """Sanitised, checked values of the given fields (None = not given).
-
-    Every bad field is reported at once; the voice is checked against the voice list,
-    which raises VOICE_API_ERROR when ElevenLabs cannot be asked.
-    """
-    cleaned, errors = _clean(_PERSONA_RULES, fields)
-    if voice is not None:
-        try:
-            cleaned["voice"] = voice_resolve(voice)
-        except ValidationError as error:
-            errors["voice"] = list(error.messages)
-    _raise_errors(errors)
-    return cleaned
+def persona_validate(**fields: Any) -> dict[str, Any]:
+    """Sanitised, checked values of the given fields (None = not given); every bad field is
+    reported at once."""
+    return clean_fields(_PERSONA_RULES, fields)
 
 
 def persona_limit(*, user: User) -> int:
@@ -255,7 +238,8 @@ def persona_update(
     llm_model: str | None = None,
     llm_temperature: float | None = None,
 ) -> Persona:
-    """Changes the given fields of the actor's own persona; system personas are read-only."""
+    """Changes the given fields of the actor's own persona; system personas are read-only.
+    Returns the updated persona; the one passed in is left as it was, even on failure."""
     ensure_owner(entry=persona, actor=actor, action="update")
     cleaned = persona_validate(
         name=name,
@@ -274,15 +258,13 @@ def persona_update(
     )
     if not cleaned:
         return persona
-    was_public = persona.is_public
-    for field, value in cleaned.items():
-        setattr(persona, field, value)
+    updated = _with_changes(persona, cleaned)
     with transaction.atomic():
         if "name" in cleaned:
-            _ensure_name_free(persona)
-        _save(persona, fields=[*cleaned, "updated_at"])
-        _persona_saved(persona, was_public=was_public)
-    return persona
+            _ensure_name_free(updated)
+        _save(updated, fields=[*cleaned, "updated_at"])
+        _persona_saved(updated, was_public=persona.is_public)
+    return updated
 
 
 def _persona_saved(persona: Persona, *, was_public: bool) -> None:
@@ -353,7 +335,7 @@ def contact_remove(*, user: User, persona_id: object) -> None:
 
 # --- Scenario templates -----------------------------------------------------------------------
 
-_SCENARIO_RULES: dict[str, Callable[[Any], Any]] = {
+_SCENARIO_RULES: dict[str, Rule] = {
     "name": clean_name,
     "description": DESCRIPTION.clean,
     "pretext": PRETEXT.clean,
@@ -362,9 +344,7 @@ _SCENARIO_RULES: dict[str, Callable[[Any], Any]] = {
 
 
 def scenario_template_validate(**fields: Any) -> dict[str, Any]:
-    cleaned, errors = _clean(_SCENARIO_RULES, fields)
-    _raise_errors(errors)
-    return cleaned
+    return clean_fields(_SCENARIO_RULES, fields)
 
 
 def _suggested_persona(persona_id: uuid.UUID | None, *, owner: User, is_public: bool) -> Persona | None:
@@ -411,7 +391,8 @@ def scenario_template_update(
     is_public: bool | None = None,
     suggested_persona_id: uuid.UUID | _Unset | None = UNSET,
 ) -> ScenarioTemplate:
-    """Changes the given fields; `suggested_persona_id=None` clears the suggestion."""
+    """Changes the given fields; `suggested_persona_id=None` clears the suggestion. Returns
+    the updated template; the one passed in is left as it was, even on failure."""
     ensure_owner(entry=template, actor=actor, action="update")
     cleaned = scenario_template_validate(name=name, description=description, pretext=pretext, is_public=is_public)
     public = cleaned.get("is_public", template.is_public)
@@ -421,13 +402,12 @@ def scenario_template_update(
         raise ValidationFailed.for_field("suggested_persona_id", "A public scenario can only suggest a public persona.")
     if not cleaned:
         return template
-    for field, value in cleaned.items():
-        setattr(template, field, value)
+    updated = _with_changes(template, cleaned)
     with transaction.atomic():
         if "name" in cleaned:
-            _ensure_name_free(template)
-        _save(template, fields=[*cleaned, "updated_at"])
-    return template
+            _ensure_name_free(updated)
+        _save(updated, fields=[*cleaned, "updated_at"])
+    return updated
 
 
 def scenario_template_delete(*, template: ScenarioTemplate, actor: User) -> None:

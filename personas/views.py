@@ -117,13 +117,12 @@ def persona_edit_view(request, persona_id):
     if request.method == "POST" and form.is_valid():
         try:
             enforce_rate_limit(request, ratelimits.PERSONA_UPDATE)
-            services.persona_update(persona=persona, actor=request.user, **form.cleaned_data)
+            updated = services.persona_update(persona=persona, actor=request.user, **form.cleaned_data)
         except ApplicationError as error:
-            persona.refresh_from_db()
             add_service_error(form, error)
         else:
-            messages.success(request, f"Saved {persona.name}.")
-            return redirect("personas:detail", persona_id=persona.pk)
+            messages.success(request, f"Saved {updated.name}.")
+            return redirect("personas:detail", persona_id=updated.pk)
     return render(request, "personas/persona_form.html", {"form": form, "persona": persona})
 
 
@@ -238,12 +237,11 @@ def scenario_edit_view(request, template_id):
     if request.method == "POST" and form.is_valid():
         try:
             enforce_rate_limit(request, ratelimits.SCENARIO_UPDATE)
-            services.scenario_template_update(template=template, actor=request.user, **form.cleaned_data)
+            updated = services.scenario_template_update(template=template, actor=request.user, **form.cleaned_data)
         except ApplicationError as error:
-            template.refresh_from_db()
             add_service_error(form, error)
         else:
-            messages.success(request, f"Saved the scenario {template.name}.")
+            messages.success(request, f"Saved the scenario {updated.name}.")
             return redirect("personas:scenarios")
     return render(request, "personas/scenario_form.html", {"form": form, "template": template})
 
