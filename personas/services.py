@@ -277,8 +277,7 @@ def _persona_saved(persona: Persona, *, was_public: bool) -> None:
 def persona_delete(*, persona: Persona, actor: User) -> None:
     """Deletes the actor's own persona and removes it from every contact list."""
     ensure_owner(entry=persona, actor=actor, action="delete")
-    persona.delete()
-    cache.bump(cache.CATALOGUE)
+    persona.delete()  # personas.signals refreshes the cached lists
 
 
 def persona_record_use(*, persona: Persona) -> None:
@@ -297,7 +296,7 @@ def persona_admin_save(*, persona: Persona) -> None:
 
 
 def catalogue_changed() -> None:
-    """Drops every cached persona and contact list (after admin deletes and edits)."""
+    """Drops every cached persona and contact list (after an admin edit of a contact)."""
     cache.bump(cache.CATALOGUE)
 
 
@@ -327,10 +326,9 @@ def contact_remove(*, user: User, persona_id: object) -> None:
         parsed = uuid.UUID(str(persona_id))
     except ValueError:
         raise NotFound("This persona is not in your contacts.") from None
-    deleted, _ = Contact.objects.filter(user=user, persona_id=parsed).delete()
+    deleted, _ = Contact.objects.filter(user=user, persona_id=parsed).delete()  # signals refresh the cache
     if not deleted:
         raise NotFound("This persona is not in your contacts.")
-    cache.bump(cache.contacts_scope(user.pk))
 
 
 # --- Scenario templates -----------------------------------------------------------------------
