@@ -15,6 +15,7 @@ from accounts import emails
 from accounts.models import User
 from accounts.tokens import TokenPair, token_pair_issue
 from accounts.validators import clean_email, clean_name, clean_phone
+from callmeback.db import unique_field_constraint_names, violated_constraint
 from callmeback.errors import ApplicationError, RateLimitExceeded, ValidationFailed
 from callmeback.logging import mask_phone
 from callmeback.validation import Rule, clean_fields
@@ -82,9 +83,12 @@ def _save_unique(user: User, *, fields: list[str] | None = None) -> None:
             else:
                 user.save(update_fields=fields)
     except IntegrityError as error:
-        if "phone" in str(error):
+        constraint = violated_constraint(error)
+        if constraint in unique_field_constraint_names(User, "phone"):
             raise PhoneExists() from None
-        raise EmailExists() from None
+        if constraint in unique_field_constraint_names(User, "email"):
+            raise EmailExists() from None
+        raise
 
 
 def user_register(*, name: str, email: str, password: str, phone: str) -> User:

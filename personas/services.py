@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from accounts.models import User
+from callmeback.db import declared_constraint_names, violated_constraint
 from callmeback.errors import ApplicationError, Forbidden, NotFound, ValidationFailed
 from callmeback.validation import Rule, clean_fields
 from personas import cache, selectors
@@ -88,7 +89,7 @@ def _save(entry: CatalogueEntry, *, fields: list[str] | None = None) -> None:
         with transaction.atomic():
             entry.save(update_fields=fields)
     except IntegrityError as error:
-        if "name" not in str(error):
+        if violated_constraint(error) not in _name_constraints(type(entry)):
             raise
         raise DuplicateName(f"You already have a {entry._meta.verbose_name} named '{entry.name}'.") from None
 
@@ -100,6 +101,11 @@ def _with_changes(entry: CatalogueEntry, changes: dict[str, Any]) -> CatalogueEn
     for field, value in changes.items():
         setattr(updated, field, value)
     return updated
+
+
+def _name_constraints(model: type[CatalogueEntry]) -> set[str]:
+    """The unique-name constraints of a catalogue model (per owner, and among system entries)."""
+    return {name for name in declared_constraint_names(model) if name.endswith(("_name_per_owner", "_system_name"))}
 
 
 def _lock_user(user: User) -> User:
