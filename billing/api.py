@@ -119,8 +119,7 @@ class SubscriptionCheckoutApi(APIView):
 
     @extend_schema(request=CheckoutInput, responses={200: CheckoutOutput})
     def post(self, request):
-        data = parse_input(CheckoutInput, request)
-        url = services.subscription_checkout_start(user=request.user, interval=data["interval"])
+        url = services.subscription_checkout_start(user=request.user, **parse_input(CheckoutInput, request))
         return Response({"checkout_url": url})
 
 

@@ -581,9 +581,12 @@ def authorizations_finish_in_flight(*, grace: timedelta = IN_FLIGHT_GRACE) -> in
 # --- Premium subscription -----------------------------------------------------------------
 
 
-def subscription_checkout_start(*, user: User, interval: str) -> str:
-    """A Stripe Checkout URL for premium billed every `interval` (`002_*` §7). The plan
-    changes when Stripe's webhook says the subscription is paid, not here."""
+def subscription_checkout_start(*, user: User, interval: str, plan: str = User.Plan.PREMIUM) -> str:
+    """A Stripe Checkout URL for `plan` (premium, the only paid one) billed every
+    `interval` (`002_*` §7). The plan changes when Stripe's webhook says the subscription
+    is paid, not here."""
+    if plan != User.Plan.PREMIUM:
+        raise ValidationFailed.for_field("plan", "Premium is the only plan to buy.")
     if interval not in PREMIUM_INTERVALS:
         raise ValidationFailed.for_field("interval", "Choose month or year.")
     price_id = stripe_config().premium_price(interval)
