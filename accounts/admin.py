@@ -7,7 +7,6 @@ from django.utils import timezone
 from accounts import services
 from accounts.models import RevokedToken, User
 from accounts.validators import clean_email, clean_name, clean_phone
-from personas.services import catalogue_changed
 
 
 class _NormalisedContactFields(forms.ModelForm):
@@ -78,14 +77,6 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "name", "phone", "password1", "password2"]}),
     ]
-
-    def delete_model(self, request, obj: User) -> None:
-        super().delete_model(request, obj)
-        catalogue_changed()  # the user's public personas leave every cached list
-
-    def delete_queryset(self, request, queryset) -> None:
-        super().delete_queryset(request, queryset)
-        catalogue_changed()
 
     @admin.display(boolean=True, description="Locked")
     def locked(self, user: User) -> bool:

@@ -6,7 +6,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import services, tokens
+from accounts import ratelimits, services, tokens
 from accounts.serializers import (
     ChangePasswordInput,
     CurrentUserSerializer,
@@ -23,7 +23,6 @@ from accounts.serializers import (
 )
 from accounts.services import EmailExists, InvalidCredentials, InvalidResetToken, PhoneExists
 from callmeback.api import MessageOutput, parse_input
-from callmeback.ratelimit import RateLimit
 
 
 def _session_body(user, pair: tokens.TokenPair) -> dict:
@@ -33,7 +32,7 @@ def _session_body(user, pair: tokens.TokenPair) -> dict:
 class RegisterApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    rate_limits = {"POST": RateLimit("3/hour", per="ip")}
+    rate_limits = {"POST": ratelimits.REGISTER}
     error_codes = {"POST": [EmailExists, PhoneExists]}
 
     @extend_schema(request=RegisterInput, responses={201: SessionOutput})
@@ -45,7 +44,7 @@ class RegisterApi(APIView):
 class LoginApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    rate_limits = {"POST": RateLimit("5/min", per="ip")}
+    rate_limits = {"POST": ratelimits.LOGIN}
     error_codes = {"POST": [InvalidCredentials]}
 
     @extend_schema(request=LoginInput, responses={200: SessionOutput})
@@ -55,7 +54,7 @@ class LoginApi(APIView):
 
 
 class LogoutApi(APIView):
-    rate_limits = {"POST": RateLimit("10/min")}
+    rate_limits = {"POST": ratelimits.LOGOUT}
 
     @extend_schema(request=None, responses={200: MessageOutput})
     def post(self, request):
@@ -64,7 +63,7 @@ class LogoutApi(APIView):
 
 
 class MeApi(APIView):
-    rate_limits = {"GET": RateLimit("30/min")}
+    rate_limits = {"GET": ratelimits.ME}
 
     @extend_schema(responses={200: inline_serializer("MeOutput", {"user": CurrentUserSerializer()})})
     def get(self, request):
@@ -74,7 +73,7 @@ class MeApi(APIView):
 class RefreshApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    rate_limits = {"POST": RateLimit("10/min", per="ip")}
+    rate_limits = {"POST": ratelimits.REFRESH}
     error_codes = {"POST": [tokens.InvalidToken, tokens.TokenRevoked]}
 
     @extend_schema(
@@ -88,7 +87,7 @@ class RefreshApi(APIView):
 class ForgotPasswordApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    rate_limits = {"POST": RateLimit("3/hour", per="ip")}
+    rate_limits = {"POST": ratelimits.FORGOT_PASSWORD}
 
     @extend_schema(request=ForgotPasswordInput, responses={200: MessageOutput})
     def post(self, request):
@@ -99,7 +98,7 @@ class ForgotPasswordApi(APIView):
 class ResetPasswordApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    rate_limits = {"POST": RateLimit("10/min", per="ip")}
+    rate_limits = {"POST": ratelimits.RESET_PASSWORD}
     error_codes = {"POST": [InvalidResetToken]}
 
     @extend_schema(request=ResetPasswordInput, responses={200: MessageOutput})
@@ -111,7 +110,7 @@ class ResetPasswordApi(APIView):
 class VerifyEmailApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    rate_limits = {"POST": RateLimit("10/min", per="ip")}
+    rate_limits = {"POST": ratelimits.VERIFY_EMAIL}
     error_codes = {"POST": [InvalidResetToken]}
 
     @extend_schema(request=VerifyEmailInput, responses={200: MessageOutput})
@@ -121,7 +120,7 @@ class VerifyEmailApi(APIView):
 
 
 class ResendVerificationApi(APIView):
-    rate_limits = {"POST": RateLimit("3/hour")}
+    rate_limits = {"POST": ratelimits.RESEND_VERIFICATION}
 
     @extend_schema(request=None, responses={200: MessageOutput})
     def post(self, request):
@@ -130,7 +129,7 @@ class ResendVerificationApi(APIView):
 
 
 class ChangePasswordApi(APIView):
-    rate_limits = {"PUT": RateLimit("10/min")}
+    rate_limits = {"PUT": ratelimits.CHANGE_PASSWORD}
 
     @extend_schema(request=ChangePasswordInput, responses={200: MessageOutput})
     def put(self, request):
@@ -139,7 +138,7 @@ class ChangePasswordApi(APIView):
 
 
 class ProfileApi(APIView):
-    rate_limits = {"PUT": RateLimit("10/min")}
+    rate_limits = {"PUT": ratelimits.UPDATE_PROFILE}
     error_codes = {"PUT": [EmailExists, PhoneExists]}
 
     @extend_schema(

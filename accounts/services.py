@@ -1,5 +1,6 @@
 """Every write to accounts: registration, login and lockout, passwords, profile, email."""
 
+import copy
 import logging
 from datetime import timedelta
 
@@ -14,8 +15,10 @@ from accounts import emails
 from accounts.models import User
 from accounts.tokens import TokenPair, token_pair_issue
 from accounts.validators import clean_email, clean_name, clean_phone
+from callmeback.db import unique_field_constraint_names, violated_constraint
 from callmeback.errors import ApplicationError, RateLimitExceeded, ValidationFailed
 from callmeback.logging import mask_phone
+from callmeback.validation import Rule, clean_fields
 
 logger = logging.getLogger(__name__)
 
@@ -49,31 +52,18 @@ def _validate_password(value: str) -> str:
     return value
 
 
-def _clean_fields(**fields: str | None) -> dict[str, str]:
-    """Runs each given field through its rule; raises one error naming every bad field.
+# Password fields go through AUTH_PASSWORD_VALIDATORS.
+_ACCOUNT_RULES: dict[str, Rule] = {
+    "name": clean_name,
+    "email": clean_email,
+    "phone": clean_phone,
+    "password": _validate_password,
+    "new_password": _validate_password,
+}
 
-    Password fields (`password`, `new_password`) go through AUTH_PASSWORD_VALIDATORS.
-    """
-    cleaners = {
-        "name": clean_name,
-        "email": clean_email,
-        "phone": clean_phone,
-        "password": _validate_password,
-        "new_password": _validate_password,
-    }
-    cleaned: dict[str, str] = {}
-    errors: dict[str, list[str]] = {}
-    for field, value in fields.items():
-        if value is None:
-            continue
-        try:
-            cleaned[field] = cleaners[field](value)
-        except ValidationError as error:
-            errors[field] = list(error.messages)
-    if errors:
-        first_field = next(iter(errors))
-        raise ValidationFailed(errors[first_field][0], details=errors)
-    return cleaned
+
+def _clean_fields(**fields: str | None) -> dict[str, str]:
+    return clean_fields(_ACCOUNT_RULES, fields)
 
 
 def _ensure_unique(*, email: str | None, phone: str | None, exclude: User | None = None) -> None:
@@ -93,9 +83,12 @@ def _save_unique(user: User, *, fields: list[str] | None = None) -> None:
             else:
                 user.save(update_fields=fields)
     except IntegrityError as error:
-        if "phone" in str(error):
+        constraint = violated_constraint(error)
+        if constraint in unique_field_constraint_names(User, "phone"):
             raise PhoneExists() from None
-        raise EmailExists() from None
+        if constraint in unique_field_constraint_names(User, "email"):
+            raise EmailExists() from None
+        raise
 
 
 def _user_create(*, name: str, email: str, password: str, phone: str, **flags: bool) -> User:
@@ -184,7 +177,8 @@ def user_unlock(*, user: User) -> None:
 def user_update_profile(
     *, user: User, name: str | None = None, email: str | None = None, phone: str | None = None
 ) -> User:
-    """Changing the email or phone clears its verified flag; a new email is re-verified."""
+    """Changing the email or phone clears its verified flag; a new email is re-verified.
+    Returns the updated user; the one passed in is left as it was, even on failure."""
     cleaned = _clean_fields(name=name, email=email, phone=phone)
     email_changed = "email" in cleaned and cleaned["email"] != user.email
     phone_changed = "phone" in cleaned and cleaned["phone"] != user.phone
@@ -193,18 +187,19 @@ def user_update_profile(
         phone=cleaned["phone"] if phone_changed else None,
         exclude=user,
     )
+    updated = copy.copy(user)
     if "name" in cleaned:
-        user.name = cleaned["name"]
+        updated.name = cleaned["name"]
     if email_changed:
-        user.email = cleaned["email"]
-        user.email_verified = False
+        updated.email = cleaned["email"]
+        updated.email_verified = False
     if phone_changed:
-        user.phone = cleaned["phone"]
-        user.phone_verified = False
-    _save_unique(user, fields=["name", "email", "email_verified", "phone", "phone_verified", "updated_at"])
+        updated.phone = cleaned["phone"]
+        updated.phone_verified = False
+    _save_unique(updated, fields=["name", "email", "email_verified", "phone", "phone_verified", "updated_at"])
     if email_changed:
-        transaction.on_commit(lambda: emails.send_email_verification(user))
-    return user
+        transaction.on_commit(lambda: emails.send_email_verification(updated))
+    return updated
 
 
 def _set_password(user: User, new_password: str) -> None:

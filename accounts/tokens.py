@@ -9,6 +9,7 @@ ends every session issued before it.
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.db.models import Exists
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
@@ -53,16 +54,23 @@ def _decode(token_class: type[Token], raw: str | bytes) -> Token:
 
 
 def _session_user(token: Token) -> User:
-    """The live user behind a verified token, or the reason it no longer counts."""
+    """The live user behind a verified token, or the reason it no longer counts.
+
+    One query: the user, with whether the session was revoked. Both are read on every
+    request, so a logout or a password change counts at once, in every process.
+    """
     session_id = token.get(SESSION_CLAIM)
     if not session_id:
         raise InvalidToken()
-    user = User.objects.filter(pk=token.get("user_id"), is_active=True).first()
+    user = (
+        User.objects.filter(pk=token.get("user_id"), is_active=True)
+        .annotate(session_revoked=Exists(RevokedToken.objects.filter(session_id=session_id)))
+        .order_by()
+        .first()
+    )
     if user is None:
         raise InvalidToken()
-    if token.get(VERSION_CLAIM) != user.token_version:
-        raise TokenRevoked()
-    if RevokedToken.objects.filter(session_id=session_id).exists():
+    if token.get(VERSION_CLAIM) != user.token_version or user.session_revoked:
         raise TokenRevoked()
     return user
 

@@ -7,7 +7,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing import pricing, selectors, services, webhooks
+from billing import pricing, ratelimits, selectors, services, webhooks
 from billing.conf import stripe_config
 from billing.errors import InvalidWebhookSignature, PaymentDeclined, ServiceUnavailable, StripeServiceError
 from billing.serializers import (
@@ -27,11 +27,10 @@ from billing.serializers import (
 from callmeback.api import MessageOutput, parse_input
 from callmeback.errors import NotFound
 from callmeback.pagination import PageRequest, paginate
-from callmeback.ratelimit import RateLimit
 
 
 class BillingInfoApi(APIView):
-    rate_limits = {"GET": RateLimit("30/min")}
+    rate_limits = {"GET": ratelimits.BILLING_INFO}
 
     @extend_schema(responses={200: BillingOutput})
     def get(self, request):
@@ -45,7 +44,7 @@ class BillingInfoApi(APIView):
 
 
 class PaymentMethodAddApi(APIView):
-    rate_limits = {"POST": RateLimit("10/hour")}
+    rate_limits = {"POST": ratelimits.CARD_ADD}
     error_codes = {"POST": [PaymentDeclined, StripeServiceError]}
 
     @extend_schema(request=AddPaymentMethodInput, responses={201: AddPaymentMethodOutput})
@@ -55,7 +54,7 @@ class PaymentMethodAddApi(APIView):
 
 
 class PaymentMethodRemoveApi(APIView):
-    rate_limits = {"DELETE": RateLimit("20/min")}
+    rate_limits = {"DELETE": ratelimits.CARD_REMOVE}
     error_codes = {"DELETE": [services.CannotRemoveDefault, StripeServiceError]}
 
     @extend_schema(responses={200: MessageOutput})
@@ -65,7 +64,7 @@ class PaymentMethodRemoveApi(APIView):
 
 
 class PaymentMethodDefaultApi(APIView):
-    rate_limits = {"PUT": RateLimit("20/min")}
+    rate_limits = {"PUT": ratelimits.CARD_DEFAULT}
     error_codes = {"PUT": [StripeServiceError]}
 
     @extend_schema(request=None, responses={200: MessageOutput})
@@ -75,7 +74,7 @@ class PaymentMethodDefaultApi(APIView):
 
 
 class CreatePaymentIntentApi(APIView):
-    rate_limits = {"POST": RateLimit("10/min")}
+    rate_limits = {"POST": ratelimits.PAYMENT_INTENT_CREATE}
     error_codes = {"POST": [services.NoPaymentMethod, PaymentDeclined, StripeServiceError]}
 
     @extend_schema(request=CreatePaymentIntentInput, responses={200: PaymentIntentOutput})
@@ -114,7 +113,7 @@ class StripeWebhookApi(APIView):
 
 
 class SubscriptionApi(APIView):
-    rate_limits = {"GET": RateLimit("60/min")}
+    rate_limits = {"GET": ratelimits.SUBSCRIPTION}
 
     @extend_schema(responses={200: SubscriptionOutput})
     def get(self, request):
@@ -123,18 +122,17 @@ class SubscriptionApi(APIView):
 
 
 class SubscriptionCheckoutApi(APIView):
-    rate_limits = {"POST": RateLimit("10/min")}
+    rate_limits = {"POST": ratelimits.CHECKOUT}
     error_codes = {"POST": [services.AlreadySubscribed, ServiceUnavailable, StripeServiceError]}
 
     @extend_schema(request=CheckoutInput, responses={200: CheckoutOutput})
     def post(self, request):
-        data = parse_input(CheckoutInput, request)
-        url = services.subscription_checkout_start(user=request.user, interval=data["interval"])
+        url = services.subscription_checkout_start(user=request.user, **parse_input(CheckoutInput, request))
         return Response({"checkout_url": url})
 
 
 class SubscriptionCancelApi(APIView):
-    rate_limits = {"POST": RateLimit("10/min")}
+    rate_limits = {"POST": ratelimits.CANCEL_SUBSCRIPTION}
     error_codes = {"POST": [NotFound, StripeServiceError]}
 
     @extend_schema(request=CancelInput, responses={200: CancelOutput})
@@ -145,7 +143,7 @@ class SubscriptionCancelApi(APIView):
 
 
 class InvoicesApi(APIView):
-    rate_limits = {"GET": RateLimit("60/min")}
+    rate_limits = {"GET": ratelimits.INVOICES}
 
     @extend_schema(
         parameters=[OpenApiParameter("page", int), OpenApiParameter("limit", int, description="1 to 100, default 20")],

@@ -3,7 +3,8 @@
 With `STRIPE_SECRET_KEY` set the app talks to Stripe. Without it the app talks to
 localstripe on 127.0.0.1 (`manage.py run_localstripe`, started by `scripts/run`): test
 keys, localstripe's API and its stand-in Stripe.js, so cards and payments work on one
-machine with no account. Settings are read on every call, so overrides apply at once.
+machine with no account. The webhook secret always comes from the environment
+(`scripts/run` generates one for localstripe to sign with). Settings are read on every call, so overrides apply at once.
 """
 
 from dataclasses import dataclass, field
@@ -15,8 +16,6 @@ LOCALSTRIPE_PORT = 8420
 LOCALSTRIPE_URL = f"http://{LOCALSTRIPE_HOST}:{LOCALSTRIPE_PORT}"
 LOCAL_SECRET_KEY = "sk_test_local"
 LOCAL_PUBLISHABLE_KEY = "pk_test_local"
-# Only with DEBUG on: localstripe signs its webhooks with it, and nobody else should know it.
-LOCAL_WEBHOOK_SECRET = "whsec_local_development_only"
 STRIPE_JS_URL = "https://js.stripe.com/v3/"
 PREMIUM_INTERVALS = ("month", "year")
 # The SDK retries connection errors and 5xx answers with the same idempotency key.
@@ -48,13 +47,12 @@ def stripe_config() -> StripeConfig:
     if local and js_url == STRIPE_JS_URL:
         # The real Stripe.js cannot talk to localstripe; its stand-in is served here.
         js_url = f"{api_base}/js.stripe.com/v3/"
-    webhook_secret = settings.STRIPE_WEBHOOK_SECRET or (LOCAL_WEBHOOK_SECRET if local and settings.DEBUG else "")
     return StripeConfig(
         secret_key=settings.STRIPE_SECRET_KEY or LOCAL_SECRET_KEY,
         publishable_key=settings.STRIPE_PUBLISHABLE_KEY or (LOCAL_PUBLISHABLE_KEY if local else ""),
         api_base=api_base,
         js_url=js_url,
-        webhook_secret=webhook_secret,
+        webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
         webhook_tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
         currency=settings.STRIPE_CURRENCY.lower(),
         timeout=settings.STRIPE_TIMEOUT_SECONDS,

@@ -64,7 +64,9 @@ class PaymentAuthorization(models.Model):
 
     `requires_capture` → `capturing` / `releasing` (claimed, Stripe being asked) →
     `captured` / `canceled`. `failed` when the card never authorised. The claimed amount is
-    written before Stripe is called, so a retry captures exactly the same amount.
+    written before Stripe is called, so a retry captures exactly the same amount, and
+    `stripe_call_started_at` says that a worker is asking Stripe right now, so nobody else
+    asks at the same time (no row lock is held across the call).
     """
 
     class Status(models.TextChoices):
@@ -97,6 +99,9 @@ class PaymentAuthorization(models.Model):
     off_session = models.BooleanField(default=False, help_text="Merchant-initiated: the customer was not present.")
     status = models.CharField(max_length=20, choices=Status.choices)
     amount_to_capture = models.PositiveIntegerField(null=True, blank=True, help_text="Claimed before Stripe is asked.")
+    stripe_call_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="A worker is asking Stripe to carry out the claim since then."
+    )
     amount_captured = models.PositiveIntegerField(default=0)
     call_id = models.UUIDField(null=True, blank=True, unique=True, help_text="The call this hold pays for.")
     expires_at = models.DateTimeField(help_text="When the card network releases the hold.")

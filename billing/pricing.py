@@ -24,6 +24,11 @@ def estimate_cents(minutes: int) -> int:
     return call_cost_cents(minutes * 60)
 
 
+def format_dollars(cents: int) -> str:
+    """For people: 25 → "$0.25"."""
+    return f"${cents // 100}.{cents % 100:02d}"
+
+
 def cents_to_dollars(cents: int) -> float:
     """For the JSON fields the spec writes in dollars (`"cost": 2.45`)."""
     return round(cents / 100, 2)

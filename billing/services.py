@@ -1,15 +1,18 @@
 """Every write in billing: Stripe customers, cards, call pre-authorisations and their
 settlement, and the premium subscription.
 
-Money moves exactly once. A hold is settled (captured or released) by claiming it under a
-row lock, writing the claim, then asking Stripe while still holding the lock, with an
-idempotency key derived from the hold's id; whoever comes second, a retried task, a
-concurrent worker or a late webhook, finds it settled and changes nothing. The
+Money moves exactly once. A hold is settled (captured or released) by claiming it in a
+short transaction (the amount, and whose turn it is to ask Stripe), asking Stripe after
+that commits, with an idempotency key derived from the hold's id, and recording the answer
+in a second short transaction; no row lock is held while Stripe answers. Whoever comes
+second, a retried task, a concurrent worker or a late webhook, waits for or finds the
+outcome and changes nothing. The
 `AuthorizationSettlement` table takes one row per hold, enforced by the database.
 """
 
 import logging
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,7 +25,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import user_set_plan
 from billing import gateways, pricing, selectors
-from billing.conf import PREMIUM_INTERVALS, stripe_config
+from billing.conf import MAX_NETWORK_RETRIES, PREMIUM_INTERVALS, stripe_config
 from billing.errors import PaymentDeclined, ServiceUnavailable, StripeRequestRejected, StripeServiceError
 from billing.models import (
     AuthorizationSettlement,
@@ -243,16 +246,22 @@ def payment_method_remove(*, user: User, payment_method_id: str) -> None:
     payment_method_sync_detached(payment_method_id=method.stripe_id)
 
 
+def payment_method_read_attached(*, card: gateways.CardData) -> gateways.CardData | None:
+    """The card of a `payment_method.attached` event as Stripe has it now. A card we do not
+    know is re-read (None if Stripe no longer has it), so an `attached` arriving after its
+    `detached` adds nothing. Only reads: call it before any transaction."""
+    if PaymentMethod.objects.filter(stripe_id=card.id).exists():
+        return card
+    try:
+        return gateways.payment_method_retrieve(card.id)
+    except StripeRequestRejected as error:
+        if error.is_missing:
+            return None
+        raise
+
+
 def payment_method_sync_attached(*, card: gateways.CardData) -> PaymentMethod | None:
-    """A card attached at Stripe, by us or elsewhere (`payment_method.attached`). A card we
-    do not know is re-read first, so an `attached` arriving after its `detached` adds nothing."""
-    if not PaymentMethod.objects.filter(stripe_id=card.id).exists():
-        try:
-            card = gateways.payment_method_retrieve(card.id)
-        except StripeRequestRejected as error:
-            if error.is_missing:
-                return None
-            raise
+    """Records a card attached at Stripe, by us or elsewhere, as `payment_method_read_attached` returned it."""
     customer = StripeCustomer.objects.filter(customer_id=card.customer).first() if card.customer else None
     if customer is None or card_expired(card):
         return None
@@ -458,7 +467,10 @@ def _record_settlement(authorization: PaymentAuthorization, *, kind: str, amount
     authorization.status = Status.CAPTURED if captured else Status.CANCELED
     authorization.amount_captured = amount
     authorization.settled_at = timezone.now()
-    authorization.save(update_fields=["status", "amount_captured", "settled_at", "updated_at"])
+    authorization.stripe_call_started_at = None
+    authorization.save(
+        update_fields=["status", "amount_captured", "settled_at", "stripe_call_started_at", "updated_at"]
+    )
     AuthorizationSettlement.objects.create(authorization=authorization, kind=kind, amount=amount, source=source)
     logger.info("%s %s¢ on %s", "Captured" if captured else "Released", amount, authorization.payment_intent_id)
 
@@ -480,47 +492,93 @@ def authorization_release(*, authorization: PaymentAuthorization) -> PaymentAuth
 
 def _settle(authorization: PaymentAuthorization, *, amount: int) -> PaymentAuthorization:
     """Claims the hold for capturing `amount` (or releasing, for 0), unless it is settled or
-    already claimed, in which case the first claim stands; then carries the claim out."""
+    already claimed, in which case the first claim stands; then carries the claim out, or
+    waits for the worker already doing so."""
+    return _settle_claimed(authorization, claim_amount=amount, wait=True)
+
+
+def _stripe_call_lease() -> timedelta:
+    """How long a worker may take asking Stripe before another may take over: every attempt
+    the SDK makes, each up to the timeout, and some slack. Taking over is safe anyway (the
+    same idempotency key gets Stripe's first answer); this only avoids asking twice."""
+    return timedelta(seconds=stripe_config().timeout * (MAX_NETWORK_RETRIES + 1) + 30)
+
+
+# How often a caller waiting for another worker's Stripe call looks at the hold again.
+_SETTLE_POLL_SECONDS = 0.2
+
+
+def _claim_turn(authorization_id: uuid.UUID, *, claim_amount: int | None) -> tuple[PaymentAuthorization, bool]:
+    """One short transaction under the row lock: claims the hold for `claim_amount` unless it
+    is settled or claimed already (None only finishes an existing claim), then takes the turn
+    to ask Stripe unless another worker has it. Returns the hold and whether it is our turn."""
+    now = timezone.now()
     with transaction.atomic():
-        claimed = PaymentAuthorization.objects.select_for_update().get(pk=authorization.pk)
-        if claimed.is_settled:
-            return claimed
-        if claimed.status not in PaymentAuthorization.IN_FLIGHT:
-            if amount and claimed.status != Status.REQUIRES_CAPTURE:
+        hold = PaymentAuthorization.objects.select_for_update().get(pk=authorization_id)
+        if hold.is_settled:
+            return hold, False
+        if hold.status not in PaymentAuthorization.IN_FLIGHT:
+            if claim_amount is None:
+                return hold, False
+            if claim_amount and hold.status != Status.REQUIRES_CAPTURE:
                 raise NotCapturable()
-            claimed.status = Status.CAPTURING if amount else Status.RELEASING
-            claimed.amount_to_capture = amount
-            claimed.save(update_fields=["status", "amount_to_capture", "updated_at"])
-    return _settle_claimed(claimed)
+            hold.status = Status.CAPTURING if claim_amount else Status.RELEASING
+            hold.amount_to_capture = claim_amount
+        elif hold.stripe_call_started_at and hold.stripe_call_started_at > now - _stripe_call_lease():
+            return hold, False
+        hold.stripe_call_started_at = now
+        hold.save(update_fields=["status", "amount_to_capture", "stripe_call_started_at", "updated_at"])
+    return hold, True
 
 
-def _settle_claimed(authorization: PaymentAuthorization) -> PaymentAuthorization:
-    """Asks Stripe to do what the claim says, holding the row lock until the outcome is
-    written, so whoever waits on the lock sees the result. A retry reuses the claimed amount
-    and the same idempotency key, so Stripe answers it with the first result."""
+def _settle_claimed(
+    authorization: PaymentAuthorization, *, claim_amount: int | None = None, wait: bool = False
+) -> PaymentAuthorization:
+    """Carries out the hold's claim: Stripe is asked with no transaction open and no row
+    locked, and its answer is recorded in a second short transaction. With `wait`, a caller
+    that finds another worker asking Stripe waits for that worker's outcome (or takes over
+    if it gives up), so Stripe is asked once. A retry reuses the claimed amount and the same
+    idempotency key, so Stripe answers it with the first result."""
+    while True:
+        hold, our_turn = _claim_turn(authorization.pk, claim_amount=claim_amount)
+        if our_turn or not wait or hold.status not in PaymentAuthorization.IN_FLIGHT:
+            break
+        time.sleep(_SETTLE_POLL_SECONDS)
+    if not our_turn:
+        return hold
+    try:
+        intent = _ask_stripe_to_settle(hold)
+    except BaseException:
+        # Give the turn back, so a retry (or a waiting caller) need not wait for the lease.
+        PaymentAuthorization.objects.filter(pk=hold.pk, stripe_call_started_at=hold.stripe_call_started_at).update(
+            stripe_call_started_at=None
+        )
+        raise
     with transaction.atomic():
-        locked = PaymentAuthorization.objects.select_for_update().get(pk=authorization.pk)
-        if locked.is_settled:
-            return locked
-        try:
-            if locked.status == Status.CAPTURING:
-                intent = gateways.payment_intent_capture(
-                    payment_intent_id=locked.payment_intent_id,
-                    amount=locked.amount_to_capture,
-                    idempotency_key=f"capture-{locked.pk}",
-                )
-            else:
-                intent = gateways.payment_intent_cancel(
-                    payment_intent_id=locked.payment_intent_id, idempotency_key=f"release-{locked.pk}"
-                )
-        except StripeRequestRejected:
-            # Refused: the hold expired, or an earlier attempt already went through. Stripe's
-            # state of the intent is the truth to record.
-            intent = gateways.payment_intent_retrieve(locked.payment_intent_id)
-            if intent.status not in ("succeeded", "canceled"):
-                raise
-        _apply_intent(locked, intent, source=AuthorizationSettlement.Source.API)
-    return locked
+        settled = PaymentAuthorization.objects.select_for_update().get(pk=hold.pk)
+        _apply_intent(settled, intent, source=AuthorizationSettlement.Source.API)
+    return settled
+
+
+def _ask_stripe_to_settle(hold: PaymentAuthorization) -> gateways.IntentData:
+    """Captures the claimed amount or cancels the intent, as the claim says."""
+    try:
+        if hold.status == Status.CAPTURING:
+            return gateways.payment_intent_capture(
+                payment_intent_id=hold.payment_intent_id,
+                amount=hold.amount_to_capture,
+                idempotency_key=f"capture-{hold.pk}",
+            )
+        return gateways.payment_intent_cancel(
+            payment_intent_id=hold.payment_intent_id, idempotency_key=f"release-{hold.pk}"
+        )
+    except StripeRequestRejected:
+        # Refused: the hold expired, or an earlier attempt already went through. Stripe's
+        # state of the intent is the truth to record.
+        intent = gateways.payment_intent_retrieve(hold.payment_intent_id)
+        if intent.status not in ("succeeded", "canceled"):
+            raise
+        return intent
 
 
 def authorizations_finish_in_flight(*, grace: timedelta = IN_FLIGHT_GRACE) -> int:
@@ -538,9 +596,12 @@ def authorizations_finish_in_flight(*, grace: timedelta = IN_FLIGHT_GRACE) -> in
 # --- Premium subscription -----------------------------------------------------------------
 
 
-def subscription_checkout_start(*, user: User, interval: str) -> str:
-    """A Stripe Checkout URL for premium billed every `interval` (`002_*` §7). The plan
-    changes when Stripe's webhook says the subscription is paid, not here."""
+def subscription_checkout_start(*, user: User, interval: str, plan: str = User.Plan.PREMIUM) -> str:
+    """A Stripe Checkout URL for `plan` (premium, the only paid one) billed every
+    `interval` (`002_*` §7). The plan changes when Stripe's webhook says the subscription
+    is paid, not here."""
+    if plan != User.Plan.PREMIUM:
+        raise ValidationFailed.for_field("plan", "Premium is the only plan to buy.")
     if interval not in PREMIUM_INTERVALS:
         raise ValidationFailed.for_field("interval", "Choose month or year.")
     price_id = stripe_config().premium_price(interval)
@@ -578,9 +639,18 @@ def subscription_cancel(*, user: User, reason: str = "") -> Subscription:
     return subscription
 
 
-def subscription_refresh(*, subscription_id: str) -> Subscription | None:
-    """Re-reads a subscription from Stripe and records it. Events only tell us which
-    subscription changed: reading the current state makes their order irrelevant."""
+@dataclass(frozen=True)
+class SubscriptionSnapshot:
+    """A subscription as Stripe reported it at `fetched_at`."""
+
+    data: gateways.SubscriptionData
+    fetched_at: datetime
+
+
+def subscription_read(*, subscription_id: str) -> SubscriptionSnapshot | None:
+    """Reads a subscription's current state from Stripe (None if Stripe does not know it).
+    Events only tell us which subscription changed: reading the current state makes their
+    order irrelevant. Only reads: call it before any transaction."""
     fetched_at = timezone.now()
     try:
         data = gateways.subscription_retrieve(subscription_id)
@@ -589,18 +659,26 @@ def subscription_refresh(*, subscription_id: str) -> Subscription | None:
             logger.info("Subscription %s is unknown to Stripe; ignored", subscription_id)
             return None
         raise
-    return _subscription_apply(data, fetched_at=fetched_at)
+    return SubscriptionSnapshot(data=data, fetched_at=fetched_at)
 
 
-def subscription_sync_from_checkout(*, session: gateways.CheckoutSessionData) -> Subscription | None:
-    """Checkout finished: record the subscription it created (its own events may come later)."""
+def subscription_sync(*, snapshot: SubscriptionSnapshot | None) -> Subscription | None:
+    """Records what `subscription_read` returned and moves the user between plans."""
+    if snapshot is None:
+        return None
+    return _subscription_apply(snapshot.data, fetched_at=snapshot.fetched_at)
+
+
+def subscription_id_from_checkout(*, session: gateways.CheckoutSessionData) -> str | None:
+    """The subscription a finished Checkout created for one of our customers (its own events
+    may come later), or None."""
     if session.mode != "subscription" or not session.subscription:
         return None
     customer = StripeCustomer.objects.filter(customer_id=session.customer).first()
     if customer is None or session.client_reference_id not in ("", str(customer.user_id)):
         logger.warning("Checkout session %s does not match one of our customers; ignored", session.id)
         return None
-    return subscription_refresh(subscription_id=session.subscription)
+    return session.subscription
 
 
 def _timestamp(value: int | None) -> datetime | None:
@@ -636,8 +714,7 @@ def _subscription_apply(data: gateways.SubscriptionData, *, fetched_at: datetime
 
 def invoice_sync(*, invoice: gateways.InvoiceData, state_as_of: int) -> Invoice | None:
     """Records an invoice from its event. Paid and void are final; otherwise only a newer
-    event's snapshot replaces an older one. The subscription it bills is re-read too, so a
-    paid invoice upgrades the plan even if the subscription's own event is late."""
+    event's snapshot replaces an older one."""
     customer = StripeCustomer.objects.filter(customer_id=invoice.customer).first()
     if customer is None:
         return None
@@ -660,6 +737,4 @@ def invoice_sync(*, invoice: gateways.InvoiceData, state_as_of: int) -> Invoice 
         record.issued_at = _timestamp(invoice.created) or timezone.now()
         record.state_as_of = state_as_of
         record.save()
-    if invoice.subscription:
-        subscription_refresh(subscription_id=invoice.subscription)
     return record

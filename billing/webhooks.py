@@ -23,31 +23,53 @@ from billing.models import StripeEvent
 logger = logging.getLogger(__name__)
 
 
-def _payment_intent(obj: dict[str, Any], event: StripeEvent) -> None:
-    services.authorization_sync_intent(intent=gateways.parse_intent(obj))
+# A handler reads what it needs from Stripe (reads are safe to repeat, and no lock is held)
+# and returns the writes, which run in the transaction that marks the event processed.
+Apply = Callable[[], object]
 
 
-def _payment_method_attached(obj: dict[str, Any], event: StripeEvent) -> None:
-    services.payment_method_sync_attached(card=gateways.parse_card(obj))
+def _payment_intent(obj: dict[str, Any], event: StripeEvent) -> Apply:
+    intent = gateways.parse_intent(obj)
+    return lambda: services.authorization_sync_intent(intent=intent)
 
 
-def _payment_method_detached(obj: dict[str, Any], event: StripeEvent) -> None:
-    services.payment_method_sync_detached(payment_method_id=str(obj["id"]))
+def _payment_method_attached(obj: dict[str, Any], event: StripeEvent) -> Apply:
+    card = services.payment_method_read_attached(card=gateways.parse_card(obj))
+    return lambda: card is not None and services.payment_method_sync_attached(card=card)
 
 
-def _checkout_completed(obj: dict[str, Any], event: StripeEvent) -> None:
-    services.subscription_sync_from_checkout(session=gateways.parse_checkout_session(obj))
+def _payment_method_detached(obj: dict[str, Any], event: StripeEvent) -> Apply:
+    return lambda: services.payment_method_sync_detached(payment_method_id=str(obj["id"]))
 
 
-def _subscription(obj: dict[str, Any], event: StripeEvent) -> None:
-    services.subscription_refresh(subscription_id=str(obj["id"]))
+def _read_subscription(subscription_id: str | None) -> Apply:
+    snapshot = services.subscription_read(subscription_id=subscription_id) if subscription_id else None
+    return lambda: services.subscription_sync(snapshot=snapshot)
 
 
-def _invoice(obj: dict[str, Any], event: StripeEvent) -> None:
-    services.invoice_sync(invoice=gateways.parse_invoice(obj), state_as_of=event.created)
+def _checkout_completed(obj: dict[str, Any], event: StripeEvent) -> Apply:
+    session = gateways.parse_checkout_session(obj)
+    return _read_subscription(services.subscription_id_from_checkout(session=session))
 
 
-HANDLERS: dict[str, Callable[[dict[str, Any], StripeEvent], None]] = {
+def _subscription(obj: dict[str, Any], event: StripeEvent) -> Apply:
+    return _read_subscription(str(obj["id"]))
+
+
+def _invoice(obj: dict[str, Any], event: StripeEvent) -> Apply:
+    """The invoice, and the subscription it bills re-read, so a paid invoice upgrades the
+    plan even if the subscription's own event is late."""
+    invoice = gateways.parse_invoice(obj)
+    sync_subscription = _read_subscription(invoice.subscription)
+
+    def apply() -> None:
+        services.invoice_sync(invoice=invoice, state_as_of=event.created)
+        sync_subscription()
+
+    return apply
+
+
+HANDLERS: dict[str, Callable[[dict[str, Any], StripeEvent], Apply]] = {
     "payment_intent.succeeded": _payment_intent,
     "payment_intent.payment_failed": _payment_intent,
     "payment_intent.canceled": _payment_intent,
@@ -66,8 +88,10 @@ HANDLERS: dict[str, Callable[[dict[str, Any], StripeEvent], None]] = {
 def stripe_event_receive(*, payload: bytes, signature: str | None) -> tuple[StripeEvent, bool]:
     """Verifies and applies one delivery. Returns the event and whether it was a duplicate.
 
-    A handler that fails rolls back its effects and leaves the event unprocessed, with the
-    error noted for the admin; the error answer makes Stripe deliver it again later.
+    Stripe is read first, with no transaction open; the event is then locked, applied and
+    marked processed in one short transaction. A handler that fails rolls back its effects
+    and leaves the event unprocessed, with the error noted for the admin; the error answer
+    makes Stripe deliver it again later.
     """
     config = stripe_config()
     if not config.webhook_secret:
@@ -78,14 +102,17 @@ def stripe_event_receive(*, payload: bytes, signature: str | None) -> tuple[Stri
     event, _ = StripeEvent.objects.get_or_create(
         event_id=data["id"], defaults={"type": data["type"], "payload": data, "created": data["created"]}
     )
+    if event.processed_at is not None:
+        return event, True
     try:
+        handler = HANDLERS.get(event.type)
+        apply = handler(event.payload["data"]["object"], event) if handler is not None else None
         with transaction.atomic():
             event = StripeEvent.objects.select_for_update().get(pk=event.pk)
             if event.processed_at is not None:
                 return event, True
-            handler = HANDLERS.get(event.type)
-            if handler is not None:
-                handler(event.payload["data"]["object"], event)
+            if apply is not None:
+                apply()
             event.processed_at = timezone.now()
             event.attempts += 1
             event.save(update_fields=["processed_at", "attempts"])

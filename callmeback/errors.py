@@ -7,6 +7,7 @@ anything unexpected are turned into the same shape here, so a client sees one fo
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
@@ -51,6 +52,11 @@ class ValidationFailed(ApplicationError):
     @classmethod
     def for_field(cls, field: str, message: str) -> "ValidationFailed":
         return cls(message, details={field: [message]})
+
+    @classmethod
+    def for_fields(cls, errors: dict[str, list[str]]) -> "ValidationFailed":
+        """Every bad field in `details`, the first one's first message as the message."""
+        return cls(next(iter(errors.values()))[0], details=errors)
 
 
 class NotFound(ApplicationError):
@@ -101,6 +107,13 @@ def error_body(code: str, message: str, details: dict | None = None, retry_after
         body["retry_after"] = retry_after
     body["details"] = _clip(details or {})
     return body
+
+
+def payload_too_large_message() -> str:
+    """Names the limit that is enforced, `MAX_REQUEST_BODY_BYTES`."""
+    limit = settings.MAX_REQUEST_BODY_BYTES
+    size = f"{limit // 2**20} MB" if limit % 2**20 == 0 else f"{limit // 1024} KB"
+    return f"Request body is larger than {size}."
 
 
 def error_response(
@@ -174,7 +187,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
         return Response(error_body("VALIDATION_ERROR", _first_message(details), details), status=400)
 
     if isinstance(exc, RequestDataTooBig):
-        return Response(error_body("PAYLOAD_TOO_LARGE", "Request body is larger than 1 MB."), status=413)
+        return Response(error_body("PAYLOAD_TOO_LARGE", payload_too_large_message()), status=413)
 
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()

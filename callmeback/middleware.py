@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from callmeback.errors import error_response
+from callmeback.errors import error_response, payload_too_large_message
 
 
 class RequestSizeLimitMiddleware:
@@ -17,8 +17,7 @@ class RequestSizeLimitMiddleware:
         except ValueError:
             return error_response("VALIDATION_ERROR", "Invalid Content-Length header.", 400)
         if length > settings.MAX_REQUEST_BODY_BYTES:
-            limit_kb = settings.MAX_REQUEST_BODY_BYTES // 1024
-            return error_response("PAYLOAD_TOO_LARGE", f"Request body is larger than {limit_kb} KB.", 413)
+            return error_response("PAYLOAD_TOO_LARGE", payload_too_large_message(), 413)
         return self.get_response(request)
 
 

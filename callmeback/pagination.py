@@ -25,8 +25,7 @@ class PageRequest:
         if "limit" not in errors and limit > max_limit:
             errors["limit"] = [f"limit must be at most {max_limit}."]
         if errors:
-            first = next(iter(errors.values()))[0]
-            raise ValidationFailed(first, details=errors)
+            raise ValidationFailed.for_fields(errors)
         return cls(page=page, limit=limit)
 
     @property

@@ -1,8 +1,11 @@
 """Settings for Call Me Back, read from the environment.
 
-With nothing set the project runs on one machine: SQLite, local-memory cache, in-memory
-channel layer and Celery on kombu's filesystem transport. `DATABASE_URL` and `REDIS_URL`
-move it onto PostgreSQL and Redis. Every variable is listed in `.env.example`.
+Only `SECRET_KEY` is required, and `DEBUG` is off unless set: a deploy that forgets a
+variable fails loudly instead of running with development values. `scripts/run` and
+`scripts/test` set those development values themselves (DEBUG on, secrets generated once
+and kept in `var/`). Otherwise the project runs on one machine: SQLite, local-memory
+cache, in-memory channel layer and Celery on kombu's filesystem transport; `DATABASE_URL`
+and `REDIS_URL` move it onto PostgreSQL and Redis. Every variable is in `.env.example`.
 """
 
 from datetime import timedelta
@@ -17,12 +20,13 @@ VAR_DIR = BASE_DIR / "var"
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=True)
+DEBUG = env.bool("DEBUG", default=False)
 
-_DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-0123456789abcdef"
-SECRET_KEY = env.str("SECRET_KEY", default=_DEVELOPMENT_SECRET_KEY if DEBUG else "")
+SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set (scripts/run and scripts/test generate one for development in var/)."
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -43,7 +47,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "corsheaders",
-    "django_htmx",
     "channels",
     "personas",
     "calls",
@@ -63,7 +66,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "callmeback.urls"
@@ -80,6 +82,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "billing.context_processors.call_tariff",
             ],
         },
     },

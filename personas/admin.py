@@ -1,6 +1,6 @@
 """Django admin for personas, contacts and scenarios. Admins may edit system entries;
 their input goes through the same rules as the API, and every change refreshes the
-cached persona lists."""
+cached persona lists (deletes through `personas.signals`)."""
 
 from django import forms
 from django.contrib import admin
@@ -59,20 +59,8 @@ class SystemFilter(admin.SimpleListFilter):
         return queryset
 
 
-class CatalogueDeletesRefreshCache:
-    """Admin deletes bypass the services, so they drop the cached persona and contact lists."""
-
-    def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        services.catalogue_changed()
-
-    def delete_queryset(self, request, queryset):
-        super().delete_queryset(request, queryset)
-        services.catalogue_changed()
-
-
 @admin.register(Persona)
-class PersonaAdmin(CatalogueDeletesRefreshCache, admin.ModelAdmin):
+class PersonaAdmin(admin.ModelAdmin):
     form = PersonaAdminForm
     # Short columns, so the list fits a laptop screen: the voice by name, the owner's email
     # or "System", the day it was made.
@@ -106,7 +94,7 @@ class PersonaAdmin(CatalogueDeletesRefreshCache, admin.ModelAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(CatalogueDeletesRefreshCache, admin.ModelAdmin):
+class ContactAdmin(admin.ModelAdmin):
     list_display = ["persona", "user", "added_at"]
     search_fields = ["persona__name", "user__email"]
     list_select_related = ["persona", "user"]

@@ -9,8 +9,7 @@ from rest_framework.views import APIView
 from callmeback.api import MessageOutput, parse_input
 from callmeback.errors import Forbidden, NotFound
 from callmeback.pagination import PageRequest, paginate
-from callmeback.ratelimit import RateLimit
-from personas import selectors, services
+from personas import ratelimits, selectors, services
 from personas.gateways import VoiceApiError
 from personas.serializers import (
     ContactInput,
@@ -22,8 +21,6 @@ from personas.serializers import (
     ScenarioTemplateSerializer,
     VoiceSerializer,
 )
-
-READ_LIMIT = RateLimit("120/min", anonymous="60/min")
 
 
 def _viewer(request):
@@ -53,7 +50,7 @@ LIST_PARAMETERS = [
 
 class PersonaListApi(APIView):
     permission_classes = [IsAuthenticatedOrReadOnly]
-    rate_limits = {"GET": READ_LIMIT, "POST": RateLimit("20/hour")}
+    rate_limits = {"GET": ratelimits.PERSONA_LIST, "POST": ratelimits.PERSONA_CREATE}
     error_codes = {"POST": [services.DuplicateName, services.MaxPersonas, VoiceApiError]}
 
     @extend_schema(
@@ -76,7 +73,11 @@ class PersonaListApi(APIView):
 
 class PersonaDetailApi(APIView):
     permission_classes = [IsAuthenticatedOrReadOnly]
-    rate_limits = {"GET": READ_LIMIT, "PUT": RateLimit("30/hour"), "DELETE": RateLimit("20/hour")}
+    rate_limits = {
+        "GET": ratelimits.PERSONA_DETAIL,
+        "PUT": ratelimits.PERSONA_UPDATE,
+        "DELETE": ratelimits.PERSONA_DELETE,
+    }
     error_codes = {"PUT": [Forbidden, services.DuplicateName, VoiceApiError], "DELETE": [Forbidden]}
 
     @extend_schema(responses={200: PersonaOutput})
@@ -100,7 +101,7 @@ class PersonaDetailApi(APIView):
 
 class VoiceListApi(APIView):
     permission_classes = [AllowAny]
-    rate_limits = {"GET": READ_LIMIT}
+    rate_limits = {"GET": ratelimits.VOICE_LIST}
     error_codes = {"GET": [VoiceApiError]}
 
     @extend_schema(responses={200: inline_serializer("VoicesOutput", {"voices": VoiceSerializer(many=True)})})
@@ -110,7 +111,7 @@ class VoiceListApi(APIView):
 
 class ContactListApi(APIView):
     permission_classes = [IsAuthenticated]
-    rate_limits = {"GET": RateLimit("60/min"), "POST": RateLimit("30/min")}
+    rate_limits = {"GET": ratelimits.CONTACT_LIST, "POST": ratelimits.CONTACT_ADD}
     error_codes = {"POST": [NotFound, services.AlreadyExists, services.MaxContacts]}
 
     @extend_schema(responses={200: inline_serializer("ContactsOutput", {"contacts": ContactSerializer(many=True)})})
@@ -129,7 +130,7 @@ class ContactListApi(APIView):
 
 class ContactDetailApi(APIView):
     permission_classes = [IsAuthenticated]
-    rate_limits = {"DELETE": RateLimit("30/min")}
+    rate_limits = {"DELETE": ratelimits.CONTACT_REMOVE}
 
     @extend_schema(responses={200: MessageOutput})
     def delete(self, request, persona_id: str):
@@ -148,7 +149,7 @@ def _scenario_body(template, request) -> dict:
 
 class ScenarioTemplateListApi(APIView):
     permission_classes = [IsAuthenticated]
-    rate_limits = {"GET": RateLimit("60/min"), "POST": RateLimit("20/hour")}
+    rate_limits = {"GET": ratelimits.SCENARIO_LIST, "POST": ratelimits.SCENARIO_CREATE}
     error_codes = {"POST": [services.DuplicateName]}
 
     @extend_schema(
@@ -175,7 +176,11 @@ class ScenarioTemplateListApi(APIView):
 
 class ScenarioTemplateDetailApi(APIView):
     permission_classes = [IsAuthenticated]
-    rate_limits = {"GET": RateLimit("60/min"), "PUT": RateLimit("30/hour"), "DELETE": RateLimit("20/hour")}
+    rate_limits = {
+        "GET": ratelimits.SCENARIO_DETAIL,
+        "PUT": ratelimits.SCENARIO_UPDATE,
+        "DELETE": ratelimits.SCENARIO_DELETE,
+    }
     error_codes = {"PUT": [Forbidden, services.DuplicateName], "DELETE": [Forbidden]}
 
     @extend_schema(responses={200: ScenarioTemplateOutput})

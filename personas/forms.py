@@ -14,10 +14,15 @@ from personas.models import Persona, ScenarioTemplate
 from personas.validators import (
     DESCRIPTION,
     GREETING,
+    LLM_TEMPERATURE,
+    MAX_TAGS,
     NAME_MAX_LENGTH,
     NAME_MIN_LENGTH,
     PRETEXT,
     SYSTEM_PROMPT,
+    VOICE_SIMILARITY,
+    VOICE_SPEED,
+    VOICE_STABILITY,
     TextRule,
 )
 
@@ -36,25 +41,34 @@ def _text(rule: TextRule, *, rows: int | None = None, required: bool = True, **k
 
 
 class PersonaForm(ServiceValidatedMixin, forms.Form):
-    name = _text(NAME, help_text="3 to 50 characters: letters, numbers, spaces, hyphens and apostrophes.")
-    description = _text(DESCRIPTION, rows=3, help_text="10 to 500 characters, shown in the catalogue.")
+    name = _text(NAME, help_text=f"{NAME.bounds}: letters, numbers, spaces, hyphens and apostrophes.")
+    description = _text(DESCRIPTION, rows=3, help_text=f"{DESCRIPTION.bounds}, shown in the catalogue.")
     voice = forms.ChoiceField()
     greeting = _text(
         GREETING,
         rows=2,
         required=False,
-        help_text="The first thing the persona says when you pick up. Leave empty for a simple hello.",
+        help_text=f"The first thing the persona says when you pick up ({GREETING.bounds.lower()}). "
+        "Leave empty for a simple hello.",
     )
     system_prompt = _text(
-        SYSTEM_PROMPT, rows=8, help_text="20 to 2000 characters. Who the persona is and how it talks on the phone."
+        SYSTEM_PROMPT, rows=8, help_text=f"{SYSTEM_PROMPT.bounds}. Who the persona is and how it talks on the phone."
     )
-    tags = forms.CharField(required=False, help_text="Up to 10, comma-separated, e.g. friendly, calm, wake-up.")
+    tags = forms.CharField(
+        required=False, help_text=f"Up to {MAX_TAGS}, comma-separated, e.g. friendly, calm, wake-up."
+    )
     is_public = forms.BooleanField(required=False, label="Public: anyone can find and call this persona")
-    voice_stability = forms.FloatField(required=False, label="Voice stability", help_text="0 to 1.")
-    voice_similarity = forms.FloatField(required=False, label="Voice similarity", help_text="0 to 1.")
-    voice_speed = forms.FloatField(required=False, label="Speaking rate", help_text="0.7 (slow) to 1.2 (fast).")
+    voice_stability = forms.FloatField(required=False, label="Voice stability", help_text=f"{VOICE_STABILITY.bounds}.")
+    voice_similarity = forms.FloatField(
+        required=False, label="Voice similarity", help_text=f"{VOICE_SIMILARITY.bounds}."
+    )
+    voice_speed = forms.FloatField(
+        required=False, label="Speaking rate", help_text=f"{VOICE_SPEED.bounds} (slow to fast)."
+    )
     llm_model = forms.CharField(required=False, label="Language model", help_text="Leave empty for the default.")
-    llm_temperature = forms.FloatField(required=False, label="Temperature", help_text="0 (steady) to 2 (playful).")
+    llm_temperature = forms.FloatField(
+        required=False, label="Temperature", help_text=f"{LLM_TEMPERATURE.bounds} (steady to playful)."
+    )
 
     TUNING_FIELDS = ("voice_stability", "voice_similarity", "voice_speed", "llm_model", "llm_temperature")
     # The voice is checked against the list by its choice field.
@@ -85,12 +99,12 @@ def _voice_label(voice: Voice) -> str:
 
 
 class ScenarioTemplateForm(ServiceValidatedMixin, forms.Form):
-    name = _text(NAME, help_text="3 to 50 characters.")
-    description = _text(DESCRIPTION, rows=3, help_text="10 to 500 characters.")
+    name = _text(NAME, help_text=f"{NAME.bounds}.")
+    description = _text(DESCRIPTION, rows=3, help_text=f"{DESCRIPTION.bounds}.")
     pretext = _text(
         PRETEXT,
         rows=5,
-        help_text="10 to 1000 characters, added to the persona's instructions for the call, e.g. "
+        help_text=f"{PRETEXT.bounds}, added to the persona's instructions for the call, e.g. "
         "“You are calling to wake them up for their 9am interview.”",
     )
     suggested_persona_id = forms.ChoiceField(required=False, label="Suggested persona")

@@ -119,7 +119,7 @@ class PersonaFilters:
             errors["sort"] = [f"sort must be one of: {', '.join(SORTS)}."]
 
         if errors:
-            raise ValidationFailed(next(iter(errors.values()))[0], details=errors)
+            raise ValidationFailed.for_fields(errors)
         return cls(**values)
 
 

@@ -1,9 +1,9 @@
 """Every write to personas, contacts and scenario templates, and the rules they follow:
 validation and sanitising, ownership, per-plan limits, the voice catalogue."""
 
+import copy
 import hashlib
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -12,7 +12,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from accounts.models import User
+from callmeback.db import declared_constraint_names, violated_constraint
 from callmeback.errors import ApplicationError, Forbidden, NotFound, ValidationFailed
+from callmeback.validation import Rule, clean_fields
 from personas import cache, selectors
 from personas.gateways import Voice, VoiceApiError, voice_catalogue
 from personas.models import CatalogueEntry, Contact, Persona, ScenarioTemplate
@@ -65,25 +67,6 @@ UNSET = _Unset()
 # --- Shared rules --------------------------------------------------------------------------
 
 
-def _clean(rules: dict[str, Callable[[Any], Any]], fields: dict[str, Any]) -> tuple[dict[str, Any], dict]:
-    """Runs each given field (None = not given) through its rule; returns values and errors."""
-    cleaned: dict[str, Any] = {}
-    errors: dict[str, list[str]] = {}
-    for field, value in fields.items():
-        if value is None:
-            continue
-        try:
-            cleaned[field] = rules[field](value)
-        except ValidationError as error:
-            errors[field] = list(error.messages)
-    return cleaned, errors
-
-
-def _raise_errors(errors: dict[str, list[str]]) -> None:
-    if errors:
-        raise ValidationFailed(next(iter(errors.values()))[0], details=errors)
-
-
 def ensure_owner(*, entry: CatalogueEntry, actor: User, action: str) -> None:
     """Only an entry's owner may change it; system entries only through the admin."""
     label = entry._meta.verbose_name
@@ -106,9 +89,23 @@ def _save(entry: CatalogueEntry, *, fields: list[str] | None = None) -> None:
         with transaction.atomic():
             entry.save(update_fields=fields)
     except IntegrityError as error:
-        if "name" not in str(error):
+        if violated_constraint(error) not in _name_constraints(type(entry)):
             raise
         raise DuplicateName(f"You already have a {entry._meta.verbose_name} named '{entry.name}'.") from None
+
+
+def _with_changes(entry: CatalogueEntry, changes: dict[str, Any]) -> CatalogueEntry:
+    """A copy of `entry` with `changes` applied, so a check or save that fails leaves the
+    caller's object as it was."""
+    updated = copy.copy(entry)
+    for field, value in changes.items():
+        setattr(updated, field, value)
+    return updated
+
+
+def _name_constraints(model: type[CatalogueEntry]) -> set[str]:
+    """The unique-name constraints of a catalogue model (per owner, and among system entries)."""
+    return {name for name in declared_constraint_names(model) if name.endswith(("_name_per_owner", "_system_name"))}
 
 
 def _lock_user(user: User) -> User:
@@ -151,7 +148,7 @@ def voice_name(voice_id: str) -> str:
 
 # --- Personas --------------------------------------------------------------------------------
 
-_PERSONA_RULES: dict[str, Callable[[Any], Any]] = {
+_PERSONA_RULES: dict[str, Rule] = {
     "name": clean_name,
     "description": DESCRIPTION.clean,
     "system_prompt": SYSTEM_PROMPT.clean,
@@ -163,23 +160,15 @@ _PERSONA_RULES: dict[str, Callable[[Any], Any]] = {
     "voice_speed": VOICE_SPEED.clean,
     "llm_model": clean_llm_model,
     "llm_temperature": LLM_TEMPERATURE.clean,
+    # Checked against the voice list, which raises VOICE_API_ERROR when ElevenLabs cannot be asked.
+    "voice": voice_resolve,
 }
 
 
-def persona_validate(*, voice: str | None = None, **fields: Any) -> dict[str, Any]:
-    """Sanitised, checked values of the given fields (None = not given).
-
-    Every bad field is reported at once; the voice is checked against the voice list,
-    which raises VOICE_API_ERROR when ElevenLabs cannot be asked.
-    """
-    cleaned, errors = _clean(_PERSONA_RULES, fields)
-    if voice is not None:
-        try:
-            cleaned["voice"] = voice_resolve(voice)
-        except ValidationError as error:
-            errors["voice"] = list(error.messages)
-    _raise_errors(errors)
-    return cleaned
+def persona_validate(**fields: Any) -> dict[str, Any]:
+    """Sanitised, checked values of the given fields (None = not given); every bad field is
+    reported at once."""
+    return clean_fields(_PERSONA_RULES, fields)
 
 
 def persona_limit(*, user: User) -> int:
@@ -202,7 +191,7 @@ def persona_create(
     llm_model: str | None = None,
     llm_temperature: float | None = None,
 ) -> Persona:
-    """A custom persona; free accounts may have 10, premium accounts 50."""
+    """A custom persona, within the owner's plan limit (`PERSONA_LIMITS`)."""
     cleaned = persona_validate(
         name=name,
         description=description,
@@ -225,7 +214,11 @@ def persona_create(
             raise MaxPersonas(
                 f"You have reached the limit of {limit} custom personas on the {locked.get_plan_display()} plan. "
                 "Delete one to create another"
-                + (", or upgrade to Premium for up to 50." if locked.plan == User.Plan.FREE else "."),
+                + (
+                    f", or upgrade to Premium for up to {PERSONA_LIMITS[User.Plan.PREMIUM]}."
+                    if locked.plan == User.Plan.FREE
+                    else "."
+                ),
                 details={"limit": limit},
             )
         _ensure_name_free(persona)
@@ -251,7 +244,8 @@ def persona_update(
     llm_model: str | None = None,
     llm_temperature: float | None = None,
 ) -> Persona:
-    """Changes the given fields of the actor's own persona; system personas are read-only."""
+    """Changes the given fields of the actor's own persona; system personas are read-only.
+    Returns the updated persona; the one passed in is left as it was, even on failure."""
     ensure_owner(entry=persona, actor=actor, action="update")
     cleaned = persona_validate(
         name=name,
@@ -270,15 +264,13 @@ def persona_update(
     )
     if not cleaned:
         return persona
-    was_public = persona.is_public
-    for field, value in cleaned.items():
-        setattr(persona, field, value)
+    updated = _with_changes(persona, cleaned)
     with transaction.atomic():
         if "name" in cleaned:
-            _ensure_name_free(persona)
-        _save(persona, fields=[*cleaned, "updated_at"])
-        _persona_saved(persona, was_public=was_public)
-    return persona
+            _ensure_name_free(updated)
+        _save(updated, fields=[*cleaned, "updated_at"])
+        _persona_saved(updated, was_public=persona.is_public)
+    return updated
 
 
 def _persona_saved(persona: Persona, *, was_public: bool) -> None:
@@ -291,8 +283,7 @@ def _persona_saved(persona: Persona, *, was_public: bool) -> None:
 def persona_delete(*, persona: Persona, actor: User) -> None:
     """Deletes the actor's own persona and removes it from every contact list."""
     ensure_owner(entry=persona, actor=actor, action="delete")
-    persona.delete()
-    cache.bump(cache.CATALOGUE)
+    persona.delete()  # personas.signals refreshes the cached lists
 
 
 def persona_record_use(*, persona: Persona) -> None:
@@ -311,7 +302,7 @@ def persona_admin_save(*, persona: Persona) -> None:
 
 
 def catalogue_changed() -> None:
-    """Drops every cached persona and contact list (after admin deletes and edits)."""
+    """Drops every cached persona and contact list (after an admin edit of a contact)."""
     cache.bump(cache.CATALOGUE)
 
 
@@ -341,15 +332,14 @@ def contact_remove(*, user: User, persona_id: object) -> None:
         parsed = uuid.UUID(str(persona_id))
     except ValueError:
         raise NotFound("This persona is not in your contacts.") from None
-    deleted, _ = Contact.objects.filter(user=user, persona_id=parsed).delete()
+    deleted, _ = Contact.objects.filter(user=user, persona_id=parsed).delete()  # signals refresh the cache
     if not deleted:
         raise NotFound("This persona is not in your contacts.")
-    cache.bump(cache.contacts_scope(user.pk))
 
 
 # --- Scenario templates -----------------------------------------------------------------------
 
-_SCENARIO_RULES: dict[str, Callable[[Any], Any]] = {
+_SCENARIO_RULES: dict[str, Rule] = {
     "name": clean_name,
     "description": DESCRIPTION.clean,
     "pretext": PRETEXT.clean,
@@ -358,9 +348,7 @@ _SCENARIO_RULES: dict[str, Callable[[Any], Any]] = {
 
 
 def scenario_template_validate(**fields: Any) -> dict[str, Any]:
-    cleaned, errors = _clean(_SCENARIO_RULES, fields)
-    _raise_errors(errors)
-    return cleaned
+    return clean_fields(_SCENARIO_RULES, fields)
 
 
 def _suggested_persona(persona_id: uuid.UUID | None, *, owner: User, is_public: bool) -> Persona | None:
@@ -407,7 +395,8 @@ def scenario_template_update(
     is_public: bool | None = None,
     suggested_persona_id: uuid.UUID | _Unset | None = UNSET,
 ) -> ScenarioTemplate:
-    """Changes the given fields; `suggested_persona_id=None` clears the suggestion."""
+    """Changes the given fields; `suggested_persona_id=None` clears the suggestion. Returns
+    the updated template; the one passed in is left as it was, even on failure."""
     ensure_owner(entry=template, actor=actor, action="update")
     cleaned = scenario_template_validate(name=name, description=description, pretext=pretext, is_public=is_public)
     public = cleaned.get("is_public", template.is_public)
@@ -417,13 +406,12 @@ def scenario_template_update(
         raise ValidationFailed.for_field("suggested_persona_id", "A public scenario can only suggest a public persona.")
     if not cleaned:
         return template
-    for field, value in cleaned.items():
-        setattr(template, field, value)
+    updated = _with_changes(template, cleaned)
     with transaction.atomic():
         if "name" in cleaned:
-            _ensure_name_free(template)
-        _save(template, fields=[*cleaned, "updated_at"])
-    return template
+            _ensure_name_free(updated)
+        _save(updated, fields=[*cleaned, "updated_at"])
+    return updated
 
 
 def scenario_template_delete(*, template: ScenarioTemplate, actor: User) -> None:

@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from callmeback.errors import excerpt
 
 MAX_TAGS = 10
+NAME_MIN_LENGTH = 3
+NAME_MAX_LENGTH = 50
 TAG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Letters and digits of any script, with spaces, hyphens or apostrophes between them
 # (persona names, and so also what a search may contain).
@@ -54,6 +56,13 @@ class TextRule:
             raise ValidationError(f"{self.label} must be at most {self.max_length} characters.")
         return text
 
+    @property
+    def bounds(self) -> str:
+        """The limits in words, for form help texts."""
+        if self.min_length:
+            return f"{self.min_length} to {self.max_length} characters"
+        return f"Up to {self.max_length} characters"
+
 
 @dataclass(frozen=True)
 class RangeRule:
@@ -65,6 +74,10 @@ class RangeRule:
         if not self.minimum <= value <= self.maximum:
             raise ValidationError(f"{self.label} must be between {self.minimum:g} and {self.maximum:g}.")
         return float(value)
+
+    @property
+    def bounds(self) -> str:
+        return f"{self.minimum:g} to {self.maximum:g}"
 
 
 DESCRIPTION = TextRule("Description", 10, 500)

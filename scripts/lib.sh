@@ -43,3 +43,105 @@ ensure_chromium() {
 ensure_espeak() {
   ensure_debian_package espeak-ng espeak-ng "for local speech synthesis"
 }
+
+# What a developer's machine needs and a deploy must set itself: DEBUG on, and secrets
+# generated once per checkout and kept in var/ (never in the repository). Values already
+# in the environment win.
+use_local_development_settings() {
+  export DEBUG=${DEBUG:-true}
+  export SECRET_KEY=${SECRET_KEY:-$(local_secret secret-key)}
+  if [ -z "${STRIPE_SECRET_KEY:-}" ]; then
+    # localstripe signs its webhooks with it (see billing/conf.py).
+    export STRIPE_WEBHOOK_SECRET=${STRIPE_WEBHOOK_SECRET:-whsec_$(local_secret stripe-webhook-secret)}
+  fi
+}
+
+# A random value kept in var/<name>, created on first use, readable only by its owner.
+local_secret() {
+  local file="var/$1"
+  mkdir -p var
+  if [ ! -s "$file" ]; then
+    (umask 077 && "${PYTHON:-python3}" -c 'import secrets; print(secrets.token_urlsafe(48))' > "$file")
+  fi
+  cat "$file"
+}
+
+# --- Running several services from one script (scripts/run) ------------------------------
+
+declare -A SERVICE_PIDS=()
+
+# start_service NAME COMMAND...: runs COMMAND in the background, in its own process group,
+# so a Ctrl-C at the terminal reaches only this script, which then stops each service once.
+start_service() {
+  local name=$1
+  shift
+  setsid "$@" &
+  SERVICE_PIDS[$name]=$!
+}
+
+# Ctrl-C or SIGTERM stops every service and ends the script with status 0; any other exit
+# stops them too.
+stop_services_on_exit() {
+  trap 'stop_services; exit 0' INT TERM
+  trap 'stop_services' EXIT
+}
+
+# Returns when a service stops on its own, with its exit status (the EXIT trap then stops
+# the others); a signal interrupts the wait and runs its trap instead.
+wait_for_services() {
+  local status=0
+  wait -n "${SERVICE_PIDS[@]}" || status=$?
+  echo "A service stopped on its own (exit status $status); stopping the others." >&2
+  return "$status"
+}
+
+# Sends SIGTERM to each running service once, waits for them to finish (SIGKILL after
+# STOP_TIMEOUT seconds), and forgets them, so calling it again does nothing.
+stop_services() {
+  trap - INT TERM EXIT
+  [ ${#SERVICE_PIDS[@]} -gt 0 ] || return 0
+  local name pid
+  for name in "${!SERVICE_PIDS[@]}"; do
+    kill -TERM "${SERVICE_PIDS[$name]}" 2>/dev/null || true
+  done
+  local deadline=$((SECONDS + ${STOP_TIMEOUT:-20}))
+  for name in "${!SERVICE_PIDS[@]}"; do
+    pid=${SERVICE_PIDS[$name]}
+    while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
+      wait "$pid" 2>/dev/null || true
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "$name did not stop within ${STOP_TIMEOUT:-20}s; killing it." >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+  SERVICE_PIDS=()
+}
+
+# wait_until_healthy URL PID: polls URL until it answers 200 (true), or PID exits or a
+# minute passes (false). The poll runs in the background so a signal is handled at once.
+wait_until_healthy() {
+  "${PYTHON:-python3}" - "$1" "$2" <<'PY' &
+import os
+import sys
+import time
+import urllib.request
+
+url, pid = sys.argv[1], int(sys.argv[2])
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        sys.exit(1)
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own loopback URL
+            if response.status == 200:
+                sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.2)
+sys.exit(1)
+PY
+  wait $!
+}

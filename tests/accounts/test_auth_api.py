@@ -292,6 +292,11 @@ class TestMe:
         assert body["phone_verified"] is False
         assert {"id", "email", "name", "phone", "created_at"} <= set(body)
 
+    def test_an_authenticated_request_costs_one_database_query(self, auth_client, django_assert_num_queries):
+        # The user and the session's revocation are read together; /me itself reads nothing more.
+        with django_assert_num_queries(1):
+            assert auth_client.get(ME).status_code == 200
+
     def test_me_without_token_is_401_unauthorized(self, api_client):
         response = api_client.get(ME)
 

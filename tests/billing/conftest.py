@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import stripe
+from django.db import OperationalError, connections, transaction
 
 from billing import services
 from billing.models import PaymentAuthorization
@@ -109,3 +110,15 @@ def send_event(api_client):
         )
 
     return send
+
+
+def row_lock_free(model, **lookup) -> bool:
+    """Whether another connection could lock the row right now (False while someone holds it)."""
+    try:
+        with transaction.atomic():
+            model.objects.select_for_update(nowait=True).get(**lookup)
+        return True
+    except OperationalError:
+        return False
+    finally:
+        connections.close_all()

@@ -13,6 +13,7 @@ from billing.errors import PaymentDeclined, StripeTemporaryError
 from billing.models import AuthorizationSettlement, PaymentAuthorization
 from billing.services import NotCapturable
 from callmeback.errors import ValidationFailed
+from tests.billing.conftest import row_lock_free
 
 Status = PaymentAuthorization.Status
 API_ERROR = {"type": "api_error", "message": "Stripe had a moment"}
@@ -291,6 +292,31 @@ def test_concurrent_capture_tasks_capture_exactly_once(authorization, localstrip
     assert _captured_at_stripe(localstripe, authorization) == 245
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connections["default"].vendor != "postgresql", reason="Row locks need PostgreSQL (CI runs it).")
+def test_no_row_lock_is_held_while_stripe_captures(authorization, front):
+    lock_free_during_capture: list[bool] = []
+    front.probe(
+        "POST",
+        _capture_path(authorization),
+        lambda: lock_free_during_capture.append(row_lock_free(PaymentAuthorization, pk=authorization.pk)),
+    )
+
+    captured = services.authorization_capture(authorization=authorization, seconds=330)
+
+    assert lock_free_during_capture == [True]
+    assert (captured.status, captured.amount_captured) == (Status.CAPTURED, 245)
+
+
+def test_a_claim_another_worker_is_carrying_out_is_not_sent_again(authorization, front):
+    PaymentAuthorization.objects.filter(pk=authorization.pk).update(
+        status=Status.CAPTURING, amount_to_capture=225, stripe_call_started_at=timezone.now()
+    )
+
+    assert services.authorizations_finish_in_flight(grace=timedelta(0)) == 0
+    assert front.sent("POST", _capture_path(authorization)) == []
+
+
 # --- the sweeper --------------------------------------------------------------------------
 
 
@@ -303,6 +329,19 @@ def test_sweeper_finishes_a_capture_whose_worker_died(authorization, localstripe
     assert tasks.finish_in_flight_authorizations.delay().get() == 1
 
     assert PaymentAuthorization.objects.get(pk=authorization.pk).amount_captured == 225
+    assert _captured_at_stripe(localstripe, authorization) == 225
+
+
+def test_sweeper_finishes_a_capture_whose_worker_died_while_asking_stripe(authorization, localstripe):
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    PaymentAuthorization.objects.filter(pk=authorization.pk).update(
+        status=Status.CAPTURING, amount_to_capture=225, stripe_call_started_at=an_hour_ago, updated_at=an_hour_ago
+    )
+
+    assert services.authorizations_finish_in_flight() == 1
+
+    finished = PaymentAuthorization.objects.get(pk=authorization.pk)
+    assert (finished.status, finished.amount_captured, finished.stripe_call_started_at) == (Status.CAPTURED, 225, None)
     assert _captured_at_stripe(localstripe, authorization) == 225
 
 

@@ -6,6 +6,7 @@ from django.test import Client
 from billing import services
 from billing.models import PaymentMethod
 from tests.billing.conftest import PRICE_MONTH
+from tests.conftest import client_for
 
 
 @pytest.fixture
@@ -147,3 +148,15 @@ def test_card_brands_are_shown_as_people_know_them(browser, user):
     assert "Mastercard •••• 4444" in page
     assert "American Express •••• 4444" in page
     assert "Card •••• 4444" in page
+
+
+def test_card_removal_limit_is_one_allowance_shared_by_the_api_and_the_dashboard(browser, user):
+    api = client_for(user)
+    for _ in range(10):
+        api.delete("/api/user/payment-method/pm_unknown")
+    for _ in range(10):
+        _post(browser, "/billing/cards/pm_unknown/remove")
+
+    assert api.delete("/api/user/payment-method/pm_unknown").status_code == 429
+    page = browser.get(_post(browser, "/billing/cards/pm_unknown/remove")["Location"]).content.decode()
+    assert "Too many requests" in page

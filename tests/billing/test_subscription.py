@@ -245,3 +245,12 @@ def test_invoices_of_unknown_customers_are_ignored(send_event):
 
     assert send_event(stripe_event("invoice.paid", invoice)).status_code == 200
     assert not Invoice.objects.exists()
+
+
+def test_checkout_names_the_plan_it_refuses(auth_client, premium_prices):
+    response = auth_client.post(
+        "/api/billing/subscription/checkout", {"interval": "month", "plan": "free"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["details"] == {"plan": ["Premium is the only plan to buy."]}

@@ -4,11 +4,12 @@ import json
 import time
 
 import pytest
+from django.db import connections
 
 from billing import services
 from billing.errors import StripeTemporaryError
 from billing.models import AuthorizationSettlement, PaymentAuthorization, PaymentMethod, StripeEvent
-from tests.billing.conftest import sign, stripe_event
+from tests.billing.conftest import row_lock_free, sign, stripe_event
 
 pytestmark = pytest.mark.django_db
 
@@ -229,6 +230,26 @@ def test_card_attached_elsewhere_is_added(send_event, card_user, make_card, stri
 
     method = PaymentMethod.objects.get(stripe_id=spare)
     assert (method.user, method.last4, method.is_default) == (card_user, "4444", False)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connections["default"].vendor != "postgresql", reason="Row locks need PostgreSQL (CI runs it).")
+def test_no_lock_is_held_on_the_event_while_stripe_is_read(send_event, card_user, make_card, stripe_client, front):
+    spare = make_card("5555555555554444")
+    customer_id = card_user.stripe_customer.customer_id
+    attached = stripe_client.v1.payment_methods.attach(spare, params={"customer": customer_id}).to_dict()
+    event = stripe_event("payment_method.attached", attached)
+    lock_free_during_read: list[bool] = []
+    front.probe(
+        "GET",
+        f"/v1/payment_methods/{spare}",
+        lambda: lock_free_during_read.append(row_lock_free(StripeEvent, event_id=event["id"])),
+    )
+
+    assert send_event(event).status_code == 200
+
+    assert lock_free_during_read == [True]
+    assert PaymentMethod.objects.filter(stripe_id=spare, user=card_user).exists()
 
 
 def test_attached_arriving_after_detached_does_not_bring_the_card_back(send_event, card_user, make_card, stripe_client):

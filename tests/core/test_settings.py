@@ -32,15 +32,30 @@ def test_production_settings_pass_check_deploy():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_production_refuses_to_start_without_a_secret_key():
-    env = {"PATH": os.environ["PATH"], "DEBUG": "False"}
-
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+def _django_setting(name: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    code = f"from django.conf import settings; print(settings.{name})"
+    return subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        check=False,
     )
+
+
+def test_refuses_to_start_without_a_secret_key_even_in_debug():
+    result = _django_setting("DEBUG", {"DEBUG": "True"})
 
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_debug_is_off_unless_asked_for():
+    result = _django_setting("DEBUG", {"SECRET_KEY": secrets.token_urlsafe(50)})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"
 
 
 def redacted(message: str, *args) -> str:

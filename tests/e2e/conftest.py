@@ -6,10 +6,6 @@ import shutil
 import pytest
 from playwright.sync_api import sync_playwright
 
-# Playwright's sync API runs an event loop in the test thread; Django must still allow
-# the test's own ORM calls there.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -30,9 +26,14 @@ def _chromium_path() -> str:
 
 @pytest.fixture(scope="package")
 def browser():
-    """Package-scoped: Playwright's loop stays "running" in the test thread while it is open,
-    which would stop later tests (outside e2e/) from running their own event loops."""
-    with sync_playwright() as playwright:
+    """One Chromium for the browser tests, closed when they are done.
+
+    Playwright's sync API keeps an event loop running in the test thread while it is open,
+    so Django's async-safety check would refuse the tests' own ORM calls; it is turned off
+    for exactly that long, and stays on for the rest of the suite.
+    """
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = playwright.chromium.launch(executable_path=_chromium_path(), headless=True, args=CHROMIUM_FLAGS)
         yield browser
         browser.close()

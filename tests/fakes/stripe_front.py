@@ -9,6 +9,7 @@ import asyncio
 import secrets
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -42,6 +43,7 @@ class StripeFront:
     url: str = ""
     requests: list[RecordedRequest] = field(default_factory=list)
     _scripts: deque[_Script] = field(default_factory=deque)
+    _probes: dict[tuple[str, str], Callable[[], None]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> "StripeFront":
@@ -69,6 +71,13 @@ class StripeFront:
         with self._lock:
             self.requests.clear()
             self._scripts.clear()
+            self._probes.clear()
+
+    def probe(self, method: str, path: str, check: Callable[[], None]) -> None:
+        """Runs `check` (in a thread of its own) while a matching request is in flight,
+        before it is answered: what the app holds during a Stripe call can be inspected."""
+        with self._lock:
+            self._probes[(method, path)] = check
 
     def script(self, method: str, path: str, *, status: int, body: dict[str, Any], times: int = 1) -> None:
         """Answers the next `times` matching requests with `status` and `body`, telling the SDK
@@ -101,6 +110,10 @@ class StripeFront:
             self.requests.append(
                 RecordedRequest(request.method, request.path, form, request.headers.get("Idempotency-Key"))
             )
+        with self._lock:
+            check = self._probes.get((request.method, request.path))
+        if check is not None:
+            await asyncio.to_thread(check)
         script = self._take_script(request.method, request.path)
         if script is not None:
             return web.json_response(script.body, status=script.status, headers={"Stripe-Should-Retry": "false"})

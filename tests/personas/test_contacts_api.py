@@ -114,7 +114,7 @@ class TestList:
     ):
         contact_factory(user=user)
         auth_client.get(URL)
-        with django_assert_num_queries(2):  # only the token's user and its revocation check
+        with django_assert_num_queries(1):  # only the token's user, with its revocation check
             assert len(auth_client.get(URL).json()["contacts"]) == 1
 
     def test_deleted_persona_leaves_my_contacts(self, auth_client, user, other_user, persona_factory):

@@ -267,3 +267,14 @@ class TestDetail:
         response = api_client.get(f"{URL}/{persona_id}")
         assert response.status_code == 404
         assert response.json() == {"error": "NOT_FOUND", "message": "Persona not found.", "details": {}}
+
+
+@pytest.mark.django_db
+def test_deleting_a_user_by_any_path_drops_their_personas_from_the_cached_list(api_client, user, persona_factory):
+    persona = persona_factory(owner=user, is_public=True, name="Leaving Soon")
+    assert "Leaving Soon" in [p["name"] for p in api_client.get(URL).json()["personas"]]
+
+    user.delete()  # a cascade, as the admin or a shell does: no personas service involved
+
+    names = [p["name"] for p in api_client.get(URL).json()["personas"]]
+    assert persona.name not in names

@@ -1,0 +1,143 @@
+"""scripts/run: starts every service, prints where the app answers once it does, and on
+Ctrl-C or SIGTERM stops each service exactly once and exits cleanly."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+FAKE_SERVICE = Path(__file__).with_name("fake_service.py")
+SERVICES = ("web", "worker", "beat")
+
+
+def _wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def _logs(tmp_path: Path) -> dict[str, list[str]]:
+    return {name: (tmp_path / name).read_text().split() for name in SERVICES if (tmp_path / name).exists()}
+
+
+def _start_supervisor(tmp_path: Path, *, exiting: str = "") -> subprocess.Popen:
+    """scripts/lib.sh supervising fake services, the way scripts/run supervises the real ones."""
+    others = " ".join(name for name in SERVICES if name != exiting)
+    starts = "\n".join(
+        f"start_service {name} {sys.executable} {FAKE_SERVICE} {tmp_path / name}"
+        + (f" exit-after {others}" if name == exiting else "")
+        for name in SERVICES
+    )
+    script = f"set -euo pipefail\nsource scripts/lib.sh\nstop_services_on_exit\n{starts}\nwait_for_services\n"
+    # A session of its own, like a terminal's foreground job, so a signal can go to the group.
+    return subprocess.Popen(["bash", "-c", script], cwd=ROOT, start_new_session=True, stderr=subprocess.PIPE)
+
+
+@pytest.mark.parametrize(
+    "send",
+    [
+        pytest.param(lambda process: process.send_signal(signal.SIGTERM), id="sigterm-to-the-script"),
+        pytest.param(lambda process: os.killpg(process.pid, signal.SIGINT), id="ctrl-c-at-the-terminal"),
+    ],
+)
+def test_stopping_the_script_stops_each_service_once_and_exits_cleanly(tmp_path, send):
+    process = _start_supervisor(tmp_path)
+    _wait_for(
+        lambda: all(log == ["started"] for log in _logs(tmp_path).values()) and len(_logs(tmp_path)) == 3,
+        30,
+        "the services",
+    )
+
+    send(process)
+    process.wait(timeout=30)
+
+    assert process.returncode == 0
+    assert _logs(tmp_path) == {name: ["started", "SIGTERM", "stopped"] for name in SERVICES}
+
+
+def test_a_service_stopping_on_its_own_stops_the_others_and_reports_its_status(tmp_path):
+    process = _start_supervisor(tmp_path, exiting="worker")
+
+    process.wait(timeout=30)
+
+    assert process.returncode == 3
+    logs = _logs(tmp_path)
+    assert logs["worker"] == ["started"]
+    assert logs["web"] == logs["beat"] == ["started", "SIGTERM", "stopped"]
+    assert b"exit status 3" in process.stderr.read()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_run_prints_its_address_once_the_app_answers_and_stops_every_service_once(tmp_path):
+    port = _free_port()
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", str(tmp_path)),
+        "SECRET_KEY": "run-script-test-secret-key",
+        "PORT": str(port),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "CELERY_BROKER_URL": "memory://",
+        # Real-looking keys: no localstripe, so the developer's local Stripe data is untouched.
+        "STRIPE_SECRET_KEY": "sk_test_run_script",
+        "STRIPE_WEBHOOK_SECRET": "whsec_run_script",
+    }
+    process = subprocess.Popen(
+        ["scripts/run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+    banner, worker_ready = threading.Event(), threading.Event()
+
+    def read() -> None:
+        for line in process.stdout:
+            lines.append(line)
+            if "Call Me Back is running at" in line:
+                banner.set()
+            if re.search(r"celery@\S+ ready", line):
+                worker_ready.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert banner.wait(timeout=300), "".join(lines)
+        assert f"running at http://127.0.0.1:{port} " in "".join(lines)
+        assert requests.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
+        # Its signal handlers are in place once it is ready; then SIGTERM means a warm shutdown.
+        assert worker_ready.wait(timeout=120), "".join(lines)
+        service_pids = [
+            int(pid) for pid in subprocess.check_output(["pgrep", "-P", str(process.pid)], text=True).split()
+        ]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+        reader.join(timeout=10)
+
+    output = "".join(lines)
+    assert process.returncode == 0, output
+    assert len(service_pids) == 3
+    assert output.count("Warm shutdown") == 1
+    assert not re.search(r"celery\S* v\d+\.\d+", output)  # no Celery banner buries ours
+    for pid in service_pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
