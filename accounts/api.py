@@ -6,7 +6,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import services, tokens
+from accounts import ratelimits, services, tokens
 from accounts.serializers import (
     ChangePasswordInput,
     CurrentUserSerializer,
@@ -22,7 +22,6 @@ from accounts.serializers import (
     VerifyEmailInput,
 )
 from callmeback.api import MessageOutput, parse_input
-from callmeback.ratelimit import RateLimit
 
 
 def _session_body(user, pair: tokens.TokenPair) -> dict:
@@ -32,7 +31,7 @@ def _session_body(user, pair: tokens.TokenPair) -> dict:
 class RegisterApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    rate_limits = {"POST": RateLimit("3/hour", per="ip")}
+    rate_limits = {"POST": ratelimits.REGISTER}
 
     @extend_schema(request=RegisterInput, responses={201: SessionOutput})
     def post(self, request):
@@ -43,7 +42,7 @@ class RegisterApi(APIView):
 class LoginApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    rate_limits = {"POST": RateLimit("5/min", per="ip")}
+    rate_limits = {"POST": ratelimits.LOGIN}
 
     @extend_schema(request=LoginInput, responses={200: SessionOutput})
     def post(self, request):
@@ -52,7 +51,7 @@ class LoginApi(APIView):
 
 
 class LogoutApi(APIView):
-    rate_limits = {"POST": RateLimit("10/min")}
+    rate_limits = {"POST": ratelimits.LOGOUT}
 
     @extend_schema(request=None, responses={200: MessageOutput})
     def post(self, request):
@@ -61,7 +60,7 @@ class LogoutApi(APIView):
 
 
 class MeApi(APIView):
-    rate_limits = {"GET": RateLimit("30/min")}
+    rate_limits = {"GET": ratelimits.ME}
 
     @extend_schema(responses={200: inline_serializer("MeOutput", {"user": CurrentUserSerializer()})})
     def get(self, request):
@@ -71,7 +70,7 @@ class MeApi(APIView):
 class RefreshApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    rate_limits = {"POST": RateLimit("10/min", per="ip")}
+    rate_limits = {"POST": ratelimits.REFRESH}
 
     @extend_schema(
         request=RefreshInput, responses={200: inline_serializer("RefreshOutput", {"token": serializers.CharField()})}
@@ -84,7 +83,7 @@ class RefreshApi(APIView):
 class ForgotPasswordApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    rate_limits = {"POST": RateLimit("3/hour", per="ip")}
+    rate_limits = {"POST": ratelimits.FORGOT_PASSWORD}
 
     @extend_schema(request=ForgotPasswordInput, responses={200: MessageOutput})
     def post(self, request):
@@ -95,7 +94,7 @@ class ForgotPasswordApi(APIView):
 class ResetPasswordApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    rate_limits = {"POST": RateLimit("10/min", per="ip")}
+    rate_limits = {"POST": ratelimits.RESET_PASSWORD}
 
     @extend_schema(request=ResetPasswordInput, responses={200: MessageOutput})
     def post(self, request):
@@ -106,7 +105,7 @@ class ResetPasswordApi(APIView):
 class VerifyEmailApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    rate_limits = {"POST": RateLimit("10/min", per="ip")}
+    rate_limits = {"POST": ratelimits.VERIFY_EMAIL}
 
     @extend_schema(request=VerifyEmailInput, responses={200: MessageOutput})
     def post(self, request):
@@ -115,7 +114,7 @@ class VerifyEmailApi(APIView):
 
 
 class ResendVerificationApi(APIView):
-    rate_limits = {"POST": RateLimit("3/hour")}
+    rate_limits = {"POST": ratelimits.RESEND_VERIFICATION}
 
     @extend_schema(request=None, responses={200: MessageOutput})
     def post(self, request):
@@ -124,7 +123,7 @@ class ResendVerificationApi(APIView):
 
 
 class ChangePasswordApi(APIView):
-    rate_limits = {"PUT": RateLimit("10/min")}
+    rate_limits = {"PUT": ratelimits.CHANGE_PASSWORD}
 
     @extend_schema(request=ChangePasswordInput, responses={200: MessageOutput})
     def put(self, request):
@@ -133,7 +132,7 @@ class ChangePasswordApi(APIView):
 
 
 class ProfileApi(APIView):
-    rate_limits = {"PUT": RateLimit("10/min")}
+    rate_limits = {"PUT": ratelimits.UPDATE_PROFILE}
 
     @extend_schema(
         request=ProfileInput, responses={200: inline_serializer("ProfileOutput", {"user": ProfileSerializer()})}
