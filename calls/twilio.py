@@ -100,7 +100,10 @@ def client() -> Client:
     if not settings.TWILIO_ACCOUNT_SID or not settings.TWILIO_AUTH_TOKEN:
         raise TwilioServiceError("The phone service is not configured.")
     return _client(
-        settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, settings.TWILIO_API_BASE, settings.TWILIO_TIMEOUT_SECONDS
+        settings.TWILIO_ACCOUNT_SID,
+        settings.TWILIO_AUTH_TOKEN,
+        settings.TWILIO_API_BASE,
+        settings.TWILIO_TIMEOUT_SECONDS,
     )
 
 
@@ -209,14 +212,14 @@ def _verify_service():
 
 def verification_start(*, to: str) -> str:
     """Sends a code by SMS; returns the verification's status (`pending`)."""
-    return _call("send a verification code", lambda: _verify_service().verifications.create(to=to, channel="sms")).status
+    return _call(
+        "send a verification code", lambda: _verify_service().verifications.create(to=to, channel="sms")
+    ).status
 
 
 def verification_check(*, to: str, code: str) -> bool:
     """Whether `code` is the one sent to `to` (Verify counts the attempts)."""
-    check = _call(
-        "check the verification code", lambda: _verify_service().verification_checks.create(to=to, code=code)
-    )
+    check = _call("check the verification code", lambda: _verify_service().verification_checks.create(to=to, code=code))
     return check.status == "approved"
 
 
