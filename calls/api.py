@@ -36,6 +36,7 @@ class CallListApi(APIView):
     rate_limits = {"GET": ratelimits.CALL_HISTORY}
 
     @extend_schema(
+        operation_id="calls_list",
         parameters=[
             OpenApiParameter("page", int),
             OpenApiParameter("limit", int),
