@@ -75,7 +75,7 @@ class ConcurrentCalls(ApplicationError):
 class PaymentRequired(ApplicationError):
     code = "PAYMENT_REQUIRED"
     status_code = 402
-    default_message = "Authorise a payment for the call first (POST /api/payments/create-intent)."
+    default_message = "Authorise a payment for the call first (POST /api/user/create-payment-intent)."
 
 
 def _rank(twilio_status: str) -> int:
