@@ -24,8 +24,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(BASE_DIR))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "callmeback.settings")
 
 import django
@@ -37,6 +36,7 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+BASE_DIR = Path(__file__).resolve().parents[1]
 USERS = 1_000
 CALLS = 100_000
 HEAVY_USER_CALLS = 10_000

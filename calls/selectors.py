@@ -69,11 +69,11 @@ def call_get_owned(*, user: User, call_id: object, lock: bool = False) -> Call:
 
 
 def call_detail(*, user: User, call_id: object) -> Call:
-    """The user's call with what its detail shows: turns, recordings and feedback, in three queries."""
+    """The user's call with what its detail shows (hold, feedback, turns, recordings), in three queries."""
     parsed = _parse_uuid(call_id)
     call = (
         Call.objects.filter(pk=parsed, user=user)
-        .select_related("feedback")
+        .select_related("feedback", "authorization")
         .prefetch_related("turns", "recordings")
         .first()
         if parsed
