@@ -565,3 +565,39 @@ def call_feedback_save(*, call: Call, rating: object, feedback_text: str = "") -
         )
         _changed(call)
     return feedback
+
+
+# --- The dashboard's one-step call -------------------------------------------------------------
+
+
+def call_place_on_default_card(
+    *,
+    user: User,
+    phone_number: str,
+    persona_id: object,
+    estimated_minutes: int,
+    scenario_template_id: object = None,
+    call_pretext: str = "",
+) -> Call:
+    """Holds the estimate for `estimated_minutes` on the default card, then places the call
+    on that hold (the dashboard's "Call now"). What can be refused without Stripe is checked
+    first; a hold the call did not take is released at once, so none is left behind."""
+    number = _clean_phone(phone_number)
+    if not account_selectors.phone_is_verified(user=user, phone=number):
+        raise PhoneNotVerified()
+    if _has_active_call(user):
+        raise ConcurrentCalls()
+    hold = billing_services.authorization_create(user=user, estimated_duration=estimated_minutes).authorization
+    try:
+        return call_place(
+            user=user,
+            phone_number=number,
+            persona_id=persona_id,
+            payment_intent_id=hold.payment_intent_id,
+            scenario_template_id=scenario_template_id,
+            call_pretext=call_pretext,
+        )
+    except ApplicationError:
+        if not Call.objects.filter(authorization=hold).exists():
+            billing_tasks.release_authorization.delay(str(hold.pk))
+        raise
