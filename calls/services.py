@@ -36,7 +36,7 @@ from callmeback import cache
 from callmeback.errors import ApplicationError, NotFound, ValidationFailed
 from callmeback.logging import mask_phone
 from calls import selectors, twilio
-from calls.models import Call, CallFeedback, CallRecording
+from calls.models import Call, CallerIdNumber, CallFeedback, CallRecording
 from personas import selectors as persona_selectors
 from personas import services as persona_services
 from personas.models import Persona, ScenarioTemplate
@@ -601,3 +601,18 @@ def call_place_on_default_card(
         if not Call.objects.filter(authorization=hold).exists():
             billing_tasks.release_authorization.delay(str(hold.pk))
         raise
+
+
+# --- The caller-ID pool --------------------------------------------------------------------------
+
+
+def caller_id_number_buy(*, phone_number: str, friendly_name: str = "") -> CallerIdNumber:
+    """Buys a number at Twilio and adds it to the pool we call from (used round-robin)."""
+    if CallerIdNumber.objects.filter(phone_number=phone_number).exists():
+        raise ValidationFailed.for_field("phone_number", "This number is already in the pool.")
+    bought = twilio.number_buy(phone_number=phone_number, friendly_name=friendly_name)
+    number = CallerIdNumber.objects.create(
+        phone_number=bought.phone_number, twilio_sid=bought.sid, friendly_name=bought.friendly_name[:64]
+    )
+    logger.info("Bought caller ID %s (%s)", mask_phone(number.phone_number), bought.sid)
+    return number
