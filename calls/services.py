@@ -36,7 +36,7 @@ from callmeback import cache
 from callmeback.errors import ApplicationError, NotFound, ValidationFailed
 from callmeback.logging import mask_phone
 from calls import selectors, twilio
-from calls.models import Call, CallFeedback, CallRecording
+from calls.models import Call, CallerIdNumber, CallFeedback, CallRecording
 from personas import selectors as persona_selectors
 from personas import services as persona_services
 from personas.models import Persona, ScenarioTemplate
@@ -565,3 +565,54 @@ def call_feedback_save(*, call: Call, rating: object, feedback_text: str = "") -
         )
         _changed(call)
     return feedback
+
+
+# --- The dashboard's one-step call -------------------------------------------------------------
+
+
+def call_place_on_default_card(
+    *,
+    user: User,
+    phone_number: str,
+    persona_id: object,
+    estimated_minutes: int,
+    scenario_template_id: object = None,
+    call_pretext: str = "",
+) -> Call:
+    """Holds the estimate for `estimated_minutes` on the default card, then places the call
+    on that hold (the dashboard's "Call now"). What can be refused without Stripe is checked
+    first; a hold the call did not take is released at once, so none is left behind."""
+    number = _clean_phone(phone_number)
+    if not account_selectors.phone_is_verified(user=user, phone=number):
+        raise PhoneNotVerified()
+    if _has_active_call(user):
+        raise ConcurrentCalls()
+    hold = billing_services.authorization_create(user=user, estimated_duration=estimated_minutes).authorization
+    try:
+        return call_place(
+            user=user,
+            phone_number=number,
+            persona_id=persona_id,
+            payment_intent_id=hold.payment_intent_id,
+            scenario_template_id=scenario_template_id,
+            call_pretext=call_pretext,
+        )
+    except ApplicationError:
+        if not Call.objects.filter(authorization=hold).exists():
+            billing_tasks.release_authorization.delay(str(hold.pk))
+        raise
+
+
+# --- The caller-ID pool --------------------------------------------------------------------------
+
+
+def caller_id_number_buy(*, phone_number: str, friendly_name: str = "") -> CallerIdNumber:
+    """Buys a number at Twilio and adds it to the pool we call from (used round-robin)."""
+    if CallerIdNumber.objects.filter(phone_number=phone_number).exists():
+        raise ValidationFailed.for_field("phone_number", "This number is already in the pool.")
+    bought = twilio.number_buy(phone_number=phone_number, friendly_name=friendly_name)
+    number = CallerIdNumber.objects.create(
+        phone_number=bought.phone_number, twilio_sid=bought.sid, friendly_name=bought.friendly_name[:64]
+    )
+    logger.info("Bought caller ID %s (%s)", mask_phone(number.phone_number), bought.sid)
+    return number

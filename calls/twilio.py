@@ -276,3 +276,34 @@ def signature_valid(*, url: str, params, signature: str | None) -> bool:
     if not signature or not settings.TWILIO_AUTH_TOKEN:
         return False
     return RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, params, signature)
+
+
+# --- Phone numbers (the admin's caller-ID pool) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class NumberData:
+    phone_number: str
+    friendly_name: str
+    sid: str = ""  # set once the number is ours
+
+
+def configured() -> bool:
+    return bool(settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN)
+
+
+def numbers_available(*, country: str, area_code: str = "", contains: str = "", limit: int = 20) -> list[NumberData]:
+    """Local numbers Twilio offers for sale in `country` (ISO code), optionally in an area code."""
+    filters = {key: value for key, value in (("area_code", area_code), ("contains", contains)) if value}
+    offered = _call(
+        "search for phone numbers",
+        lambda: client().available_phone_numbers(country).local.list(limit=limit, **filters),
+    )
+    return [NumberData(phone_number=n.phone_number, friendly_name=n.friendly_name or "") for n in offered]
+
+
+def number_buy(*, phone_number: str, friendly_name: str = "") -> NumberData:
+    """Buys `phone_number` for the account (it is billed monthly by Twilio from then on)."""
+    kwargs = {"phone_number": phone_number} | ({"friendly_name": friendly_name} if friendly_name else {})
+    bought = _call("buy the phone number", lambda: client().incoming_phone_numbers.create(**kwargs))
+    return NumberData(phone_number=bought.phone_number, friendly_name=bought.friendly_name or "", sid=bought.sid)
