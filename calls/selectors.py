@@ -84,18 +84,9 @@ def call_detail(*, user: User, call_id: object) -> Call:
     return call
 
 
-def call_by_sid(*, sid: str) -> Call | None:
-    return Call.objects.filter(sid=sid).first() if sid else None
-
-
 def recording_playable(*, call: Call) -> CallRecording | None:
     """The call's latest finished recording that has not been deleted."""
     return call.recordings.filter(status="completed", deleted_at__isnull=True).order_by("-created_at").first()
-
-
-def recording_current(*, call: Call) -> CallRecording | None:
-    """The call's latest recording not deleted, finished or not."""
-    return call.recordings.filter(deleted_at__isnull=True).order_by("-created_at").first()
 
 
 # --- History ----------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ failing at dial releases the hold at once; the sweeper settles anything left beh
 import logging
 import uuid
 from datetime import datetime, timedelta
-from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -389,19 +388,10 @@ def _finish(call: Call, params: dict, moment: datetime) -> None:
         call.duration = 0
         call.cost_cents = 0
         call.error_message = call.error_message or _FAILURE_MESSAGES.get(status, "Nobody answered.")
-    price = _price(params.get("Price"))
+    price = twilio.parse_price(params.get("Price"))
     if price is not None:
         call.provider_cost = price
         call.provider_cost_unit = (params.get("PriceUnit") or "USD")[:3].upper()
-
-
-def _price(raw: object) -> Decimal | None:
-    if raw in (None, ""):
-        return None
-    try:
-        return abs(Decimal(str(raw)))
-    except ArithmeticError:
-        return None
 
 
 def _settle_after_commit(call: Call) -> None:

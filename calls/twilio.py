@@ -124,7 +124,8 @@ def _call(action: str, operation):
         raise TwilioServiceError() from None
 
 
-def _decimal(value: object) -> Decimal | None:
+def parse_price(value: object) -> Decimal | None:
+    """Twilio's Price ("-0.0265", negative: what we paid) as a positive amount, or None."""
     if value in (None, ""):
         return None
     try:
@@ -147,7 +148,7 @@ def _call_data(instance) -> CallData:
         duration=_int(instance.duration),
         start_time=instance.start_time,
         end_time=instance.end_time,
-        price=_decimal(instance.price),
+        price=parse_price(instance.price),
         price_unit=instance.price_unit or "",
     )
 
