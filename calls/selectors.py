@@ -58,11 +58,10 @@ def _parse_uuid(raw: object) -> uuid.UUID | None:
         return None
 
 
-def call_get_owned(*, user: User, call_id: object, lock: bool = False) -> Call:
+def call_get_owned(*, user: User, call_id: object) -> Call:
     """The user's call; someone else's looks missing (404)."""
     parsed = _parse_uuid(call_id)
-    queryset = Call.objects.select_for_update() if lock else Call.objects.all()
-    call = queryset.filter(pk=parsed, user=user).first() if parsed else None
+    call = Call.objects.filter(pk=parsed, user=user).first() if parsed else None
     if call is None:
         raise NotFound("Call not found.")
     return call
