@@ -10,9 +10,10 @@ failing at dial releases the hold at once; the sweeper settles anything left beh
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -42,6 +43,8 @@ from personas.models import Persona, ScenarioTemplate
 from personas.validators import TextRule
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 CALL_PRETEXT = TextRule("Call pretext", 0, 1000)
 FEEDBACK_TEXT = TextRule("Feedback", 0, 2000)
@@ -133,7 +136,7 @@ def _clean_phone(phone_number: str) -> str:
         raise ValidationFailed.for_field("phone_number", error.messages[0]) from None
 
 
-def _accessible(getter, field: str, label: str, **kwargs):
+def _accessible(getter: Callable[..., T], field: str, label: str, **kwargs: Any) -> T:
     try:
         return getter(**kwargs)
     except NotFound:
