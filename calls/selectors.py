@@ -172,8 +172,9 @@ def transcript_text(turns: list[CallTurn], persona_name: str) -> str | None:
 
 
 def transcripts_for(*, rows: list[dict]) -> dict[uuid.UUID, str]:
-    """The transcripts of a page of history rows, in one query (decrypted here, never cached)."""
-    names = {row["id"]: row["persona_name"] for row in rows if row["status"] in Call.FINISHED}
+    """The transcripts of a page's completed calls (only they were answered), in one query;
+    decrypted here, never cached."""
+    names = {row["id"]: row["persona_name"] for row in rows if row["status"] == Call.Status.COMPLETED}
     if not names:
         return {}
     turns: dict[uuid.UUID, list[CallTurn]] = {}
