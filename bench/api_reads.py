@@ -172,7 +172,8 @@ def main() -> None:
             (
                 "GET /api/calls (deep page, offset ~8k)",
                 [("/api/calls?page=400&limit=20", heavy)] * count,
-                [(f"/api/calls?page={400 - i}&limit=20", heavy) for i in range(count)],
+                # Pages 101 to 500 of the heavy user's 500: offsets 2,000 to 9,980.
+                [(f"/api/calls?page={500 - i % 400}&limit=20", heavy) for i in range(count)],
             ),
             ("GET /api/user/usage?months=12", [(usage, people[0])] * count, [(usage, t) for t in people]),
         ]
