@@ -2,12 +2,14 @@
 order, and the hold settled exactly once when the call ends."""
 
 import asyncio
+import threading
 from decimal import Decimal
 from urllib.parse import urlencode
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db import connections
 from django.test import Client, TestCase
 from twilio.request_validator import RequestValidator
 
@@ -258,3 +260,34 @@ def test_a_forged_recording_callback_is_refused(caller, persona, twilio, place):
 
     assert response.status_code == 403
     assert not CallRecording.objects.exists()
+
+
+@pytest.mark.skipif(
+    connections["default"].vendor != "postgresql", reason="needs PostgreSQL's row locks for a real race"
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_completed_callbacks_at_once_finish_the_call_and_capture_once(place, twilio, front):
+    call = place()
+    twilio.advance(call.sid, "in-progress")
+    completed = twilio.advance(call.sid, "completed", duration=150, post=False)
+    start = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def deliver() -> None:
+        try:
+            start.wait()
+            statuses.append(_post(completed.path, completed.params, completed.signature).status_code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert statuses == [204, 204]
+    authorization = PaymentAuthorization.objects.get(pk=call.authorization_id)
+    assert (authorization.status, authorization.amount_captured) == (Status.CAPTURED, 125)
+    assert AuthorizationSettlement.objects.filter(authorization=authorization).count() == 1
+    assert len(front.sent("POST", f"/v1/payment_intents/{authorization.payment_intent_id}/capture")) == 1
