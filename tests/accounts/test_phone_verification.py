@@ -152,10 +152,11 @@ def test_verification_needs_authentication(api_client):
     assert _check(api_client, code="123456").status_code == 401
 
 
-def test_admins_see_a_persons_verified_numbers(admin_client, person):
+def test_admins_see_a_persons_verified_numbers(client, user_factory, person):
+    client.force_login(user_factory(is_staff=True, is_superuser=True))
     VerifiedPhoneNumber.objects.create(user=person, phone_number=OTHER_PHONE)
 
-    response = admin_client.get(f"/admin/accounts/user/{person.pk}/change/")
+    response = client.get(f"/admin/accounts/user/{person.pk}/change/")
 
     assert response.status_code == 200
     assert OTHER_PHONE in response.content.decode()
