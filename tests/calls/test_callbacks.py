@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 
 import pytest
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import connections
 from django.test import Client, TestCase
 from twilio.request_validator import RequestValidator
@@ -212,17 +211,16 @@ def test_a_callback_that_overtakes_the_dial_finds_its_call_by_id(caller, persona
     assert Call.objects.get(pk=call.pk).sid == params["CallSid"]
 
 
-def test_each_status_change_is_sent_to_the_calls_channel_group(place, twilio):
+def test_each_status_change_is_sent_to_the_calls_channel_group(place, twilio, channel_layer):
     call = place()
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(services.call_group(call.pk), channel)
+    channel = async_to_sync(channel_layer.new_channel)()
+    async_to_sync(channel_layer.group_add)(services.call_group(call.pk), channel)
 
     twilio.advance(call.sid, "in-progress")
     twilio.advance(call.sid, "completed", duration=61)
 
     async def receive_two() -> list[dict]:
-        return [await asyncio.wait_for(layer.receive(channel), timeout=5) for _ in range(2)]
+        return [await asyncio.wait_for(channel_layer.receive(channel), timeout=5) for _ in range(2)]
 
     first, second = async_to_sync(receive_two)()
     assert (first["type"], first["status"]) == ("call.status", "in-progress")
