@@ -189,7 +189,7 @@ def main() -> None:
             cached, health_cached = compare(session, base, repeated)
             uncached, health_uncached = compare(session, base, distinct[:count])
             print(
-                f"{label:40} cached {cached:6.0f} req/s = {health_cached / cached:5.2f}x /health"
+                f"{label:46} cached {cached:6.0f} req/s = {health_cached / cached:5.2f}x /health"
                 f"   uncached {uncached:6.0f} req/s = {health_uncached / uncached:5.2f}x /health"
                 f"   (/health {health_cached:.0f}, {health_uncached:.0f} req/s)"
             )
