@@ -12,6 +12,10 @@ from accounts.serializers import (
     CurrentUserSerializer,
     ForgotPasswordInput,
     LoginInput,
+    PhoneVerifyCheckInput,
+    PhoneVerifyCheckOutput,
+    PhoneVerifyInput,
+    PhoneVerifyOutput,
     ProfileInput,
     ProfileSerializer,
     RefreshInput,
@@ -23,6 +27,8 @@ from accounts.serializers import (
 )
 from accounts.services import EmailExists, InvalidCredentials, InvalidResetToken, PhoneExists
 from callmeback.api import MessageOutput, parse_input
+from callmeback.logging import mask_phone
+from callmeback.ratelimit import enforce_rate_limit
 
 
 def _session_body(user, pair: tokens.TokenPair) -> dict:
@@ -147,3 +153,32 @@ class ProfileApi(APIView):
     def put(self, request):
         user = services.user_update_profile(user=request.user, **parse_input(ProfileInput, request))
         return Response({"user": ProfileSerializer(user).data})
+
+
+class PhoneVerifyApi(APIView):
+    """Texts a Twilio Verify code to the number (default: the profile phone)."""
+
+    rate_limits = {"POST": ratelimits.PHONE_VERIFY_START}
+
+    @extend_schema(request=PhoneVerifyInput, responses={200: PhoneVerifyOutput})
+    def post(self, request):
+        enforce_rate_limit(request._request, ratelimits.PHONE_VERIFY_START_IP)
+        number = services.phone_verification_start(user=request.user, **parse_input(PhoneVerifyInput, request))
+        return Response({"message": "Verification code sent", "phone": mask_phone(number)})
+
+
+class PhoneVerifyCheckApi(APIView):
+    """Approves the number with the code it received."""
+
+    rate_limits = {"POST": ratelimits.PHONE_VERIFY_CHECK}
+
+    @extend_schema(request=PhoneVerifyCheckInput, responses={200: PhoneVerifyCheckOutput})
+    def post(self, request):
+        enforce_rate_limit(request._request, ratelimits.PHONE_VERIFY_CHECK_IP)
+        verified = services.phone_verification_check(user=request.user, **parse_input(PhoneVerifyCheckInput, request))
+        body = {
+            "message": "Phone number verified",
+            "phone": mask_phone(verified.phone_number),
+            "phone_verified": request.user.phone_verified,
+        }
+        return Response(body)

@@ -14,3 +14,9 @@ VERIFY_EMAIL = RateLimit("accounts.verify-email", "10/min", per="ip")
 RESEND_VERIFICATION = RateLimit("accounts.resend-verification", "3/hour")
 CHANGE_PASSWORD = RateLimit("accounts.change-password", "10/min")
 UPDATE_PROFILE = RateLimit("accounts.update-profile", "10/min")
+# Verify limits codes and attempts per number; these stop one person or address sending
+# texts to many numbers.
+PHONE_VERIFY_START = RateLimit("accounts.phone-verify-start", "5/hour")
+PHONE_VERIFY_START_IP = RateLimit("accounts.phone-verify-start-ip", "10/hour", per="ip")
+PHONE_VERIFY_CHECK = RateLimit("accounts.phone-verify-check", "10/hour")
+PHONE_VERIFY_CHECK_IP = RateLimit("accounts.phone-verify-check-ip", "30/hour", per="ip")
