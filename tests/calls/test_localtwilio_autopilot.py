@@ -144,6 +144,17 @@ def test_auto_answer_picks_up_without_the_person(twilio, app):
     assert statuses(app) == ["initiated", "ringing", "in-progress", "completed"]
 
 
+def test_turning_auto_answer_on_picks_up_a_call_already_ringing(twilio, app):
+    app.twiml = "<Response><Hangup/></Response>"
+    call = dial(twilio, app)
+    wait_until(lambda: phone_call(twilio, call.sid)["status"] == "ringing", message="ringing")
+
+    requests.post(f"{twilio.url}/phone/auto-answer", json={"on": True}, timeout=5)
+
+    wait_until(lambda: "completed" in statuses(app), message="completed")
+    assert "in-progress" in statuses(app)
+
+
 def test_an_answer_url_that_fails_is_an_application_error_and_the_call_ends(twilio, app):
     call = dial(twilio, app, url=f"{app.url}/missing")
     wait_until(lambda: phone_call(twilio, call.sid)["status"] == "ringing", message="ringing")
