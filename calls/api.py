@@ -109,7 +109,7 @@ class RecordingAudioApi(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    rate_limits = {"GET": ratelimits.RECORDING}
+    rate_limits = {"GET": ratelimits.RECORDING_AUDIO}
 
     @extend_schema(responses={(200, "audio/x-wav"): bytes})
     def get(self, request, token: str):

@@ -10,10 +10,10 @@ failing at dial releases the hold at once; the sweeper settles anything left beh
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -43,6 +43,8 @@ from personas.models import Persona, ScenarioTemplate
 from personas.validators import TextRule
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 CALL_PRETEXT = TextRule("Call pretext", 0, 1000)
 FEEDBACK_TEXT = TextRule("Feedback", 0, 2000)
@@ -75,7 +77,7 @@ class ConcurrentCalls(ApplicationError):
 class PaymentRequired(ApplicationError):
     code = "PAYMENT_REQUIRED"
     status_code = 402
-    default_message = "Authorise a payment for the call first (POST /api/payments/create-intent)."
+    default_message = "Authorise a payment for the call first (POST /api/user/create-payment-intent)."
 
 
 def _rank(twilio_status: str) -> int:
@@ -134,7 +136,7 @@ def _clean_phone(phone_number: str) -> str:
         raise ValidationFailed.for_field("phone_number", error.messages[0]) from None
 
 
-def _accessible(getter, field: str, label: str, **kwargs):
+def _accessible(getter: Callable[..., T], field: str, label: str, **kwargs: Any) -> T:
     try:
         return getter(**kwargs)
     except NotFound:
@@ -389,19 +391,10 @@ def _finish(call: Call, params: dict, moment: datetime) -> None:
         call.duration = 0
         call.cost_cents = 0
         call.error_message = call.error_message or _FAILURE_MESSAGES.get(status, "Nobody answered.")
-    price = _price(params.get("Price"))
+    price = twilio.parse_price(params.get("Price"))
     if price is not None:
         call.provider_cost = price
         call.provider_cost_unit = (params.get("PriceUnit") or "USD")[:3].upper()
-
-
-def _price(raw: object) -> Decimal | None:
-    if raw in (None, ""):
-        return None
-    try:
-        return abs(Decimal(str(raw)))
-    except ArithmeticError:
-        return None
 
 
 def _settle_after_commit(call: Call) -> None:
