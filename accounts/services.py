@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts import emails
 from accounts.models import User, VerifiedPhoneNumber
 from accounts.tokens import TokenPair, token_pair_issue
-from accounts.validators import clean_callable_phone, clean_email, clean_name, clean_phone
+from accounts.validators import clean_callable_phone, clean_email, clean_name, clean_phone, clean_timezone
 from callmeback.errors import ApplicationError, RateLimitExceeded, ValidationFailed
 from callmeback.logging import mask_phone
 from calls import twilio
@@ -60,6 +60,7 @@ def _clean_fields(**fields: str | None) -> dict[str, str]:
         "name": clean_name,
         "email": clean_email,
         "phone": clean_phone,
+        "timezone": clean_timezone,
         "password": _validate_password,
         "new_password": _validate_password,
     }
@@ -176,9 +177,10 @@ def user_update_profile(
     email: str | None = None,
     phone: str | None = None,
     record_calls: bool | None = None,
+    time_zone: str | None = None,
 ) -> User:
     """Changing the email or phone clears its verified flag; a new email is re-verified."""
-    cleaned = _clean_fields(name=name, email=email, phone=phone)
+    cleaned = _clean_fields(name=name, email=email, phone=phone, timezone=time_zone)
     email_changed = "email" in cleaned and cleaned["email"] != user.email
     phone_changed = "phone" in cleaned and cleaned["phone"] != user.phone
     _ensure_unique(
@@ -194,11 +196,12 @@ def user_update_profile(
     if phone_changed:
         user.phone = cleaned["phone"]
         user.phone_verified = False
+    if "timezone" in cleaned:
+        user.timezone = cleaned["timezone"]
     if record_calls is not None:
         user.record_calls = bool(record_calls)
-    _save_unique(
-        user, fields=["name", "email", "email_verified", "phone", "phone_verified", "record_calls", "updated_at"]
-    )
+    fields = ["name", "email", "email_verified", "phone", "phone_verified", "record_calls", "timezone", "updated_at"]
+    _save_unique(user, fields=fields)
     if email_changed:
         transaction.on_commit(lambda: emails.send_email_verification(user))
     return user

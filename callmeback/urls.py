@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from callmeback import errors, health
+from calls import scheduling_urls
 
 handler400 = "callmeback.errors.handler400"
 handler403 = "callmeback.errors.handler403"
@@ -13,6 +14,7 @@ api_patterns = [
     path("", include("accounts.api_urls")),
     path("", include("personas.api_urls")),
     path("", include("billing.api_urls")),
+    path("", include(scheduling_urls.api_urlpatterns)),
 ]
 
 urlpatterns = [
@@ -27,4 +29,5 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("personas.urls")),
     path("", include("billing.urls")),
+    path("", include((scheduling_urls.urlpatterns, "scheduling"))),
 ]
