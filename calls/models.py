@@ -209,7 +209,6 @@ class CallSeries(models.Model):
     phone_number = models.CharField(max_length=16, help_text="E.164; the person's verified number.")
     local_time = models.TimeField(help_text="Time of day in `timezone`.")
     weekdays = models.JSONField(help_text="ISO weekdays the call rings on, 1 = Monday … 7 = Sunday.")
-    timezone = models.CharField(max_length=64, help_text="IANA time zone, e.g. Europe/London.")
     end_date = models.DateField(null=True, blank=True, help_text="Last local date a call may ring on.")
     max_calls = models.PositiveIntegerField(null=True, blank=True, help_text="Stop after this many bookings.")
     estimated_duration = models.PositiveSmallIntegerField(default=5, help_text="Minutes each hold pays for.")
@@ -221,6 +220,8 @@ class CallSeries(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+    # After the timestamps: in the class body this name hides django.utils.timezone.
+    timezone = models.CharField(max_length=64, help_text="IANA time zone, e.g. Europe/London.")
 
     class Meta:
         ordering = ["-created_at"]

@@ -40,7 +40,7 @@ from callmeback.logging import mask_phone
 from calls import scheduling_selectors as selectors
 from calls import services as call_services
 from calls import twilio
-from calls.models import CallSeries, ScheduledCall
+from calls.models import Call, CallSeries, ScheduledCall
 from personas import selectors as persona_selectors
 from personas.models import Persona, ScenarioTemplate
 
@@ -81,6 +81,13 @@ def _callable_number(*, user: User, phone_number: str) -> str:
     if not phone_is_verified(user=user, phone=number):
         raise call_services.PhoneNotVerified()
     return number
+
+
+def _clean_pretext(text: str) -> str:
+    try:
+        return call_services.CALL_PRETEXT.clean(text or "")
+    except DjangoValidationError as error:
+        raise ValidationFailed.for_field("call_pretext", error.messages[0]) from None
 
 
 def _visible_persona(*, user: User, persona_id: object) -> Persona:
@@ -201,7 +208,7 @@ def booking_create(
     template = _visible_template(user=user, template_id=scenario_template_id)
     when = _check_time(scheduled_time, now=now)
     number = _callable_number(user=user, phone_number=phone_number)
-    pretext = call_services.pretext_clean(call_pretext)
+    pretext = _clean_pretext(call_pretext)
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).first()
         _ensure_room(user=user)
@@ -285,8 +292,12 @@ def _finish(booking: ScheduledCall, *, status: str, reason: str) -> None:
 @dataclass(frozen=True)
 class SweepResult:
     dispatch: list[uuid.UUID]
+    redial: list[uuid.UUID]
     reminders: list[uuid.UUID]
     reauthorizations: list[uuid.UUID]
+
+    def __len__(self) -> int:
+        return len(self.dispatch) + len(self.redial) + len(self.reminders) + len(self.reauthorizations)
 
 
 def _claim(queryset, *, field: str, now: datetime, extra: dict | None = None) -> list[uuid.UUID]:
@@ -319,6 +330,19 @@ def sweep(*, now: datetime | None = None, enqueue: Callable[[SweepResult], None]
             extra={"status": Status.DISPATCHING, "dispatch_attempts": F("dispatch_attempts") + 1},
         )
     with transaction.atomic():
+        # Placed, but the worker died before Twilio heard of the call: Twilio reports every
+        # call it creates to our callback (which records its sid) within seconds, so a call
+        # with no sid and no report after the claim timeout was never dialled.
+        undialled = ScheduledCall.objects.filter(
+            Q(dispatch_claimed_at__lt=stale),
+            status=Status.PLACED,
+            placed_at__lt=stale,
+            call__sid__isnull=True,
+            call__twilio_status="",
+            call__status=Call.Status.INITIATED,
+        )
+        redial = _claim(undialled, field="dispatch_claimed_at", now=now)
+    with transaction.atomic():
         reminders_due = ScheduledCall.objects.filter(
             Q(reminder_sms_sent_at__isnull=True) | Q(reminder_email_sent_at__isnull=True),
             Q(reminder_claimed_at__isnull=True) | Q(reminder_claimed_at__lt=stale),
@@ -337,8 +361,8 @@ def sweep(*, now: datetime | None = None, enqueue: Callable[[SweepResult], None]
             + (settings.SCHEDULE_LATE_CUTOFF + HOLD_CAPTURE_GRACE + timedelta(minutes=pricing.MAX_ESTIMATE_MINUTES)),
         )
         reauthorizations = _claim(reauth_due, field="reauth_claimed_at", now=now)
-    result = SweepResult(dispatch=dispatch, reminders=reminders, reauthorizations=reauthorizations)
-    if dispatch or reminders or reauthorizations:
+    result = SweepResult(dispatch=dispatch, redial=redial, reminders=reminders, reauthorizations=reauthorizations)
+    if len(result):
         enqueue(result)
     return result
 
@@ -365,6 +389,16 @@ def _send_time_problem(booking: ScheduledCall) -> str:
     persona = booking.persona
     if persona is None or not persona_selectors.visible_to(Persona.objects.filter(pk=persona.pk), user).exists():
         return "The persona is no longer available."
+    if booking.authorization is None:
+        return "The call has no payment hold."
+    try:
+        billing_services.authorization_check(
+            user=user,
+            payment_intent_id=booking.authorization.payment_intent_id,
+            valid_until=timezone.now() + timedelta(minutes=booking.estimated_duration),
+        )
+    except ApplicationError as error:
+        return error.message
     return ""
 
 
@@ -429,6 +463,11 @@ def booking_place(*, booking_id: uuid.UUID) -> ScheduledCall | None:
         booking.lateness_ms = int((now - booking.scheduled_time).total_seconds() * 1000)
         booking.failure_reason = ""
         booking.save(update_fields=["call", "status", "placed_at", "lateness_ms", "failure_reason", "updated_at"])
+    _dial(booking, call)
+    return booking
+
+
+def _dial(booking: ScheduledCall, call: Call) -> None:
     try:
         call_services.call_dial(call=call)
     except ApplicationError as error:
@@ -439,6 +478,41 @@ def booking_place(*, booking_id: uuid.UUID) -> ScheduledCall | None:
             subject="Your scheduled call could not be placed",
             text=f"The phone network refused your call with {booking.persona_name}. Nothing was charged.",
         )
+
+
+def booking_redial(*, booking_id: uuid.UUID) -> ScheduledCall | None:
+    """Dials a placed booking whose worker died between creating the call and dialling it,
+    unless Twilio has reported on it since (then it was dialled) or it is now too late (then
+    the call is failed, its hold released, and the booking missed). The booking's row lock
+    keeps two copies of this task from dialling together."""
+    with transaction.atomic():
+        booking = (
+            ScheduledCall.objects.select_for_update(of=("self",))
+            .select_related("user", "call")
+            .filter(pk=booking_id, status=Status.PLACED)
+            .first()
+        )
+        if booking is None or booking.call is None:
+            return booking
+        call = Call.objects.select_for_update().get(pk=booking.call_id)
+        if call.sid or call.twilio_status or call.status != Call.Status.INITIATED:
+            return booking
+        if timezone.now() - booking.scheduled_time > settings.SCHEDULE_LATE_CUTOFF:
+            _finish(booking, status=Status.MISSED, reason="We could not place the call on time.")
+            _tell(
+                booking=booking,
+                subject="We missed your call",
+                text=f"Sorry: your call with {booking.persona_name} at {_local_time_text(booking)} could not "
+                "be placed on time, so we did not call late. Nothing was charged.",
+            )
+            late = True
+        else:
+            late = False
+            booking.dispatch_claimed_at = timezone.now()
+            booking.save(update_fields=["dispatch_claimed_at", "updated_at"])
+            _dial(booking, call)
+    if late:
+        call_services.call_refresh_from_twilio(call=call)
     return booking
 
 
@@ -625,7 +699,7 @@ def series_create(
         user=user,
         persona=persona,
         scenario_template=template,
-        call_pretext=call_services.pretext_clean(call_pretext),
+        call_pretext=_clean_pretext(call_pretext),
         phone_number=number,
         local_time=local_time.replace(second=0, microsecond=0),
         weekdays=_clean_weekdays(weekdays),

@@ -11,6 +11,8 @@ from calls.twilio import TwilioServiceError
 def _enqueue(result: scheduling.SweepResult) -> None:
     for booking_id in result.dispatch:
         place_booking.delay(str(booking_id))
+    for booking_id in result.redial:
+        redial_booking.delay(str(booking_id))
     for booking_id in result.reminders:
         remind_booking.delay(str(booking_id))
     for booking_id in result.reauthorizations:
@@ -20,14 +22,20 @@ def _enqueue(result: scheduling.SweepResult) -> None:
 @shared_task(ignore_result=True)
 def sweep() -> int:
     """Beat, every few seconds: claims due work and enqueues it. Returns how many bookings were claimed."""
-    result = scheduling.sweep(enqueue=_enqueue)
-    return len(result.dispatch) + len(result.reminders) + len(result.reauthorizations)
+    return len(scheduling.sweep(enqueue=_enqueue))
 
 
 @shared_task(ignore_result=True)
 def place_booking(booking_id: str) -> str:
     """Places one claimed booking's call. Returns the booking's status."""
     booking = scheduling.booking_place(booking_id=booking_id)
+    return booking.status if booking else "missing"
+
+
+@shared_task(ignore_result=True)
+def redial_booking(booking_id: str) -> str:
+    """Dials a placed booking whose worker died before Twilio heard of its call."""
+    booking = scheduling.booking_redial(booking_id=booking_id)
     return booking.status if booking else "missing"
 
 
