@@ -17,7 +17,7 @@ import uuid
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from dateutil import rrule
 from django.conf import settings
@@ -116,7 +116,7 @@ def _check_time(scheduled_time: datetime, *, now: datetime) -> datetime:
         raise ValidationFailed.for_field(
             "scheduled_time", f"Book at most {settings.SCHEDULE_MAX_AHEAD.days} days ahead."
         )
-    return scheduled_time.astimezone(timezone.UTC)
+    return scheduled_time.astimezone(UTC)
 
 
 def _ensure_room(*, user: User) -> None:
@@ -209,6 +209,8 @@ def booking_create(
     when = _check_time(scheduled_time, now=now)
     number = _callable_number(user=user, phone_number=phone_number)
     pretext = _clean_pretext(call_pretext)
+    if not payment_intent_id:
+        raise call_services.PaymentRequired()
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).first()
         _ensure_room(user=user)
@@ -622,7 +624,7 @@ def local_to_utc(local: datetime, zone: zoneinfo.ZoneInfo) -> datetime:
     candidate = local
     while True:
         aware = candidate.replace(tzinfo=zone, fold=0)
-        utc = aware.astimezone(timezone.UTC)
+        utc = aware.astimezone(UTC)
         if utc.astimezone(zone).replace(tzinfo=None) == candidate:
             return utc
         candidate += timedelta(minutes=1)

@@ -23,7 +23,7 @@ class ScheduleInput(serializers.Serializer):
     phone_number = serializers.CharField(max_length=32)
     persona_id = serializers.CharField(max_length=64)
     scheduled_time = OffsetDateTimeField()
-    payment_intent_id = serializers.CharField(max_length=255)
+    payment_intent_id = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
     scenario_template_id = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
     call_pretext = serializers.CharField(max_length=1000, required=False, allow_blank=True, trim_whitespace=False)
 
