@@ -28,9 +28,7 @@ def book(user, persona, *, minutes_ahead: int = 60, estimated_duration: int = 5,
 
 def make_due(booking: ScheduledCall, *, seconds_ago: float = 1) -> ScheduledCall:
     """Time passes: the booking's moment is now `seconds_ago` in the past."""
-    ScheduledCall.objects.filter(pk=booking.pk).update(
-        scheduled_time=timezone.now() - timedelta(seconds=seconds_ago)
-    )
+    ScheduledCall.objects.filter(pk=booking.pk).update(scheduled_time=timezone.now() - timedelta(seconds=seconds_ago))
     booking.refresh_from_db()
     return booking
 

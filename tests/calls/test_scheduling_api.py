@@ -59,9 +59,7 @@ def test_a_time_with_another_offset_is_stored_as_the_same_instant(caller_client,
     ["2030-01-02T15:00:00", "tomorrow at seven", "2030-13-45T15:00:00Z", ""],
     ids=["no-offset", "not-iso", "impossible-date", "empty"],
 )
-def test_a_time_that_is_not_iso_8601_with_an_offset_is_a_validation_error(
-    caller_client, persona, hold, scheduled_time
-):
+def test_a_time_that_is_not_iso_8601_with_an_offset_is_a_validation_error(caller_client, persona, hold, scheduled_time):
     response = _schedule(caller_client, persona, hold, scheduled_time=scheduled_time)
 
     assert response.status_code == 400
@@ -309,7 +307,10 @@ def test_cancelling_an_unknown_booking_is_not_found(caller_client):
 
 
 def test_stripe_refusing_the_release_is_refund_failed_and_the_booking_stays_cancelled(
-    caller, caller_client, persona, front  # noqa: F811
+    caller,
+    caller_client,
+    persona,
+    front,  # noqa: F811
 ):
     booking = book(caller, persona)
     path = f"/v1/payment_intents/{booking.authorization.payment_intent_id}/cancel"
