@@ -314,7 +314,10 @@ class ScheduledCall(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="placed") | Q(placed_at__isnull=False), name="booking_placed_has_time"
             ),
-            models.UniqueConstraint(fields=["series", "scheduled_time"], name="series_occurrence_once"),
+            # A cancelled occurrence (series paused or re-timed) may be booked again.
+            models.UniqueConstraint(
+                fields=["series", "scheduled_time"], condition=~Q(status="cancelled"), name="series_occurrence_once"
+            ),
         ]
 
     def __str__(self) -> str:

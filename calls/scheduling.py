@@ -793,7 +793,8 @@ def series_book_upcoming(*, series: CallSeries, now: datetime | None = None) -> 
                 break
             if locked.max_calls is not None and locked.calls_booked >= locked.max_calls:
                 break
-            if ScheduledCall.objects.filter(series=locked, scheduled_time=moment).exists():
+            taken = ScheduledCall.objects.filter(series=locked, scheduled_time=moment).exclude(status=Status.CANCELLED)
+            if taken.exists():
                 continue
             booked.append(_series_book_one(series=locked, moment=moment))
     series.refresh_from_db()
