@@ -110,7 +110,7 @@ class RecordingAudioApi(APIView):
     permission_classes = [AllowAny]
     rate_limits = {"GET": ratelimits.RECORDING}
 
-    @extend_schema(responses={(200, "audio/mpeg"): bytes})
+    @extend_schema(responses={(200, "audio/x-wav"): bytes})
     def get(self, request, token: str):
         recording = services.recording_from_link(token=token)
         audio = twilio.recording_audio(sid=recording.sid)

@@ -251,9 +251,9 @@ class RecordingAudio:
 
 
 def recording_audio(*, sid: str) -> RecordingAudio:
-    """The recording's MP3, streamed from Twilio chunk by chunk."""
+    """The recording's audio (WAV, both channels), streamed from Twilio chunk by chunk."""
     twilio_client = client()
-    url = f"https://api.twilio.com/2010-04-01/Accounts/{twilio_client.account_sid}/Recordings/{sid}.mp3"
+    url = f"https://api.twilio.com/2010-04-01/Accounts/{twilio_client.account_sid}/Recordings/{sid}.wav"
     try:
         response = twilio_client.http_client.stream(url, auth=(twilio_client.username, twilio_client.password))
     except requests.RequestException as error:
@@ -270,7 +270,7 @@ def recording_audio(*, sid: str) -> RecordingAudio:
             yield from response.iter_content(chunk_size=32 * 1024)
 
     return RecordingAudio(
-        content_type=response.headers.get("Content-Type", "audio/mpeg"),
+        content_type=response.headers.get("Content-Type", "audio/x-wav"),
         content_length=response.headers.get("Content-Length", ""),
         chunks=chunks(),
     )

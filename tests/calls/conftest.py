@@ -5,7 +5,7 @@ are delivered to the app through Django's test client, signed for `SITE_URL`."""
 from urllib.parse import urlencode
 
 import pytest
-from django.test import Client
+from django.test import Client, TestCase
 
 from accounts.models import VerifiedPhoneNumber
 from billing import services as billing_services
@@ -35,12 +35,14 @@ class Deliveries:
         self.responses = []
 
     def __call__(self, callback):
-        response = Client().post(
-            callback.path,
-            data=urlencode(callback.params),
-            content_type="application/x-www-form-urlencoded",
-            headers=callback.headers,
-        )
+        # Each request commits on its own in production; here its after-commit work runs too.
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            response = Client().post(
+                callback.path,
+                data=urlencode(callback.params),
+                content_type="application/x-www-form-urlencoded",
+                headers=callback.headers,
+            )
         self.responses.append(response)
         return response
 
@@ -108,7 +110,8 @@ def place(caller, persona):
             "persona_id": persona.pk,
             "payment_intent_id": authorization.payment_intent_id,
         } | overrides
-        return services.call_place(**arguments)
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            return services.call_place(**arguments)
 
     return make
 
