@@ -4,10 +4,13 @@ dispatcher must look at next."""
 import uuid
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models.functions import Lower
 
 from accounts.models import User
 from calls.models import CallSeries, ScheduledCall
+from personas import selectors as persona_selectors
+from personas.models import Contact, Persona
 
 BOOKING_SORTS = {"time_asc": ("scheduled_time", "id"), "time_desc": ("-scheduled_time", "-id")}
 
@@ -43,6 +46,17 @@ def persona_has_active_bookings(*, persona_id: uuid.UUID) -> bool:
     return (
         ScheduledCall.objects.filter(persona_id=persona_id, status__in=ScheduledCall.ACTIVE).exists()
         or CallSeries.objects.filter(persona_id=persona_id).exclude(status=CallSeries.Status.ENDED).exists()
+    )
+
+
+def personas_to_book(*, user: User) -> QuerySet[Persona]:
+    """The personas the booking forms offer: the person's contacts first, then the rest of
+    what they may call, by name."""
+    in_contacts = Contact.objects.filter(user=user, persona=OuterRef("pk"))
+    return (
+        persona_selectors.visible_to(Persona.objects.all(), user)
+        .annotate(is_contact=Exists(in_contacts))
+        .order_by("-is_contact", Lower("name"))
     )
 
 

@@ -19,7 +19,6 @@ from calls import scheduling_ratelimits as ratelimits
 from calls import scheduling_selectors as selectors
 from calls.models import CallSeries, ScheduledCall
 from calls.scheduling_forms import ScheduleForm, SeriesForm
-from personas import selectors as persona_selectors
 
 
 def _zone(user) -> zoneinfo.ZoneInfo:
@@ -77,7 +76,7 @@ def _start_series(request, form: SeriesForm) -> bool:
 @require_http_methods(["GET", "POST"])
 def scheduled_page(request):
     user = request.user
-    personas = persona_selectors.persona_suggestion_choices(user=user)
+    personas = selectors.personas_to_book(user=user)
     initial = {"phone_number": user.phone, "time_zone": user.timezone}
     schedule_form = ScheduleForm(initial=initial, personas=personas, prefix="schedule")
     series_form = SeriesForm(initial=initial, personas=personas, prefix="series")
