@@ -1,3 +1,9 @@
 """Websocket routes; each app that serves a websocket adds its patterns here."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from calls.consumers import status_socket
+
+websocket_urlpatterns: list = [
+    path("ws/calls/<uuid:call_id>/status", status_socket()),
+]

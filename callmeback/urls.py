@@ -32,5 +32,6 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("personas.urls")),
     path("", include("billing.urls")),
+    path("", include("calls.urls")),
     path("", include((scheduling_urls.urlpatterns, "scheduling"))),
 ]

@@ -7,6 +7,7 @@ the live conversation's `<Connect><Stream>` takes its place.
 
 import uuid
 
+from rest_framework.request import Request
 from twilio.twiml.voice_response import VoiceResponse
 
 from calls import webhooks
@@ -16,7 +17,7 @@ from calls.models import Call
 MAX_PAUSE_SECONDS = 4 * 60 * 60
 
 
-def answered_call(request) -> Call | None:
+def answered_call(request: Request) -> Call | None:
     """The active call a signed answer request is about (by CallSid, or by our id in the
     URL when Twilio answers before we saved the sid); None for unknown or finished calls.
     An unsigned or forged request is refused with 403."""

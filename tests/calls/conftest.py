@@ -15,6 +15,7 @@ from calls.models import Call
 from tests.billing.conftest import (  # noqa: F401  (fixtures shared with the billing tests)
     _stripe_settings,
     card_user,
+    front,
     localstripe,
     make_card,
     stripe_client,

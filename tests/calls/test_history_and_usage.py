@@ -67,6 +67,8 @@ def test_the_history_lists_own_calls_newest_first_in_the_spec_shape(auth_client,
         "error_message",
     }
     assert (row["persona_name"], row["duration"], row["cost"], row["error_message"]) == ("Coach", 330, 2.45, None)
+    assert row["start_time"] == older.start_time.isoformat().replace("+00:00", "Z")
+    assert (row["id"], row["persona_id"], row["sid"]) == (str(older.pk), str(older.persona_id), None)
     assert body["calls"][0]["error_message"] == "Nobody answered."
 
 

@@ -7,6 +7,7 @@ from django.test import TestCase
 from django.utils import timezone
 
 from billing.models import AuthorizationSettlement, PaymentAuthorization
+from callmeback.celery import app as celery_app
 from calls import services, tasks
 from calls.models import Call
 
@@ -109,3 +110,10 @@ def test_the_sweeper_retries_when_twilio_is_unreachable(place, twilio, settings)
 
     assert _sweep() == 0
     assert Call.objects.get(pk=call.pk).status == Call.Status.INITIATED
+
+
+def test_beat_runs_the_sweeper_every_minute(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["calls-sweep-unreported"]
+
+    assert entry["schedule"] == 60
+    assert entry["task"] in celery_app.tasks
