@@ -13,7 +13,7 @@ from calls import scheduling
 from calls import scheduling_ratelimits as ratelimits
 from calls import scheduling_selectors as selectors
 from calls.scheduling_serializers import (
-    CancelOutput,
+    ScheduledCallCancelOutput,
     ScheduledCallEnvelope,
     ScheduledCallListOutput,
     ScheduledCallOutput,
@@ -39,7 +39,9 @@ class ScheduleCreateApi(APIView):
 class ScheduledListApi(APIView):
     rate_limits = {"GET": ratelimits.SCHEDULE_LIST}
 
-    @extend_schema(parameters=[ScheduledListQuery], responses={200: ScheduledCallListOutput})
+    @extend_schema(
+        operation_id="calls_scheduled_list", parameters=[ScheduledListQuery], responses={200: ScheduledCallListOutput}
+    )
     def get(self, request):
         query = ScheduledListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -65,7 +67,7 @@ class ScheduledCallApi(APIView):
     def get(self, request, booking_id: str):
         return Response({"scheduled_call": ScheduledCallOutput(_owned_booking(request, booking_id)).data})
 
-    @extend_schema(responses={200: CancelOutput})
+    @extend_schema(responses={200: ScheduledCallCancelOutput})
     def delete(self, request, booking_id: str):
         released = scheduling.booking_cancel(booking_id=booking_id, user=request.user)
         refund = None
@@ -81,7 +83,7 @@ class ScheduledCallApi(APIView):
 class SeriesListCreateApi(APIView):
     rate_limits = {"GET": ratelimits.SERIES_LIST, "POST": ratelimits.SERIES_CREATE}
 
-    @extend_schema(responses={200: SeriesListOutput})
+    @extend_schema(operation_id="calls_series_list", responses={200: SeriesListOutput})
     def get(self, request):
         return Response({"series": SeriesOutput(selectors.series_list(user=request.user), many=True).data})
 

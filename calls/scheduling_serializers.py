@@ -76,15 +76,15 @@ class ScheduledListQuery(serializers.Serializer):
     sort = serializers.ChoiceField(choices=["time_asc", "time_desc"], default="time_asc")
 
 
-class RefundOutput(serializers.Serializer):
+class ScheduledCallRefundOutput(serializers.Serializer):
     amount = serializers.FloatField(help_text="Dollars that were held and are now released.")
     status = serializers.CharField(help_text="`released`: the hold was cancelled, nothing was charged.")
     refund_id = serializers.CharField(help_text="The released PaymentIntent (`pi_...`).")
 
 
-class CancelOutput(serializers.Serializer):
+class ScheduledCallCancelOutput(serializers.Serializer):
     message = serializers.CharField()
-    refund = RefundOutput(allow_null=True)
+    refund = ScheduledCallRefundOutput(allow_null=True)
 
 
 class SeriesInput(serializers.Serializer):
