@@ -117,6 +117,15 @@ def test_booking_without_a_payment_intent_is_payment_required(caller_client, per
     assert _error(response) == "PAYMENT_REQUIRED"
 
 
+def test_a_hold_the_card_refused_is_payment_failed(caller_client, persona, hold):
+    PaymentAuthorization.objects.filter(pk=hold.pk).update(status=PaymentAuthorization.Status.FAILED)
+
+    response = _schedule(caller_client, persona, hold)
+
+    assert response.status_code == 402
+    assert _error(response) == "PAYMENT_FAILED"
+
+
 def test_another_users_hold_cannot_pay_for_a_booking(caller_client, persona, card_user, user_factory, make_card):
     other = user_factory()
     billing_services.payment_method_add(user=other, payment_method_id=make_card(), set_as_default=True)
