@@ -122,12 +122,7 @@ def _check_time(scheduled_time: datetime, *, now: datetime) -> datetime:
 def _ensure_room(*, user: User) -> None:
     """At most `SCHEDULE_MAX_ACTIVE` bookings waiting; the caller holds the user's row lock."""
     if selectors.booking_active_count(user=user) >= settings.SCHEDULE_MAX_ACTIVE:
-        first = (
-            ScheduledCall.objects.filter(user=user, status__in=ScheduledCall.ACTIVE)
-            .order_by("scheduled_time")
-            .values_list("scheduled_time", flat=True)
-            .first()
-        )
+        first = selectors.booking_next_active_time(user=user)
         wait = max(1, int((first - timezone.now()).total_seconds())) if first else 60
         raise MaxScheduled(
             f"You can have at most {settings.SCHEDULE_MAX_ACTIVE} scheduled calls waiting.", retry_after=wait
@@ -212,6 +207,7 @@ def booking_create(
     if not payment_intent_id:
         raise call_services.PaymentRequired()
     with transaction.atomic():
+        # The person's row lock serialises their bookings, so the limit holds under concurrency.
         User.objects.select_for_update().filter(pk=user.pk).first()
         _ensure_room(user=user)
         authorization = billing_services.authorization_check(user=user, payment_intent_id=payment_intent_id)

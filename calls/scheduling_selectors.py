@@ -41,6 +41,16 @@ def booking_active_count(*, user: User) -> int:
     return ScheduledCall.objects.filter(user=user, status__in=ScheduledCall.ACTIVE).count()
 
 
+def booking_next_active_time(*, user: User) -> datetime | None:
+    """When the person's next waiting booking rings (and frees a place)."""
+    return (
+        ScheduledCall.objects.filter(user=user, status__in=ScheduledCall.ACTIVE)
+        .order_by("scheduled_time")
+        .values_list("scheduled_time", flat=True)
+        .first()
+    )
+
+
 def persona_has_active_bookings(*, persona_id: uuid.UUID) -> bool:
     """A persona some booking or running series will still call with."""
     return (
