@@ -5,7 +5,7 @@ with 10,000 of them, so a deep page is really deep), starts daphne on it in a su
 and times over keep-alive HTTP:
 
   - `GET /health`: a bare JSON view in the same server process (the baseline);
-  - `GET /api/calls` page 1, a filtered and cost-sorted page, a deep page (offset ~8,000);
+  - `GET /api/calls` page 1, a filtered and cost-sorted page, deep pages (offsets 2,000-10,000);
   - `GET /api/user/usage?months=12`;
 
 each served from the 30-second cache (the same person asking again) and uncached (a
@@ -170,9 +170,10 @@ def main() -> None:
             ("GET /api/calls (page 1)", [("/api/calls", people[0])] * count, [("/api/calls", t) for t in people]),
             ("GET /api/calls (filtered, by cost)", [(filtered, people[0])] * count, [(filtered, t) for t in people]),
             (
-                "GET /api/calls (deep page, offset ~8k)",
+                "GET /api/calls (deep pages, offsets 2k-10k)",
                 [("/api/calls?page=400&limit=20", heavy)] * count,
-                [(f"/api/calls?page={400 - i}&limit=20", heavy) for i in range(count)],
+                # Pages 101 to 500 of the heavy user's 500: offsets 2,000 to 9,980.
+                [(f"/api/calls?page={500 - i % 400}&limit=20", heavy) for i in range(count)],
             ),
             ("GET /api/user/usage?months=12", [(usage, people[0])] * count, [(usage, t) for t in people]),
         ]
