@@ -41,6 +41,16 @@ class ProfileForm(forms.Form):
     name = forms.CharField(max_length=100)
     email = forms.CharField(max_length=255, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     phone = forms.CharField(max_length=32, widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}))
+    time_zone = forms.CharField(
+        label="Time zone",
+        required=False,
+        max_length=64,
+        help_text="Scheduled calls are shown and booked in this zone, e.g. Europe/London.",
+        widget=forms.TextInput(attrs={"data-browser-timezone": ""}),
+    )
+
+    def clean_time_zone(self) -> str | None:
+        return self.cleaned_data["time_zone"] or None
 
 
 class ChangePasswordForm(forms.Form):

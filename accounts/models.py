@@ -47,6 +47,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+    # After the timestamps: in the class body this name hides django.utils.timezone.
+    timezone = models.CharField(
+        max_length=64, blank=True, help_text="IANA time zone for scheduled calls; empty until set (UTC meanwhile)."
+    )
 
     objects = UserManager()
 

@@ -30,7 +30,7 @@ class CurrentUserSerializer(serializers.ModelSerializer):
 class ProfileSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
-        fields = ["id", "name", "email", "phone", "updated_at"]
+        fields = ["id", "name", "email", "phone", "timezone", "updated_at"]
 
 
 class RegisterInput(serializers.Serializer):
@@ -72,6 +72,7 @@ class ProfileInput(serializers.Serializer):
     email = serializers.CharField(required=False)
     phone = serializers.CharField(required=False)
     record_calls = serializers.BooleanField(required=False)
+    timezone = serializers.CharField(required=False, source="time_zone")
 
 
 class PhoneVerifyInput(serializers.Serializer):

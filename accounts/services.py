@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts import emails
 from accounts.models import User, VerifiedPhoneNumber
 from accounts.tokens import TokenPair, token_pair_issue
-from accounts.validators import clean_callable_phone, clean_email, clean_name, clean_phone
+from accounts.validators import clean_callable_phone, clean_email, clean_name, clean_phone, clean_timezone
 from callmeback.db import unique_field_constraint_names, violated_constraint
 from callmeback.errors import ApplicationError, RateLimitExceeded, ValidationFailed
 from callmeback.logging import mask_phone
@@ -60,6 +60,7 @@ _ACCOUNT_RULES: dict[str, Rule] = {
     "name": clean_name,
     "email": clean_email,
     "phone": clean_phone,
+    "timezone": clean_timezone,
     "password": _validate_password,
     "new_password": _validate_password,
 }
@@ -184,10 +185,11 @@ def user_update_profile(
     email: str | None = None,
     phone: str | None = None,
     record_calls: bool | None = None,
+    time_zone: str | None = None,
 ) -> User:
     """Changing the email or phone clears its verified flag; a new email is re-verified.
     Returns the updated user; the one passed in is left as it was, even on failure."""
-    cleaned = _clean_fields(name=name, email=email, phone=phone)
+    cleaned = _clean_fields(name=name, email=email, phone=phone, timezone=time_zone)
     email_changed = "email" in cleaned and cleaned["email"] != user.email
     phone_changed = "phone" in cleaned and cleaned["phone"] != user.phone
     _ensure_unique(
@@ -204,12 +206,12 @@ def user_update_profile(
     if phone_changed:
         updated.phone = cleaned["phone"]
         updated.phone_verified = False
+    if "timezone" in cleaned:
+        updated.timezone = cleaned["timezone"]
     if record_calls is not None:
         updated.record_calls = bool(record_calls)
-    _save_unique(
-        updated,
-        fields=["name", "email", "email_verified", "phone", "phone_verified", "record_calls", "updated_at"],
-    )
+    fields = ["name", "email", "email_verified", "phone", "phone_verified", "record_calls", "timezone", "updated_at"]
+    _save_unique(updated, fields=fields)
     if email_changed:
         transaction.on_commit(lambda: emails.send_email_verification(updated))
     return updated

@@ -1,6 +1,7 @@
 """Input rules for accounts, shared by the API and the dashboard through the services."""
 
 import re
+import zoneinfo
 
 import phonenumbers
 from django.conf import settings
@@ -44,6 +45,14 @@ def clean_email(value: str) -> str:
     except ValidationError:
         raise ValidationError("Enter a valid email address.") from None
     return email
+
+
+def clean_timezone(value: str) -> str:
+    """An IANA time zone name (`Europe/London`), as the zone database spells it."""
+    try:
+        return zoneinfo.ZoneInfo(str(value).strip()).key
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError("Give an IANA time zone, e.g. Europe/London.") from None
 
 
 def clean_phone(value: str) -> str:

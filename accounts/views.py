@@ -109,7 +109,9 @@ def verify_email_view(request, token: str):
 @require_http_methods(["GET", "POST"])
 def profile_view(request):
     user = request.user
-    profile_form = ProfileForm(initial={"name": user.name, "email": user.email, "phone": user.phone})
+    profile_form = ProfileForm(
+        initial={"name": user.name, "email": user.email, "phone": user.phone, "time_zone": user.timezone}
+    )
     password_form = ChangePasswordForm()
     if request.method == "POST" and request.POST.get("form") == "profile":
         profile_form = ProfileForm(request.POST)

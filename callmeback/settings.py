@@ -93,6 +93,17 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and beat write at once: WAL lets readers run beside the writer, IMMEDIATE
+    # takes the write lock when a transaction starts (so two writers queue instead of one
+    # failing to upgrade), and the timeout makes them wait rather than fail "locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": env.int("SQLITE_BUSY_TIMEOUT_SECONDS", default=20),
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -134,6 +145,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_IMPORTS = ["calls.scheduling_tasks"]
 CELERY_BEAT_SCHEDULE = {
     "purge-revoked-tokens": {"task": "accounts.tasks.purge_revoked_tokens", "schedule": 6 * 60 * 60},
     # Settles captures and releases a crashed worker left half-done.
@@ -143,7 +155,31 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Finishes calls Twilio never reported on, and settles holds of finished calls.
     "calls-sweep-unreported": {"task": "calls.tasks.sweep_unreported_calls", "schedule": 60},
+    # Claims due bookings, reminders and re-authorisations; the booking rows are the queue.
+    "calls-scheduling-sweep": {
+        "task": "calls.scheduling_tasks.sweep",
+        "schedule": env.float("SCHEDULE_SWEEP_SECONDS", default=2.0),
+        "options": {"expires": 30},
+    },
+    # Turns recurring series into bookings a day ahead.
+    "calls-series-book-upcoming": {"task": "calls.scheduling_tasks.book_series", "schedule": 5 * 60},
 }
+
+# --- Scheduled calls (`000_*` §2.3-2.5); the spec's values are the defaults -----------------
+
+SCHEDULE_MIN_LEAD = timedelta(seconds=env.int("SCHEDULE_MIN_LEAD_SECONDS", default=5 * 60))
+SCHEDULE_MAX_AHEAD = timedelta(days=env.int("SCHEDULE_MAX_AHEAD_DAYS", default=30))
+SCHEDULE_MAX_ACTIVE = env.int("SCHEDULE_MAX_ACTIVE", default=50)
+SCHEDULE_CANCEL_CUTOFF = timedelta(seconds=env.int("SCHEDULE_CANCEL_CUTOFF_SECONDS", default=5 * 60))
+SCHEDULE_REMINDER_LEAD = timedelta(seconds=env.int("SCHEDULE_REMINDER_LEAD_SECONDS", default=5 * 60))
+# A booking found later than this after its time is marked missed, never called late.
+SCHEDULE_LATE_CUTOFF = timedelta(seconds=env.int("SCHEDULE_LATE_CUTOFF_SECONDS", default=10 * 60))
+# Holds that end before the call are replaced this long before it.
+SCHEDULE_REAUTH_LEAD = timedelta(seconds=env.int("SCHEDULE_REAUTH_LEAD_SECONDS", default=60 * 60))
+# A claim (dispatch, reminder, re-authorisation) untouched this long lost its worker.
+SCHEDULE_CLAIM_TIMEOUT = timedelta(seconds=env.int("SCHEDULE_CLAIM_TIMEOUT_SECONDS", default=60))
+SCHEDULE_SWEEP_BATCH = env.int("SCHEDULE_SWEEP_BATCH", default=500)
+SCHEDULE_SERIES_HORIZON = timedelta(hours=env.int("SCHEDULE_SERIES_HORIZON_HOURS", default=24))
 
 # --- Auth ---------------------------------------------------------------------------------
 

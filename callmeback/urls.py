@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from callmeback import errors, health
+from calls import scheduling_urls
 
 # Lists get the whole width of a laptop screen; the home page links every model anyway.
 admin.site.enable_nav_sidebar = False
@@ -19,6 +20,7 @@ api_patterns = [
     path("", include("accounts.api_urls")),
     path("", include("personas.api_urls")),
     path("", include("billing.api_urls")),
+    path("", include(scheduling_urls.api_urlpatterns)),
     path("", include("calls.api_urls")),
     path("", include("voice.api_urls")),
 ]
@@ -39,4 +41,5 @@ urlpatterns = [
     path("", include("personas.urls")),
     path("", include("billing.urls")),
     path("", include("calls.urls")),
+    path("", include((scheduling_urls.urlpatterns, "scheduling"))),
 ]

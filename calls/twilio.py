@@ -205,6 +205,14 @@ def call_hang_up(*, sid: str, ringing: bool) -> CallData:
     return _call_data(_call("end the call", lambda: client().calls(sid).update(status=status)))
 
 
+# --- Messaging ----------------------------------------------------------------------------
+
+
+def message_send(*, to: str, body: str, from_: str) -> str:
+    """Texts `body` to `to` through Twilio Messaging; returns the message SID."""
+    return _call("send the text message", lambda: client().messages.create(to=to, from_=from_, body=body)).sid
+
+
 # --- Verify -------------------------------------------------------------------------------
 
 

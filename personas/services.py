@@ -15,6 +15,7 @@ from accounts.models import User
 from callmeback.db import declared_constraint_names, violated_constraint
 from callmeback.errors import ApplicationError, Forbidden, NotFound, ValidationFailed
 from callmeback.validation import Rule, clean_fields
+from calls import scheduling_selectors
 from personas import cache, selectors
 from personas.gateways import Voice, VoiceApiError, voice_catalogue
 from personas.models import CatalogueEntry, Contact, Persona, ScenarioTemplate
@@ -39,6 +40,12 @@ MAX_CONTACTS = 50
 class DuplicateName(ApplicationError):
     code = "DUPLICATE_NAME"
     default_message = "You already have one with this name."
+
+
+class PersonaInUse(ApplicationError):
+    code = "PERSONA_IN_USE"
+    status_code = 409
+    default_message = "This persona has scheduled calls. Cancel them before deleting it."
 
 
 class MaxPersonas(ApplicationError):
@@ -283,6 +290,8 @@ def _persona_saved(persona: Persona, *, was_public: bool) -> None:
 def persona_delete(*, persona: Persona, actor: User) -> None:
     """Deletes the actor's own persona and removes it from every contact list."""
     ensure_owner(entry=persona, actor=actor, action="delete")
+    if scheduling_selectors.persona_has_active_bookings(persona_id=persona.pk):
+        raise PersonaInUse()
     persona.delete()  # personas.signals refreshes the cached lists
 
 

@@ -180,7 +180,7 @@ class TestProfile:
 
         assert response.status_code == 200
         body = response.json()["user"]
-        assert set(body) == {"id", "name", "email", "phone", "updated_at"}
+        assert set(body) == {"id", "name", "email", "phone", "timezone", "updated_at"}
         assert body["name"] == "Jane O'Neil-Smith"
 
     @pytest.mark.parametrize("name", ["Newcomer T. Tester", "J.R.R. Tolkien", "Sammy Davis Jr."])

@@ -1,0 +1,199 @@
+"""How punctually the dispatcher places booked calls, and that each rings exactly once.
+
+Books N calls (default 10,000) due within the same minute, for N people (one active call
+per person), then runs Celery beat and two workers as separate processes on PostgreSQL and
+the Redis broker against the local Twilio, and waits until every booking is dialled or
+given up. Prints dispatch lateness (placed, and dialled at Twilio: p50, p99, max), calls
+placed, duplicates (a number dialled more than once) and misses (never dialled).
+
+The bookings' holds are written straight to the database (they are only read at dispatch;
+localstripe would take minutes to authorise 10,000), and Twilio's status callbacks are off:
+the measure is the dispatch, not the call.
+
+    DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python bench/scheduler.py [N]
+        [--pool prefork --concurrency 4]
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "callmeback.settings")
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+LEAD_SECONDS = 45  # time for the processes to start before the first booking is due
+SITE_URL = "https://bench.example"
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def _book(count: int, first_due) -> None:
+    """N people with a verified number, a hold each, and a booking each, due within one minute."""
+    from accounts.models import User, VerifiedPhoneNumber
+    from billing.models import PaymentAuthorization
+    from calls.models import ScheduledCall
+    from personas.models import Persona
+
+    persona = Persona.objects.create(
+        name="Bench Buddy", voice="21m00Tcm4TlvDq8ikWAM", system_prompt="Be brief.", is_public=True
+    )
+    people = [
+        User(email=f"bench{n}@example.com", name=f"Bench {n}", phone=f"+1415{n:07d}", phone_verified=True, password="!")
+        for n in range(count)
+    ]
+    User.objects.bulk_create(people, batch_size=1000)
+    VerifiedPhoneNumber.objects.bulk_create(
+        [VerifiedPhoneNumber(user=person, phone_number=person.phone) for person in people], batch_size=1000
+    )
+    holds = [
+        PaymentAuthorization(
+            user=person,
+            payment_intent_id=f"pi_bench_{uuid.uuid4().hex}",
+            payment_method_id="pm_bench",
+            currency="usd",
+            amount_authorized=225,
+            estimated_duration=5,
+            call_type="scheduled",
+            status=PaymentAuthorization.Status.REQUIRES_CAPTURE,
+            expires_at=timezone.now() + timedelta(days=7),
+        )
+        for person in people
+    ]
+    PaymentAuthorization.objects.bulk_create(holds, batch_size=1000)
+    spread = 60_000_000 // count  # microseconds between bookings: all within the minute
+    ScheduledCall.objects.bulk_create(
+        [
+            ScheduledCall(
+                user=person,
+                persona=persona,
+                persona_name=persona.name,
+                phone_number=person.phone,
+                scheduled_time=first_due + timedelta(microseconds=n * spread),
+                authorization=hold,
+                reminder_sms_sent_at=first_due,  # reminders are another sweep; keep them out of the way
+                reminder_email_sent_at=first_due,
+            )
+            for n, (person, hold) in enumerate(zip(people, holds, strict=True))
+        ],
+        batch_size=1000,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("count", nargs="?", type=int, default=10_000)
+    parser.add_argument("--pool", default="prefork")
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--timeout", type=int, default=1200, help="seconds to wait for the last booking")
+    options = parser.parse_args()
+    if connection.vendor != "postgresql" or not settings.REDIS_URL:
+        sys.exit("Run with DATABASE_URL (PostgreSQL) and REDIS_URL set.")
+
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    from callmeback.celery import app as celery_app
+    from calls.models import ScheduledCall
+    from tests.calls.scheduling_processes import CeleryProcesses, database_url
+    from tests.fakes.localstripe_server import LocalStripeServer
+    from tests.fakes.twilio import LocalTwilioServer
+
+    twilio = LocalTwilioServer.shared()
+    localstripe = LocalStripeServer.shared()
+    celery_app.control.purge()
+    log_dir = Path(tempfile.mkdtemp(prefix="bench-scheduler-"))
+    processes = CeleryProcesses(
+        env={
+            "DATABASE_URL": database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "TWILIO_ACCOUNT_SID": twilio.account_sid,
+            "TWILIO_AUTH_TOKEN": twilio.auth_token,
+            "TWILIO_API_BASE": twilio.url,
+            "TWILIO_CALLER_ID": twilio.caller_id,
+            "SITE_URL": SITE_URL,
+            "STRIPE_SECRET_KEY": "",
+            "STRIPE_API_BASE": localstripe.url,
+            "LOG_LEVEL": "WARNING",
+        },
+        log_dir=log_dir,
+    )
+    try:
+        first_due = timezone.now() + timedelta(seconds=LEAD_SECONDS)
+        started = time.monotonic()
+        _book(options.count, first_due)
+        print(f"booked {options.count} calls in {time.monotonic() - started:.1f} s, due from {first_due:%H:%M:%S} UTC")
+        for name in ("w1", "w2"):
+            processes.start_worker(name, pool=options.pool, concurrency=options.concurrency)
+        processes.start_beat()
+
+        final = (ScheduledCall.Status.MISSED, ScheduledCall.Status.FAILED, ScheduledCall.Status.PAYMENT_FAILED)
+        deadline = time.monotonic() + options.timeout
+        while time.monotonic() < deadline:
+            dialled = ScheduledCall.objects.filter(status=ScheduledCall.Status.PLACED, call__sid__isnull=False).count()
+            given_up = ScheduledCall.objects.filter(status__in=final).count()
+            print(f"  {timezone.now():%H:%M:%S} dialled {dialled}, given up {given_up}", flush=True)
+            if dialled + given_up >= options.count:
+                break
+            time.sleep(5)
+        time.sleep(5)  # let the sweeper run a few more times, for any duplicate to show
+
+        bookings = list(
+            ScheduledCall.objects.values_list("phone_number", "scheduled_time", "lateness_ms", "status", "call__sid")
+        )
+        twilio_calls = list(twilio.calls.values())
+    finally:
+        processes.stop_all()
+        celery_app.control.purge()
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+    dials: dict[str, list] = {}
+    for call in twilio_calls:
+        dials.setdefault(call.to, []).append(call.date_created)
+    due = {phone: scheduled for phone, scheduled, *_ in bookings}
+    placed_lateness = [lateness / 1000 for _, _, lateness, status, _ in bookings if lateness is not None]
+    dial_lateness = [(min(created) - due[phone]).total_seconds() for phone, created in dials.items() if phone in due]
+    duplicates = sum(len(created) - 1 for created in dials.values())
+    misses = sum(1 for phone in due if phone not in dials)
+    by_status: dict[str, int] = {}
+    for *_, status, _ in bookings:
+        by_status[status] = by_status.get(status, 0) + 1
+
+    print()
+    sweep_every = settings.CELERY_BEAT_SCHEDULE["calls-scheduling-sweep"]["schedule"]
+    print(
+        f"{options.count} bookings due within one minute; beat + 2 workers ({options.pool} x {options.concurrency}), "
+        f"PostgreSQL, Redis broker, local Twilio; sweep every {sweep_every} s"
+    )
+    for label, values in (("placed (row committed)", placed_lateness), ("dialled (at Twilio)", dial_lateness)):
+        if values:
+            print(
+                f"lateness {label:24} p50 {statistics.median(values):7.2f} s   p99 {_percentile(values, 0.99):7.2f} s"
+                f"   max {max(values):7.2f} s"
+            )
+    print(f"calls placed at Twilio: {len(twilio_calls)}")
+    print(f"duplicates (a number dialled twice): {duplicates}")
+    print(f"misses (never dialled): {misses}")
+    print(f"bookings by status: {dict(sorted(by_status.items()))}")
+    print(f"worker and beat logs: {log_dir}")
+
+
+if __name__ == "__main__":
+    main()

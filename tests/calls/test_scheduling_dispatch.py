@@ -1,0 +1,508 @@
+"""The dispatcher in-process: the sweeper's claims, placing a booking once, the checks at
+send time, the late cut-off, reminders, re-authorisation of holds and the redial of a call
+whose worker died. Real PostgreSQL or SQLite, the local Twilio and localstripe; the
+enqueued work runs where the test says."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.db import connection, connections
+from django.utils import timezone
+
+from accounts.models import VerifiedPhoneNumber
+from billing import services as billing_services
+from billing.models import PaymentAuthorization
+from calls import scheduling
+from calls.models import Call, ScheduledCall
+from tests.billing.conftest import front  # noqa: F401  (fixture)
+from tests.calls.conftest import PHONE
+from tests.calls.scheduling_helpers import Collected, book, make_due
+
+Status = ScheduledCall.Status
+Hold = PaymentAuthorization.Status
+
+
+@pytest.fixture(autouse=True)
+def _after_commit_runs(request, django_capture_on_commit_callbacks):
+    """Releases and messages wait for the commit; inside a test's transaction, run them as
+    soon as they are queued."""
+    if "transactional_db" in request.fixturenames or request.node.get_closest_marker("django_db") is not None:
+        yield
+        return
+    with django_capture_on_commit_callbacks(execute=True):
+        yield
+
+
+def _sweep(**kwargs) -> Collected:
+    collected = Collected()
+    scheduling.sweep(enqueue=collected, **kwargs)
+    return collected
+
+
+def _texts_to(twilio, number: str) -> list[str]:
+    return [message.body for message in twilio.messages if message.to == number]
+
+
+# --- Claiming -----------------------------------------------------------------------------------
+
+
+def test_the_sweeper_claims_a_due_booking_and_leaves_future_ones(caller, persona):
+    due = make_due(book(caller, persona))
+    later = book(caller, persona, minutes_ahead=30)
+
+    collected = _sweep()
+
+    assert collected.dispatch == [due.pk]
+    due.refresh_from_db()
+    later.refresh_from_db()
+    assert (due.status, due.dispatch_attempts) == (Status.DISPATCHING, 1)
+    assert later.status == Status.SCHEDULED
+
+
+def test_a_fresh_claim_is_not_claimed_again(caller, persona):
+    make_due(book(caller, persona))
+    _sweep()
+
+    assert _sweep().dispatch == []
+
+
+def test_a_claim_whose_worker_died_is_claimed_again_after_the_timeout(settings, caller, persona):
+    booking = make_due(book(caller, persona))
+    _sweep()
+
+    collected = _sweep(now=timezone.now() + settings.SCHEDULE_CLAIM_TIMEOUT + timedelta(seconds=1))
+
+    assert collected.dispatch == [booking.pk]
+    booking.refresh_from_db()
+    assert booking.dispatch_attempts == 2
+
+
+def test_nothing_is_enqueued_when_nothing_is_due(caller, persona):
+    book(caller, persona, minutes_ahead=30)
+
+    assert _sweep().results == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks and SKIP LOCKED need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sweeps_claim_each_booking_once(caller, persona):
+    bookings = [make_due(book(caller, persona, minutes_ahead=10 + n)) for n in range(20)]
+    claimed: list = []
+    barrier = threading.Barrier(4)
+
+    def sweep_once() -> None:
+        try:
+            barrier.wait()
+            claimed.extend(_sweep().dispatch)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=sweep_once) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(claimed) == sorted(booking.pk for booking in bookings)
+
+
+# --- Placing -----------------------------------------------------------------------------------
+
+
+def _claimed(caller, persona, **kwargs) -> ScheduledCall:
+    booking = make_due(book(caller, persona, **kwargs))
+    _sweep()
+    booking.refresh_from_db()
+    return booking
+
+
+def test_placing_dials_the_booking_once_and_links_its_call(caller, persona, twilio):
+    booking = _claimed(caller, persona)
+
+    scheduling.booking_place(booking_id=booking.pk)
+
+    booking.refresh_from_db()
+    assert booking.status == Status.PLACED
+    call = booking.call
+    assert (call.phone_number, call.persona_id, call.authorization_id) == (PHONE, persona.pk, booking.authorization_id)
+    assert [(c.to, c.sid) for c in twilio.calls.values()] == [(PHONE, call.sid)]
+    assert booking.lateness_ms is not None and booking.lateness_ms >= 0
+
+
+def test_a_duplicate_placing_task_never_dials_twice(caller, persona, twilio):
+    booking = _claimed(caller, persona)
+
+    scheduling.booking_place(booking_id=booking.pk)
+    scheduling.booking_place(booking_id=booking.pk)
+
+    assert len(twilio.calls) == 1
+    assert Call.objects.count() == 1
+
+
+def test_a_booking_the_sweeper_has_not_claimed_is_not_placed(caller, persona, twilio):
+    booking = make_due(book(caller, persona))
+
+    scheduling.booking_place(booking_id=booking.pk)
+
+    booking.refresh_from_db()
+    assert booking.status == Status.SCHEDULED
+    assert twilio.calls == {}
+
+
+def test_a_booking_found_past_the_late_cut_off_is_missed_released_and_told(
+    settings, caller, persona, twilio, django_capture_on_commit_callbacks
+):
+    booking = _claimed(caller, persona)
+    make_due(booking, seconds_ago=settings.SCHEDULE_LATE_CUTOFF.total_seconds() + 5)
+    mail.outbox = []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        scheduling.booking_place(booking_id=booking.pk)
+
+    booking.refresh_from_db()
+    assert booking.status == Status.MISSED
+    assert twilio.calls == {}
+    assert booking.authorization.status == Hold.CANCELED
+    assert any("could not be placed on time" in text for text in _texts_to(twilio, PHONE))
+    assert [message.subject for message in mail.outbox] == ["Call Me Back: We missed your call"]
+
+
+def test_a_booking_inside_the_late_cut_off_still_rings(settings, caller, persona, twilio):
+    booking = _claimed(caller, persona)
+    make_due(booking, seconds_ago=settings.SCHEDULE_LATE_CUTOFF.total_seconds() - 30)
+
+    scheduling.booking_place(booking_id=booking.pk)
+
+    booking.refresh_from_db()
+    assert booking.status == Status.PLACED
+    assert len(twilio.calls) == 1
+
+
+def test_a_number_no_longer_verified_at_send_time_fails_the_booking(
+    caller, persona, twilio, django_capture_on_commit_callbacks
+):
+    booking = _claimed(caller, persona)
+    VerifiedPhoneNumber.objects.filter(user=caller).delete()
+    caller.phone_verified = False
+    caller.save(update_fields=["phone_verified"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        scheduling.booking_place(booking_id=booking.pk)
+
+    booking.refresh_from_db()
+    assert (booking.status, booking.failure_reason) == (Status.FAILED, "The phone number is no longer verified.")
+    assert twilio.calls == {}
+    assert booking.authorization.status == Hold.CANCELED
+    assert any("no longer verified" in text for text in _texts_to(twilio, PHONE))
+
+
+def test_a_persona_no_longer_visible_at_send_time_fails_the_booking(caller, persona, twilio, user_factory):
+    booking = _claimed(caller, persona)
+    persona.is_public = False
+    persona.owner = user_factory()
+    persona.save()
+
+    scheduling.booking_place(booking_id=booking.pk)
+
+    booking.refresh_from_db()
+    assert (booking.status, booking.failure_reason) == (Status.FAILED, "The persona is no longer available.")
+    assert twilio.calls == {}
+
+
+def test_a_hold_spent_elsewhere_before_send_time_fails_the_booking(caller, persona, twilio):
+    booking = _claimed(caller, persona)
+    billing_services.authorization_release(authorization=booking.authorization)
+
+    scheduling.booking_place(booking_id=booking.pk)
+
+    booking.refresh_from_db()
+    assert booking.status == Status.FAILED
+    assert twilio.calls == {}
+
+
+def test_a_person_already_on_a_call_is_retried_not_failed(caller, persona, twilio, place):
+    place()
+    booking = _claimed(caller, persona)
+
+    scheduling.booking_place(booking_id=booking.pk)
+
+    booking.refresh_from_db()
+    assert booking.status == Status.DISPATCHING
+    assert "another call" in booking.failure_reason
+    assert len(twilio.calls) == 1
+
+
+def test_twilio_refusing_the_dial_fails_the_call_releases_the_hold_and_tells_the_person(
+    caller, persona, twilio, django_capture_on_commit_callbacks
+):
+    booking = _claimed(caller, persona)
+    twilio.fail_next("POST", r"/Calls\.json$", status=400, code=21211, message="Invalid 'To' Phone Number")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        scheduling.booking_place(booking_id=booking.pk)
+
+    booking.refresh_from_db()
+    assert booking.status == Status.PLACED
+    assert booking.call.status == Call.Status.FAILED
+    assert booking.authorization.status == Hold.CANCELED
+    assert any("refused your call" in text for text in _texts_to(twilio, PHONE))
+
+
+# --- Cancellation against dispatch ------------------------------------------------------------------
+
+
+def test_a_claimed_booking_can_no_longer_be_cancelled(settings, caller, persona):
+    settings.SCHEDULE_CANCEL_CUTOFF = timedelta(0)
+    booking = book(caller, persona, minutes_ahead=30)
+    _sweep(now=booking.scheduled_time)
+
+    with pytest.raises(scheduling.CancellationDenied):
+        scheduling.booking_cancel(booking_id=booking.pk, user=caller)
+
+
+def test_a_cancelled_booking_is_never_claimed(settings, caller, persona):
+    booking = book(caller, persona, minutes_ahead=30)
+    scheduling.booking_cancel(booking_id=booking.pk, user=caller)
+
+    assert _sweep(now=booking.scheduled_time + timedelta(seconds=1)).dispatch == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks and SKIP LOCKED need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_cancellation_racing_the_sweeper_ends_in_exactly_one_of_the_two(settings, caller, persona):
+    settings.SCHEDULE_CANCEL_CUTOFF = timedelta(0)
+    bookings = [book(caller, persona, minutes_ahead=30) for _ in range(10)]
+    moment = max(booking.scheduled_time for booking in bookings)
+    barrier = threading.Barrier(2)
+    cancelled: list = []
+
+    def cancel_all() -> None:
+        try:
+            barrier.wait()
+            for booking in bookings:
+                try:
+                    scheduling.booking_cancel(booking_id=booking.pk, user=caller)
+                    cancelled.append(booking.pk)
+                except scheduling.CancellationDenied:
+                    pass
+        finally:
+            connections.close_all()
+
+    claimed: list = []
+
+    def sweep_all() -> None:
+        try:
+            barrier.wait()
+            while len(claimed) + len(cancelled) < len(bookings):
+                claimed.extend(_sweep(now=moment).dispatch)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=cancel_all), threading.Thread(target=sweep_all)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(claimed + cancelled) == sorted(booking.pk for booking in bookings)
+    statuses = dict(ScheduledCall.objects.values_list("pk", "status"))
+    assert all(statuses[pk] == Status.CANCELLED for pk in cancelled)
+    assert all(statuses[pk] == Status.DISPATCHING for pk in claimed)
+
+
+# --- Reminders ---------------------------------------------------------------------------------------
+
+
+def test_a_reminder_is_texted_and_emailed_five_minutes_before_once(caller, persona, twilio):
+    booking = book(caller, persona, minutes_ahead=30)
+    ScheduledCall.objects.filter(pk=booking.pk).update(scheduled_time=timezone.now() + timedelta(minutes=4))
+    mail.outbox = []
+
+    collected = _sweep()
+    for booking_id in collected.results[0].reminders:
+        scheduling.booking_remind(booking_id=booking_id)
+        scheduling.booking_remind(booking_id=booking_id)
+
+    assert collected.results[0].reminders == [booking.pk]
+    assert len([text for text in _texts_to(twilio, PHONE) if "Reminder" in text]) == 1
+    assert [message.subject for message in mail.outbox] == ["Call Me Back: your call is coming up"]
+    booking.refresh_from_db()
+    assert booking.reminder_sms_sent_at and booking.reminder_email_sent_at
+    assert _sweep().results == []
+
+
+def test_no_reminder_is_claimed_earlier_than_the_reminder_lead(caller, persona):
+    book(caller, persona, minutes_ahead=6)
+
+    assert _sweep().results == []
+
+
+def test_a_failed_text_is_not_recorded_so_the_next_claim_sends_it(caller, persona, twilio):
+    booking = book(caller, persona, minutes_ahead=30)
+    ScheduledCall.objects.filter(pk=booking.pk).update(scheduled_time=timezone.now() + timedelta(minutes=4))
+    twilio.fail_next("POST", r"/Messages\.json$")
+
+    with pytest.raises(scheduling.twilio.TwilioServiceError):
+        scheduling.booking_remind(booking_id=booking.pk)
+    booking.refresh_from_db()
+    assert booking.reminder_sms_sent_at is None
+
+    scheduling.booking_remind(booking_id=booking.pk)
+
+    booking.refresh_from_db()
+    assert booking.reminder_sms_sent_at is not None
+
+
+# --- Re-authorisation ------------------------------------------------------------------------------
+
+
+def _expiring_booking(caller, persona) -> ScheduledCall:
+    """A booking 50 minutes ahead whose hold ends before the call does."""
+    booking = book(caller, persona, minutes_ahead=50)
+    PaymentAuthorization.objects.filter(pk=booking.authorization_id).update(
+        expires_at=booking.scheduled_time - timedelta(minutes=1)
+    )
+    return booking
+
+
+def test_a_hold_ending_before_the_call_is_replaced_off_session_and_the_first_released(
+    caller, persona, django_capture_on_commit_callbacks
+):
+    booking = _expiring_booking(caller, persona)
+    first = booking.authorization
+
+    collected = _sweep()
+    with django_capture_on_commit_callbacks(execute=True):
+        scheduling.booking_reauthorize(booking_id=collected.results[0].reauthorizations[0])
+
+    booking.refresh_from_db()
+    first.refresh_from_db()
+    assert booking.status == Status.SCHEDULED
+    assert booking.authorization != first
+    assert booking.authorization.off_session and booking.authorization.status == Hold.REQUIRES_CAPTURE
+    assert booking.authorization.expires_at > booking.scheduled_time
+    assert first.status == Hold.CANCELED
+
+
+def test_a_hold_that_outlives_the_call_is_not_claimed_for_re_authorisation(caller, persona):
+    book(caller, persona, minutes_ahead=50)
+
+    assert _sweep().results == []
+
+
+def test_re_authorising_twice_places_one_new_hold(caller, persona):
+    booking = _expiring_booking(caller, persona)
+
+    scheduling.booking_reauthorize(booking_id=booking.pk)
+    scheduling.booking_reauthorize(booking_id=booking.pk)
+
+    assert PaymentAuthorization.objects.filter(user=caller).count() == 2
+
+
+def test_a_declined_re_authorisation_fails_the_booking_and_tells_the_person_at_once(
+    caller,
+    persona,
+    front,  # noqa: F811
+    twilio,
+    django_capture_on_commit_callbacks,
+):
+    booking = _expiring_booking(caller, persona)
+    decline = {"type": "card_error", "code": "card_declined", "message": "Your card was declined."}
+    front.script_error("POST", "/v1/payment_intents", status=402, error=decline)
+    mail.outbox = []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        scheduling.booking_reauthorize(booking_id=booking.pk)
+
+    booking.refresh_from_db()
+    assert booking.status == Status.PAYMENT_FAILED
+    assert booking.authorization.status == Hold.CANCELED
+    assert any("could not hold the payment" in text for text in _texts_to(twilio, PHONE))
+    assert [message.subject for message in mail.outbox] == ["Call Me Back: Your scheduled call needs a card"]
+    assert "/calls/scheduled/" in mail.outbox[0].body
+    assert _sweep(now=booking.scheduled_time).dispatch == []
+
+
+def test_a_card_that_needs_authentication_is_handled_like_a_decline(caller, persona, make_card):
+    booking = _expiring_booking(caller, persona)
+    billing_services.payment_method_add(
+        user=caller, payment_method_id=make_card("4000002500003155"), set_as_default=True
+    )
+
+    scheduling.booking_reauthorize(booking_id=booking.pk)
+
+    booking.refresh_from_db()
+    assert booking.status == Status.PAYMENT_FAILED
+    assert "confirm" in booking.failure_reason
+
+
+# --- A worker dying between creating the call and dialling it ------------------------------------------
+
+
+def test_a_placed_call_never_dialled_is_dialled_once_by_the_next_claim(settings, caller, persona, twilio):
+    booking = _claimed(caller, persona)
+    _place_without_dialling(booking)
+    later = timezone.now() + settings.SCHEDULE_CLAIM_TIMEOUT + timedelta(seconds=1)
+
+    collected = _sweep(now=later)
+    scheduling.booking_redial(booking_id=booking.pk)
+    scheduling.booking_redial(booking_id=booking.pk)
+
+    assert [booking_id for result in collected.results for booking_id in result.redial] == [booking.pk]
+    booking.refresh_from_db()
+    assert booking.call.sid
+    assert [c.sid for c in twilio.calls.values()] == [booking.call.sid]
+
+
+def test_a_placed_call_twilio_reported_on_is_not_claimed_for_redial(settings, caller, persona):
+    booking = _claimed(caller, persona)
+    call = _place_without_dialling(booking)
+    Call.objects.filter(pk=call.pk).update(twilio_status="queued")
+    later = timezone.now() + settings.SCHEDULE_CLAIM_TIMEOUT + timedelta(seconds=1)
+
+    assert _sweep(now=later).results == []
+
+
+def test_a_never_dialled_call_found_too_late_is_missed_and_released(settings, caller, persona, twilio):
+    booking = _claimed(caller, persona)
+    _place_without_dialling(booking)
+    make_due(booking, seconds_ago=settings.SCHEDULE_LATE_CUTOFF.total_seconds() + 5)
+
+    scheduling.booking_redial(booking_id=booking.pk)
+
+    booking.refresh_from_db()
+    assert booking.status == Status.MISSED
+    assert booking.call.status == Call.Status.FAILED
+    assert booking.authorization.status == Hold.CANCELED
+    assert twilio.calls == {}
+
+
+def _place_without_dialling(booking: ScheduledCall) -> Call:
+    """The state a worker leaves when it dies after committing the call row, before dialling."""
+    call = scheduling.call_services.call_create(
+        user=booking.user,
+        phone_number=booking.phone_number,
+        persona=booking.persona,
+        authorization=booking.authorization,
+    )
+    ScheduledCall.objects.filter(pk=booking.pk).update(
+        call=call, status=Status.PLACED, placed_at=timezone.now(), dispatch_claimed_at=timezone.now()
+    )
+    return call
+
+
+def test_support_can_dispatch_a_waiting_booking_now(caller, persona):
+    booking = book(caller, persona, minutes_ahead=30)
+
+    assert scheduling.booking_dispatch_now(booking=booking)
+
+    assert _sweep().dispatch == [booking.pk]
+
+
+def test_dispatch_now_leaves_a_cancelled_booking_alone(caller, persona):
+    booking = book(caller, persona, minutes_ahead=30)
+    scheduling.booking_cancel(booking_id=booking.pk, user=caller)
+
+    assert not scheduling.booking_dispatch_now(booking=booking)
