@@ -11,6 +11,7 @@ drops the unplayed audio and echoes every pending mark at once.
 import asyncio
 import audioop
 import base64
+import contextlib
 import io
 import json
 import secrets
@@ -213,6 +214,22 @@ class TwilioMediaStream:
         """The persona's side as the person heard it, silences included, up to now."""
         return bytes(self._timeline[: self._now_sample()])
 
+    @property
+    def playing(self) -> bool:
+        """Audio received is still being played to the person."""
+        return len(self._timeline) > self._now_sample()
+
+    async def listen(self, *, timeout: float, quiet: float = 1.0) -> bool:
+        """Waits for the persona to start talking and then to finish (`quiet` seconds with
+        nothing left to play); True when it did within `timeout`."""
+        since = time.monotonic()
+        if not await self.wait_until(lambda: self.received.first_media_after(since) is not None, timeout=timeout):
+            return False
+        return await self.wait_until(
+            lambda: not self.playing and time.monotonic() - self.received.media[-1][0] >= quiet / self.speed,
+            timeout=timeout,
+        )
+
     async def wait_until(self, condition: Callable[[], bool], *, timeout: float) -> bool:
         """Waits (bounded) for `condition` over what was received; True when it held."""
         deadline = time.monotonic() + timeout
@@ -221,10 +238,8 @@ class TwilioMediaStream:
             if remaining <= 0:
                 return False
             self._changed.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(remaining, 0.05))
-            except TimeoutError:
-                pass
         return True
 
     async def _read(self) -> None:
