@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from django.utils import timezone
 
 from accounts.models import User
-
 from calls.models import Call, CallTurn
 from calls.services import call_end
 from personas.models import Persona

@@ -59,6 +59,16 @@ def silence(seconds: float) -> bytes:
 
 
 @dataclass
+class Utterance:
+    """Audio queued on the line, with when its first and last frames actually went out."""
+
+    frames: int
+    started_at: float | None = None
+    ended_at: float | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
 class Received:
     """What the stream's far end sent, with monotonic timestamps."""
 
@@ -109,6 +119,8 @@ class TwilioMediaStream:
         self._started = 0.0
         self._pending_marks: deque[tuple[str, asyncio.TimerHandle]] = deque()
         self._changed = asyncio.Event()
+        self._outbox: deque[tuple[bytes, Utterance | None]] = deque()
+        self._line: asyncio.Task | None = None
 
     @classmethod
     def for_call(cls, *, url: str, auth_token: str, call_sid: str, call_id: str, persona_id: str, **options):
@@ -157,6 +169,9 @@ class TwilioMediaStream:
         await self.close()
 
     async def close(self) -> None:
+        if self._line is not None:
+            self._line.cancel()
+            await asyncio.gather(self._line, return_exceptions=True)
         for _, handle in self._pending_marks:
             handle.cancel()
         self._pending_marks.clear()
@@ -186,6 +201,45 @@ class TwilioMediaStream:
             if self.closed:
                 return
             await self.send_frame(mulaw[offset : offset + FRAME_BYTES])
+
+    def start_line(self) -> None:
+        """Send a frame every 20 ms from now on, as a phone line does: queued audio (`say`,
+        `push_frame`) when there is some, silence otherwise."""
+        if self._line is None:
+            self._line = asyncio.create_task(self._run_line())
+
+    def say(self, mulaw: bytes) -> Utterance:
+        """Queue the person's words on the line; the result tells when they were sent."""
+        frames = [mulaw[offset : offset + FRAME_BYTES] for offset in range(0, len(mulaw), FRAME_BYTES)]
+        utterance = Utterance(frames=len(frames))
+        self._outbox.extend((frame, utterance) for frame in frames)
+        return utterance
+
+    def push_frame(self, frame: bytes) -> None:
+        """A live microphone frame, sent on the next tick of the line."""
+        self._outbox.append((frame, None))
+
+    async def _run_line(self) -> None:
+        frame_seconds = FRAME_BYTES / SAMPLE_RATE / self.speed
+        silent_frame = silence(FRAME_BYTES / SAMPLE_RATE)
+        next_at = time.monotonic()
+        while not self.closed:
+            frame, utterance = self._outbox.popleft() if self._outbox else (silent_frame, None)
+            await self.send_frame(frame)
+            if utterance is not None:
+                now = time.monotonic()
+                if utterance.started_at is None:
+                    utterance.started_at = now
+                utterance.frames -= 1
+                if utterance.frames == 0:
+                    utterance.ended_at = now
+                    utterance.done.set()
+            next_at += frame_seconds
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -1.0:
+                next_at = time.monotonic()  # far behind (a stalled loop): do not burst to catch up
 
     async def send_frame(self, frame: bytes) -> None:
         await self._send(
