@@ -6,12 +6,16 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import services, tokens
+from accounts import ratelimits, services, tokens
 from accounts.serializers import (
     ChangePasswordInput,
     CurrentUserSerializer,
     ForgotPasswordInput,
     LoginInput,
+    PhoneVerifyCheckInput,
+    PhoneVerifyCheckOutput,
+    PhoneVerifyInput,
+    PhoneVerifyOutput,
     ProfileInput,
     ProfileSerializer,
     RefreshInput,
@@ -22,7 +26,8 @@ from accounts.serializers import (
     VerifyEmailInput,
 )
 from callmeback.api import MessageOutput, parse_input
-from callmeback.ratelimit import RateLimit
+from callmeback.logging import mask_phone
+from callmeback.ratelimit import enforce_rate_limit
 
 
 def _session_body(user, pair: tokens.TokenPair) -> dict:
@@ -32,7 +37,7 @@ def _session_body(user, pair: tokens.TokenPair) -> dict:
 class RegisterApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    rate_limits = {"POST": RateLimit("3/hour", per="ip")}
+    rate_limits = {"POST": ratelimits.REGISTER}
 
     @extend_schema(request=RegisterInput, responses={201: SessionOutput})
     def post(self, request):
@@ -43,7 +48,7 @@ class RegisterApi(APIView):
 class LoginApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    rate_limits = {"POST": RateLimit("5/min", per="ip")}
+    rate_limits = {"POST": ratelimits.LOGIN}
 
     @extend_schema(request=LoginInput, responses={200: SessionOutput})
     def post(self, request):
@@ -52,7 +57,7 @@ class LoginApi(APIView):
 
 
 class LogoutApi(APIView):
-    rate_limits = {"POST": RateLimit("10/min")}
+    rate_limits = {"POST": ratelimits.LOGOUT}
 
     @extend_schema(request=None, responses={200: MessageOutput})
     def post(self, request):
@@ -61,7 +66,7 @@ class LogoutApi(APIView):
 
 
 class MeApi(APIView):
-    rate_limits = {"GET": RateLimit("30/min")}
+    rate_limits = {"GET": ratelimits.ME}
 
     @extend_schema(responses={200: inline_serializer("MeOutput", {"user": CurrentUserSerializer()})})
     def get(self, request):
@@ -71,7 +76,7 @@ class MeApi(APIView):
 class RefreshApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    rate_limits = {"POST": RateLimit("10/min", per="ip")}
+    rate_limits = {"POST": ratelimits.REFRESH}
 
     @extend_schema(
         request=RefreshInput, responses={200: inline_serializer("RefreshOutput", {"token": serializers.CharField()})}
@@ -84,7 +89,7 @@ class RefreshApi(APIView):
 class ForgotPasswordApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    rate_limits = {"POST": RateLimit("3/hour", per="ip")}
+    rate_limits = {"POST": ratelimits.FORGOT_PASSWORD}
 
     @extend_schema(request=ForgotPasswordInput, responses={200: MessageOutput})
     def post(self, request):
@@ -95,7 +100,7 @@ class ForgotPasswordApi(APIView):
 class ResetPasswordApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    rate_limits = {"POST": RateLimit("10/min", per="ip")}
+    rate_limits = {"POST": ratelimits.RESET_PASSWORD}
 
     @extend_schema(request=ResetPasswordInput, responses={200: MessageOutput})
     def post(self, request):
@@ -106,7 +111,7 @@ class ResetPasswordApi(APIView):
 class VerifyEmailApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    rate_limits = {"POST": RateLimit("10/min", per="ip")}
+    rate_limits = {"POST": ratelimits.VERIFY_EMAIL}
 
     @extend_schema(request=VerifyEmailInput, responses={200: MessageOutput})
     def post(self, request):
@@ -115,7 +120,7 @@ class VerifyEmailApi(APIView):
 
 
 class ResendVerificationApi(APIView):
-    rate_limits = {"POST": RateLimit("3/hour")}
+    rate_limits = {"POST": ratelimits.RESEND_VERIFICATION}
 
     @extend_schema(request=None, responses={200: MessageOutput})
     def post(self, request):
@@ -124,7 +129,7 @@ class ResendVerificationApi(APIView):
 
 
 class ChangePasswordApi(APIView):
-    rate_limits = {"PUT": RateLimit("10/min")}
+    rate_limits = {"PUT": ratelimits.CHANGE_PASSWORD}
 
     @extend_schema(request=ChangePasswordInput, responses={200: MessageOutput})
     def put(self, request):
@@ -133,7 +138,7 @@ class ChangePasswordApi(APIView):
 
 
 class ProfileApi(APIView):
-    rate_limits = {"PUT": RateLimit("10/min")}
+    rate_limits = {"PUT": ratelimits.UPDATE_PROFILE}
 
     @extend_schema(
         request=ProfileInput, responses={200: inline_serializer("ProfileOutput", {"user": ProfileSerializer()})}
@@ -141,3 +146,32 @@ class ProfileApi(APIView):
     def put(self, request):
         user = services.user_update_profile(user=request.user, **parse_input(ProfileInput, request))
         return Response({"user": ProfileSerializer(user).data})
+
+
+class PhoneVerifyApi(APIView):
+    """Texts a Twilio Verify code to the number (default: the profile phone)."""
+
+    rate_limits = {"POST": ratelimits.PHONE_VERIFY_START}
+
+    @extend_schema(request=PhoneVerifyInput, responses={200: PhoneVerifyOutput})
+    def post(self, request):
+        enforce_rate_limit(request._request, ratelimits.PHONE_VERIFY_START_IP)
+        number = services.phone_verification_start(user=request.user, **parse_input(PhoneVerifyInput, request))
+        return Response({"message": "Verification code sent", "phone": mask_phone(number)})
+
+
+class PhoneVerifyCheckApi(APIView):
+    """Approves the number with the code it received."""
+
+    rate_limits = {"POST": ratelimits.PHONE_VERIFY_CHECK}
+
+    @extend_schema(request=PhoneVerifyCheckInput, responses={200: PhoneVerifyCheckOutput})
+    def post(self, request):
+        enforce_rate_limit(request._request, ratelimits.PHONE_VERIFY_CHECK_IP)
+        verified = services.phone_verification_check(user=request.user, **parse_input(PhoneVerifyCheckInput, request))
+        body = {
+            "message": "Phone number verified",
+            "phone": mask_phone(verified.phone_number),
+            "phone_verified": request.user.phone_verified,
+        }
+        return Response(body)

@@ -14,4 +14,6 @@ urlpatterns = [
     path("auth/resend-verification", api.ResendVerificationApi.as_view(), name="api-resend-verification"),
     path("user/password", api.ChangePasswordApi.as_view(), name="api-change-password"),
     path("user/profile", api.ProfileApi.as_view(), name="api-profile"),
+    path("user/phone/verify", api.PhoneVerifyApi.as_view(), name="api-phone-verify"),
+    path("user/phone/verify/check", api.PhoneVerifyCheckApi.as_view(), name="api-phone-verify-check"),
 ]

@@ -35,6 +35,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     email_verified = models.BooleanField(default=False)
     phone_verified = models.BooleanField(default=False)
     plan = models.CharField(max_length=10, choices=Plan.choices, default=Plan.FREE)
+    record_calls = models.BooleanField(default=False, help_text="Twilio records this person's calls (both sides).")
 
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
@@ -79,3 +80,22 @@ class RevokedToken(models.Model):
 
     def __str__(self) -> str:
         return f"session {self.session_id[:8]}… of {self.user_id}"
+
+
+class VerifiedPhoneNumber(models.Model):
+    """A number the user proved is theirs with a code sent to it; calls only ever go to these."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="verified_phone_numbers")
+    phone_number = models.CharField(max_length=16)
+    verified_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-verified_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "phone_number"], name="verified_phone_once_per_user"),
+            models.CheckConstraint(condition=models.Q(phone_number__regex=E164_REGEX), name="verified_phone_e164"),
+        ]
+
+    def __str__(self) -> str:
+        return f"…{self.phone_number[-4:]} of {self.user_id}"

@@ -14,7 +14,17 @@ class UserSerializer(serializers.ModelSerializer):
 class CurrentUserSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
-        fields = ["id", "email", "name", "phone", "created_at", "email_verified", "phone_verified", "plan"]
+        fields = [
+            "id",
+            "email",
+            "name",
+            "phone",
+            "created_at",
+            "email_verified",
+            "phone_verified",
+            "plan",
+            "record_calls",
+        ]
 
 
 class ProfileSerializer(serializers.ModelSerializer):
@@ -61,6 +71,25 @@ class ProfileInput(serializers.Serializer):
     name = serializers.CharField(required=False)
     email = serializers.CharField(required=False)
     phone = serializers.CharField(required=False)
+    record_calls = serializers.BooleanField(required=False)
+
+
+class PhoneVerifyInput(serializers.Serializer):
+    phone = serializers.CharField(required=False, help_text="Default: the profile phone.")
+
+
+class PhoneVerifyCheckInput(serializers.Serializer):
+    phone = serializers.CharField(required=False, help_text="Default: the profile phone.")
+    code = serializers.CharField(max_length=10)
+
+
+class PhoneVerifyOutput(serializers.Serializer):
+    message = serializers.CharField()
+    phone = serializers.CharField(help_text="The number, masked to its last four digits.")
+
+
+class PhoneVerifyCheckOutput(PhoneVerifyOutput):
+    phone_verified = serializers.BooleanField(help_text="Whether the profile phone is now verified.")
 
 
 class SessionOutput(serializers.Serializer):

@@ -1,6 +1,7 @@
 """Every write to accounts: registration, login and lockout, passwords, profile, email."""
 
 import logging
+import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -11,11 +12,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import emails
-from accounts.models import User
+from accounts.models import User, VerifiedPhoneNumber
 from accounts.tokens import TokenPair, token_pair_issue
-from accounts.validators import clean_email, clean_name, clean_phone
+from accounts.validators import clean_callable_phone, clean_email, clean_name, clean_phone
 from callmeback.errors import ApplicationError, RateLimitExceeded, ValidationFailed
 from callmeback.logging import mask_phone
+from calls import twilio
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +170,12 @@ def user_unlock(*, user: User) -> None:
 
 
 def user_update_profile(
-    *, user: User, name: str | None = None, email: str | None = None, phone: str | None = None
+    *,
+    user: User,
+    name: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    record_calls: bool | None = None,
 ) -> User:
     """Changing the email or phone clears its verified flag; a new email is re-verified."""
     cleaned = _clean_fields(name=name, email=email, phone=phone)
@@ -187,7 +194,11 @@ def user_update_profile(
     if phone_changed:
         user.phone = cleaned["phone"]
         user.phone_verified = False
-    _save_unique(user, fields=["name", "email", "email_verified", "phone", "phone_verified", "updated_at"])
+    if record_calls is not None:
+        user.record_calls = bool(record_calls)
+    _save_unique(
+        user, fields=["name", "email", "email_verified", "phone", "phone_verified", "record_calls", "updated_at"]
+    )
     if email_changed:
         transaction.on_commit(lambda: emails.send_email_verification(user))
     return user
@@ -247,3 +258,61 @@ def email_verify(*, token: str) -> User:
         user.email_verified = True
         user.save(update_fields=["email_verified", "updated_at"])
     return user
+
+
+# --- Phone verification (Twilio Verify) -------------------------------------------------------
+
+# Twilio Verify's codes: too many codes sent to, or checks tried for, one number.
+_VERIFY_TOO_MANY = {60202, 60203}
+_CODE_RE = re.compile(r"^[0-9]{4,10}$")
+
+
+def _verifiable_phone(user: User, phone: str | None) -> str:
+    try:
+        return clean_callable_phone(phone if phone is not None else user.phone)
+    except ValidationError as error:
+        raise ValidationFailed.for_field("phone", error.messages[0]) from None
+
+
+def _verify_refused(error: twilio.TwilioRequestRejected) -> ApplicationError:
+    if error.twilio_code in _VERIFY_TOO_MANY:
+        return RateLimitExceeded("Too many verification attempts for this number. Try again later.", retry_after=600)
+    if error.is_missing:
+        return ValidationFailed.for_field("code", "No code is waiting for this number. Request a new one.")
+    return error
+
+
+def phone_verification_start(*, user: User, phone: str | None = None) -> str:
+    """Texts a code to `phone` (default: the profile phone) through Twilio Verify, which
+    makes the code, expires it and counts attempts. Returns the number, in E.164."""
+    number = _verifiable_phone(user, phone)
+    try:
+        twilio.verification_start(to=number)
+    except twilio.TwilioRequestRejected as error:
+        raise _verify_refused(error) from None
+    logger.info("Sent a verification code to %s for user %s", mask_phone(number), user.pk)
+    return number
+
+
+def phone_verification_check(*, user: User, code: str, phone: str | None = None) -> VerifiedPhoneNumber:
+    """Approves `phone` (default: the profile phone) when `code` is the one Verify sent: the
+    number joins the user's verified numbers, and the profile phone becomes verified."""
+    number = _verifiable_phone(user, phone)
+    code = (code or "").strip()
+    if not _CODE_RE.match(code):
+        raise ValidationFailed.for_field("code", "The code is 4 to 10 digits.")
+    try:
+        approved = twilio.verification_check(to=number, code=code)
+    except twilio.TwilioRequestRejected as error:
+        raise _verify_refused(error) from None
+    if not approved:
+        raise ValidationFailed.for_field("code", "That code is not correct.")
+    with transaction.atomic():
+        verified, _ = VerifiedPhoneNumber.objects.update_or_create(
+            user=user, phone_number=number, defaults={"verified_at": timezone.now()}
+        )
+        if number == user.phone and not user.phone_verified:
+            user.phone_verified = True
+            user.save(update_fields=["phone_verified", "updated_at"])
+    logger.info("Verified %s for user %s", mask_phone(number), user.pk)
+    return verified

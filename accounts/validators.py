@@ -2,6 +2,8 @@
 
 import re
 
+import phonenumbers
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email as django_validate_email
 
@@ -49,6 +51,24 @@ def clean_phone(value: str) -> str:
     if not _E164_RE.match(phone):
         raise ValidationError("Phone must be in E.164 format, e.g. +15551234567 (10 to 15 digits).")
     return phone
+
+
+def clean_callable_phone(value: str) -> str:
+    """A number we may call or text: a valid number (parsed with `phonenumbers`) in one of
+    `CALL_ALLOWED_COUNTRIES` (a guard against toll fraud), returned in E.164."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError("Phone number is required.")
+    try:
+        number = phonenumbers.parse(value.strip(), None)
+    except phonenumbers.NumberParseException:
+        raise ValidationError("Phone must be in E.164 format, e.g. +15551234567 (10 to 15 digits).") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError("This is not a valid phone number.")
+    country = phonenumbers.region_code_for_number(number)
+    if country not in settings.CALL_ALLOWED_COUNTRIES:
+        allowed = ", ".join(settings.CALL_ALLOWED_COUNTRIES)
+        raise ValidationError(f"Calls to this country are not available (allowed: {allowed}).")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 class PasswordStrengthValidator:

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import services
+from accounts import ratelimits, services
 from accounts.forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
@@ -18,7 +18,7 @@ from accounts.forms import (
 )
 from callmeback.dashboard import add_service_error
 from callmeback.errors import ApplicationError
-from callmeback.ratelimit import RateLimit, enforce_rate_limit
+from callmeback.ratelimit import enforce_rate_limit
 
 
 def home(request):
@@ -30,7 +30,7 @@ def register_view(request):
     form = RegisterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            enforce_rate_limit(request, "dashboard.register", RateLimit("3/hour", per="ip"))
+            enforce_rate_limit(request, ratelimits.REGISTER)
             user = services.user_register(**form.cleaned_data)
         except ApplicationError as error:
             add_service_error(form, error)
@@ -46,7 +46,7 @@ def login_view(request):
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            enforce_rate_limit(request, "dashboard.login", RateLimit("5/min", per="ip"))
+            enforce_rate_limit(request, ratelimits.LOGIN)
             user = services.user_authenticate(**form.cleaned_data)
         except ApplicationError as error:
             add_service_error(form, error)
@@ -71,7 +71,7 @@ def forgot_password_view(request):
     form = ForgotPasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            enforce_rate_limit(request, "dashboard.forgot-password", RateLimit("3/hour", per="ip"))
+            enforce_rate_limit(request, ratelimits.FORGOT_PASSWORD)
             services.password_reset_request(**form.cleaned_data)
         except ApplicationError as error:
             add_service_error(form, error)
@@ -140,7 +140,7 @@ def profile_view(request):
 @require_POST
 def resend_verification_view(request):
     try:
-        enforce_rate_limit(request, "dashboard.resend-verification", RateLimit("3/hour"))
+        enforce_rate_limit(request, ratelimits.RESEND_VERIFICATION)
         services.email_verification_resend(user=request.user)
     except ApplicationError as error:
         messages.error(request, error.message)

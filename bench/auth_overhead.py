@@ -7,6 +7,7 @@ whatever DATABASE_URL / REDIS_URL point at, and prints requests per second and t
     .venv/bin/python bench/auth_overhead.py [requests]
 """
 
+import dataclasses
 import os
 import sys
 import time
@@ -53,9 +54,9 @@ def main() -> None:
         me = rate(client, "/api/auth/me", requests)
         settings.RATELIMIT_ENABLED = True
         from accounts import api
-        from callmeback.ratelimit import RateLimit
 
-        api.MeApi.rate_limits = {"GET": RateLimit(f"{requests * 10}/min")}  # never reached
+        never_reached = dataclasses.replace(api.MeApi.rate_limits["GET"], rate=f"{requests * 10}/min")
+        api.MeApi.rate_limits = {"GET": never_reached}
         me_limited = rate(client, "/api/auth/me", requests)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)

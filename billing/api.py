@@ -7,7 +7,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing import pricing, selectors, services, webhooks
+from billing import pricing, ratelimits, selectors, services, webhooks
 from billing.conf import stripe_config
 from billing.serializers import (
     AddPaymentMethodInput,
@@ -25,11 +25,10 @@ from billing.serializers import (
 )
 from callmeback.api import MessageOutput, parse_input
 from callmeback.pagination import PageRequest, paginate
-from callmeback.ratelimit import RateLimit
 
 
 class BillingInfoApi(APIView):
-    rate_limits = {"GET": RateLimit("30/min")}
+    rate_limits = {"GET": ratelimits.BILLING_INFO}
 
     @extend_schema(responses={200: BillingOutput})
     def get(self, request):
@@ -43,7 +42,7 @@ class BillingInfoApi(APIView):
 
 
 class PaymentMethodAddApi(APIView):
-    rate_limits = {"POST": RateLimit("10/hour")}
+    rate_limits = {"POST": ratelimits.CARD_ADD}
 
     @extend_schema(request=AddPaymentMethodInput, responses={201: AddPaymentMethodOutput})
     def post(self, request):
@@ -52,7 +51,7 @@ class PaymentMethodAddApi(APIView):
 
 
 class PaymentMethodRemoveApi(APIView):
-    rate_limits = {"DELETE": RateLimit("20/min")}
+    rate_limits = {"DELETE": ratelimits.CARD_REMOVE}
 
     @extend_schema(responses={200: MessageOutput})
     def delete(self, request, payment_method_id: str):
@@ -61,7 +60,7 @@ class PaymentMethodRemoveApi(APIView):
 
 
 class PaymentMethodDefaultApi(APIView):
-    rate_limits = {"PUT": RateLimit("20/min")}
+    rate_limits = {"PUT": ratelimits.CARD_DEFAULT}
 
     @extend_schema(request=None, responses={200: MessageOutput})
     def put(self, request, payment_method_id: str):
@@ -70,7 +69,7 @@ class PaymentMethodDefaultApi(APIView):
 
 
 class CreatePaymentIntentApi(APIView):
-    rate_limits = {"POST": RateLimit("10/min")}
+    rate_limits = {"POST": ratelimits.PAYMENT_INTENT_CREATE}
 
     @extend_schema(request=CreatePaymentIntentInput, responses={200: PaymentIntentOutput})
     def post(self, request):
@@ -107,7 +106,7 @@ class StripeWebhookApi(APIView):
 
 
 class SubscriptionApi(APIView):
-    rate_limits = {"GET": RateLimit("60/min")}
+    rate_limits = {"GET": ratelimits.SUBSCRIPTION}
 
     @extend_schema(responses={200: SubscriptionOutput})
     def get(self, request):
@@ -116,7 +115,7 @@ class SubscriptionApi(APIView):
 
 
 class SubscriptionCheckoutApi(APIView):
-    rate_limits = {"POST": RateLimit("10/min")}
+    rate_limits = {"POST": ratelimits.CHECKOUT}
 
     @extend_schema(request=CheckoutInput, responses={200: CheckoutOutput})
     def post(self, request):
@@ -126,7 +125,7 @@ class SubscriptionCheckoutApi(APIView):
 
 
 class SubscriptionCancelApi(APIView):
-    rate_limits = {"POST": RateLimit("10/min")}
+    rate_limits = {"POST": ratelimits.CANCEL_SUBSCRIPTION}
 
     @extend_schema(request=CancelInput, responses={200: CancelOutput})
     def post(self, request):
@@ -136,7 +135,7 @@ class SubscriptionCancelApi(APIView):
 
 
 class InvoicesApi(APIView):
-    rate_limits = {"GET": RateLimit("60/min")}
+    rate_limits = {"GET": ratelimits.INVOICES}
 
     @extend_schema(
         responses={

@@ -19,6 +19,15 @@ def call_cost_cents(seconds: int) -> int:
     return CONNECTION_FEE_CENTS + (PER_MINUTE_CENTS * seconds + 30) // 60
 
 
+def seconds_covered(cents: int) -> int:
+    """The longest call whose cost fits in `cents` (225 → 300 s): a held call's time limit."""
+    if cents < CONNECTION_FEE_CENTS:
+        return 0
+    per_minute_cents = cents - CONNECTION_FEE_CENTS
+    # The largest s with (40 s + 30) // 60 <= per_minute_cents.
+    return (60 * per_minute_cents + 29) // PER_MINUTE_CENTS
+
+
 def estimate_cents(minutes: int) -> int:
     """The pre-authorisation for a call expected to last `minutes` (5 → 225)."""
     return call_cost_cents(minutes * 60)

@@ -11,7 +11,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from billing import selectors, services
+from billing import ratelimits, selectors, services
 from billing.conf import PREMIUM_INTERVALS, stripe_config
 from billing.forms import AddCardForm, CancelSubscriptionForm, CheckoutForm
 from billing.serializers import PaymentMethodOutput
@@ -55,7 +55,7 @@ def _json_error(error: ApplicationError) -> JsonResponse:
 def card_setup_view(request):
     """A SetupIntent client secret for Stripe.js (JSON, session + CSRF)."""
     try:
-        enforce_rate_limit(request, "dashboard.card-setup", RateLimit("20/hour"))
+        enforce_rate_limit(request, ratelimits.CARD_SETUP)
         client_secret = services.setup_intent_create(user=request.user)
     except ApplicationError as error:
         return _json_error(error)
@@ -71,7 +71,7 @@ def card_add_view(request):
         details = {field: list(messages) for field, messages in form.errors.items()}
         return error_response("VALIDATION_ERROR", "Invalid payment method.", 400, details)
     try:
-        enforce_rate_limit(request, "dashboard.card-add", RateLimit("10/hour"))
+        enforce_rate_limit(request, ratelimits.CARD_ADD)
         method = services.payment_method_add(user=request.user, **form.cleaned_data)
     except ApplicationError as error:
         return _json_error(error)
@@ -79,10 +79,10 @@ def card_add_view(request):
     return JsonResponse({"payment_method": PaymentMethodOutput(method).data}, status=201)
 
 
-def _run(request, scope: str, limit: RateLimit, action, success: str) -> None:
+def _run(request, limit: RateLimit, action, success: str) -> None:
     """Runs a dashboard action and reports its outcome as a flash message."""
     try:
-        enforce_rate_limit(request, scope, limit)
+        enforce_rate_limit(request, limit)
         action()
     except ApplicationError as error:
         messages.error(request, error.message)
@@ -95,8 +95,7 @@ def _run(request, scope: str, limit: RateLimit, action, success: str) -> None:
 def card_default_view(request, payment_method_id: str):
     _run(
         request,
-        "dashboard.card-default",
-        RateLimit("20/min"),
+        ratelimits.CARD_DEFAULT,
         lambda: services.payment_method_set_default(user=request.user, payment_method_id=payment_method_id),
         "Default card updated.",
     )
@@ -108,8 +107,7 @@ def card_default_view(request, payment_method_id: str):
 def card_remove_view(request, payment_method_id: str):
     _run(
         request,
-        "dashboard.card-remove",
-        RateLimit("20/min"),
+        ratelimits.CARD_REMOVE,
         lambda: services.payment_method_remove(user=request.user, payment_method_id=payment_method_id),
         "Card removed.",
     )
@@ -124,7 +122,7 @@ def checkout_view(request):
         messages.error(request, "Choose monthly or yearly billing.")
         return redirect("billing:index")
     try:
-        enforce_rate_limit(request, "dashboard.checkout", RateLimit("10/min"))
+        enforce_rate_limit(request, ratelimits.CHECKOUT)
         url = services.subscription_checkout_start(user=request.user, interval=form.cleaned_data["interval"])
     except ApplicationError as error:
         messages.error(request, error.message)
@@ -139,8 +137,7 @@ def cancel_subscription_view(request):
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     _run(
         request,
-        "dashboard.cancel-subscription",
-        RateLimit("10/min"),
+        ratelimits.CANCEL_SUBSCRIPTION,
         lambda: services.subscription_cancel(user=request.user, reason=reason),
         "Your premium plan will end at the end of the billing period.",
     )

@@ -1,13 +1,31 @@
 """Fixed-window rate limits kept in the Django cache (Redis when `REDIS_URL` is set).
 
-An API view declares its limits per HTTP method:
+Each app declares its limits once, in a table `<app>/ratelimits.py` of named `RateLimit`s:
 
-    rate_limits = {"POST": RateLimit("5/min", per="ip")}
-    rate_limits = {"GET": RateLimit("120/min", anonymous="60/min")}
+    # accounts/ratelimits.py
+    from callmeback.ratelimit import RateLimit
 
-`EndpointRateThrottle` (the DRF default throttle) enforces them and leaves the outcome on
-the request, where `RateLimitHeadersMiddleware` turns it into `X-RateLimit-*` headers.
-Dashboard views use the same limits through `enforce_rate_limit`.
+    LOGIN = RateLimit("accounts.login", "5/min", per="ip")       # per client IP
+    ME = RateLimit("accounts.me", "30/min")                      # per signed-in user
+    # personas/ratelimits.py: per user, or per IP for anonymous readers
+    PERSONA_LIST = RateLimit("personas.persona-list", "120/min", anonymous="60/min")
+
+The name is the counter: the API and the dashboard use the same `RateLimit` object, so a
+client mixing the two faces gets the allowance once, not twice. An API view lists the
+limits of its methods:
+
+    class LoginApi(APIView):
+        rate_limits = {"POST": ratelimits.LOGIN}
+
+and `EndpointRateThrottle` (the DRF default throttle) enforces them, leaving the outcome
+on the request, where `RateLimitHeadersMiddleware` turns it into `X-RateLimit-*` headers.
+A dashboard view counts the same limit before calling the service:
+
+    enforce_rate_limit(request, ratelimits.LOGIN)
+
+A new app adds its own `ratelimits.py`, names its limits `<app>.<endpoint>` and uses them
+from both `api.py` and `views.py`; `tests/core/test_ratelimit_tables.py` checks every
+table (unique names under the app's prefix) without being told about the new app.
 """
 
 import time
@@ -48,8 +66,10 @@ class Rate:
 
 @dataclass(frozen=True)
 class RateLimit:
-    """A limit for one endpoint: per user when signed in (or per IP), `anonymous` per IP."""
+    """A named limit for one operation: per user when signed in (or per IP), `anonymous`
+    per IP. Everything that uses the same `RateLimit` counts against one counter, `name`."""
 
+    name: str
     rate: str
     per: Literal["user", "ip"] = "user"
     anonymous: str | None = None
@@ -112,8 +132,8 @@ def consume(scope: str, identity: str, rate: Rate, now: float | None = None) -> 
     return RateLimitState(limit=rate.count, remaining=rate.count - count, reset_at=reset_at)
 
 
-def enforce_rate_limit(request: HttpRequest, scope: str, limit: RateLimit) -> None:
-    """Counts the request and raises `RateLimitExceeded` once the window is used up."""
+def enforce_rate_limit(request: HttpRequest, limit: RateLimit) -> None:
+    """Counts the request against `limit` and raises `RateLimitExceeded` once the window is used up."""
     if not settings.RATELIMIT_ENABLED:
         return
     resolved = limit.for_request(request)
@@ -121,7 +141,7 @@ def enforce_rate_limit(request: HttpRequest, scope: str, limit: RateLimit) -> No
         return
     rate, identity = resolved
     now = time.time()
-    state = consume(scope, identity, rate, now)
+    state = consume(limit.name, identity, rate, now)
     request.ratelimit = state
     if state.exceeded:
         raise RateLimitExceeded(retry_after=state.retry_after(now))
@@ -133,8 +153,7 @@ class EndpointRateThrottle(BaseThrottle):
     def allow_request(self, request, view) -> bool:
         limit = getattr(view, "rate_limits", {}).get(request.method)
         if limit is not None:
-            scope = f"{view.__class__.__module__}.{view.__class__.__name__}.{request.method}"
             # DRF mirrors the authenticated user onto the Django request underneath, and
             # the headers middleware reads the outcome from there.
-            enforce_rate_limit(request._request, scope, limit)
+            enforce_rate_limit(request._request, limit)
         return True

@@ -137,6 +137,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.finish_in_flight_authorizations",
         "schedule": 5 * 60,
     },
+    # Finishes calls Twilio never reported on, and settles holds of finished calls.
+    "calls-sweep-unreported": {"task": "calls.tasks.sweep_unreported_calls", "schedule": 60},
 }
 
 # --- Auth ---------------------------------------------------------------------------------
@@ -246,6 +248,25 @@ STRIPE_CURRENCY = env.str("STRIPE_CURRENCY", default="usd")
 STRIPE_PREMIUM_PRICE_MONTH = env.str("STRIPE_PREMIUM_PRICE_MONTH", default="")
 STRIPE_PREMIUM_PRICE_YEAR = env.str("STRIPE_PREMIUM_PRICE_YEAR", default="")
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
+
+# --- Twilio --------------------------------------------------------------------------------
+
+# Without TWILIO_ACCOUNT_SID, scripts/run starts the local Twilio on 127.0.0.1 and points
+# TWILIO_API_BASE and local credentials at it.
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+# The default From number; admins can add more to the caller-id pool.
+TWILIO_CALLER_ID = env.str("TWILIO_CALLER_ID", default="")
+TWILIO_VERIFY_SERVICE_SID = env.str("TWILIO_VERIFY_SERVICE_SID", default="")
+# Replaces scheme and host of every request the twilio SDK makes (api. and verify. alike).
+TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com").rstrip("/")
+TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=15.0)
+# Countries calls may go to (ISO 3166 codes): a guard against toll fraud.
+CALL_ALLOWED_COUNTRIES = [code.upper() for code in env.list("CALL_ALLOWED_COUNTRIES", default=["US", "CA", "GB"])]
+# A call Twilio has not reported finished this long after its time limit is fetched from Twilio.
+CALL_SWEEP_GRACE_SECONDS = env.int("CALL_SWEEP_GRACE_SECONDS", default=5 * 60)
+# How long a signed recording link works.
+RECORDING_LINK_SECONDS = env.int("RECORDING_LINK_SECONDS", default=5 * 60)
 
 # --- Internationalisation and static files -------------------------------------------------
 

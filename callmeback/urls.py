@@ -13,6 +13,8 @@ api_patterns = [
     path("", include("accounts.api_urls")),
     path("", include("personas.api_urls")),
     path("", include("billing.api_urls")),
+    path("", include("calls.api_urls")),
+    path("", include("voice.api_urls")),
 ]
 
 urlpatterns = [
@@ -23,6 +25,7 @@ urlpatterns = [
     path("api/", include(api_patterns)),
     # Unknown API paths answer in the error envelope, whatever DEBUG says.
     re_path(r"^api(?:/.*)?$", errors.api_not_found),
+    path("webhooks/", include("calls.webhook_urls")),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
     path("", include("personas.urls")),

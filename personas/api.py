@@ -8,8 +8,7 @@ from rest_framework.views import APIView
 
 from callmeback.api import MessageOutput, parse_input
 from callmeback.pagination import PageRequest, paginate
-from callmeback.ratelimit import RateLimit
-from personas import selectors, services
+from personas import ratelimits, selectors, services
 from personas.serializers import (
     ContactInput,
     ContactSerializer,
@@ -20,8 +19,6 @@ from personas.serializers import (
     ScenarioTemplateSerializer,
     VoiceSerializer,
 )
-
-READ_LIMIT = RateLimit("120/min", anonymous="60/min")
 
 
 def _viewer(request):
@@ -51,7 +48,7 @@ LIST_PARAMETERS = [
 
 class PersonaListApi(APIView):
     permission_classes = [IsAuthenticatedOrReadOnly]
-    rate_limits = {"GET": READ_LIMIT, "POST": RateLimit("20/hour")}
+    rate_limits = {"GET": ratelimits.PERSONA_LIST, "POST": ratelimits.PERSONA_CREATE}
 
     @extend_schema(
         operation_id="personas_list",
@@ -73,7 +70,11 @@ class PersonaListApi(APIView):
 
 class PersonaDetailApi(APIView):
     permission_classes = [IsAuthenticatedOrReadOnly]
-    rate_limits = {"GET": READ_LIMIT, "PUT": RateLimit("30/hour"), "DELETE": RateLimit("20/hour")}
+    rate_limits = {
+        "GET": ratelimits.PERSONA_DETAIL,
+        "PUT": ratelimits.PERSONA_UPDATE,
+        "DELETE": ratelimits.PERSONA_DELETE,
+    }
 
     @extend_schema(responses={200: PersonaOutput})
     def get(self, request, persona_id: str):
@@ -96,7 +97,7 @@ class PersonaDetailApi(APIView):
 
 class VoiceListApi(APIView):
     permission_classes = [AllowAny]
-    rate_limits = {"GET": READ_LIMIT}
+    rate_limits = {"GET": ratelimits.VOICE_LIST}
 
     @extend_schema(responses={200: inline_serializer("VoicesOutput", {"voices": VoiceSerializer(many=True)})})
     def get(self, request):
@@ -105,7 +106,7 @@ class VoiceListApi(APIView):
 
 class ContactListApi(APIView):
     permission_classes = [IsAuthenticated]
-    rate_limits = {"GET": RateLimit("60/min"), "POST": RateLimit("30/min")}
+    rate_limits = {"GET": ratelimits.CONTACT_LIST, "POST": ratelimits.CONTACT_ADD}
 
     @extend_schema(responses={200: inline_serializer("ContactsOutput", {"contacts": ContactSerializer(many=True)})})
     def get(self, request):
@@ -123,7 +124,7 @@ class ContactListApi(APIView):
 
 class ContactDetailApi(APIView):
     permission_classes = [IsAuthenticated]
-    rate_limits = {"DELETE": RateLimit("30/min")}
+    rate_limits = {"DELETE": ratelimits.CONTACT_REMOVE}
 
     @extend_schema(responses={200: MessageOutput})
     def delete(self, request, persona_id: str):
@@ -142,7 +143,7 @@ def _scenario_body(template, request) -> dict:
 
 class ScenarioTemplateListApi(APIView):
     permission_classes = [IsAuthenticated]
-    rate_limits = {"GET": RateLimit("60/min"), "POST": RateLimit("20/hour")}
+    rate_limits = {"GET": ratelimits.SCENARIO_LIST, "POST": ratelimits.SCENARIO_CREATE}
 
     @extend_schema(
         operation_id="scenario_templates_list",
@@ -168,7 +169,11 @@ class ScenarioTemplateListApi(APIView):
 
 class ScenarioTemplateDetailApi(APIView):
     permission_classes = [IsAuthenticated]
-    rate_limits = {"GET": RateLimit("60/min"), "PUT": RateLimit("30/hour"), "DELETE": RateLimit("20/hour")}
+    rate_limits = {
+        "GET": ratelimits.SCENARIO_DETAIL,
+        "PUT": ratelimits.SCENARIO_UPDATE,
+        "DELETE": ratelimits.SCENARIO_DELETE,
+    }
 
     @extend_schema(responses={200: ScenarioTemplateOutput})
     def get(self, request, template_id: str):

@@ -1,63 +1,18 @@
-"""Versioned cache keys for the persona lists.
+"""Cache scopes of the persona lists (see `callmeback/cache.py` for how versioning works)."""
 
-Each cached list is stored under the current version of what it depends on (the
-catalogue of personas; one user's contact list). A write replaces that version, so every
-key built on the old one is never read again and simply expires: no client sees a list
-older than the last write, and no write has to know which lists it touched.
-"""
-
-import hashlib
 import uuid
-from collections.abc import Callable
-from typing import TypeVar
 
-from django.core.cache import cache
-from django.db import transaction
+from callmeback.cache import bump, cached
+from callmeback.cache import versioned_key as _versioned_key
 
-T = TypeVar("T")
+__all__ = ["CATALOGUE", "bump", "cached", "contacts_scope", "versioned_key"]
 
-CATALOGUE = "catalogue"
+CATALOGUE = "personas:catalogue"
 
 
 def contacts_scope(user_id: uuid.UUID) -> str:
-    return f"contacts:{user_id}"
-
-
-def _version_key(scope: str) -> str:
-    return f"personas:version:{scope}"
+    return f"personas:contacts:{user_id}"
 
 
 def versioned_key(prefix: str, scopes: tuple[str, ...], *parts: object) -> str:
-    """A cache key under the current versions of `scopes`, with `parts` hashed in."""
-    keys = [_version_key(scope) for scope in scopes]
-    versions = cache.get_many(keys)
-    for key in keys:
-        if key not in versions:
-            # add() keeps a version another process set in the meantime.
-            cache.add(key, uuid.uuid4().hex, timeout=None)
-            versions[key] = cache.get(key)
-    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
-    return f"personas:{prefix}:{':'.join(str(versions[key]) for key in keys)}:{digest}"
-
-
-def cached(key: str, timeout: int, compute: Callable[[], T]) -> T:
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, timeout)
-    return value
-
-
-def bump(*scopes: str) -> None:
-    """Retires the current versions of `scopes`.
-
-    Once now, so the writing request reads its own write, and once more after commit, so
-    a read that ran alongside the transaction cannot leave the old rows cached under the
-    new version.
-    """
-
-    def _replace() -> None:
-        cache.set_many({_version_key(scope): uuid.uuid4().hex for scope in scopes}, timeout=None)
-
-    _replace()
-    transaction.on_commit(_replace)
+    return _versioned_key(f"personas:{prefix}", scopes, *parts)

@@ -13,8 +13,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from callmeback.dashboard import add_service_error
 from callmeback.errors import ApplicationError, Forbidden, NotFound, ValidationFailed
 from callmeback.pagination import PageRequest, paginate
-from callmeback.ratelimit import RateLimit, enforce_rate_limit
-from personas import selectors, services
+from callmeback.ratelimit import enforce_rate_limit
+from personas import ratelimits, selectors, services
 from personas.forms import PersonaForm, ScenarioTemplateForm
 from personas.gateways import Voice, VoiceApiError
 
@@ -99,7 +99,7 @@ def persona_create_view(request):
     form = PersonaForm(request.POST or None, voices=_voices(request))
     if request.method == "POST" and form.is_valid():
         try:
-            enforce_rate_limit(request, "dashboard.persona-create", RateLimit("20/hour"))
+            enforce_rate_limit(request, ratelimits.PERSONA_CREATE)
             persona = services.persona_create(owner=request.user, **form.cleaned_data)
         except ApplicationError as error:
             add_service_error(form, error)
@@ -116,7 +116,7 @@ def persona_edit_view(request, persona_id):
     form = PersonaForm(request.POST or None, initial=PersonaForm.initial_for(persona), voices=_voices(request))
     if request.method == "POST" and form.is_valid():
         try:
-            enforce_rate_limit(request, "dashboard.persona-update", RateLimit("30/hour"))
+            enforce_rate_limit(request, ratelimits.PERSONA_UPDATE)
             services.persona_update(persona=persona, actor=request.user, **form.cleaned_data)
         except ApplicationError as error:
             persona.refresh_from_db()
@@ -133,7 +133,7 @@ def persona_delete_view(request, persona_id):
     persona = _owned(_visible_persona(request, persona_id), request, "delete")
     if request.method == "POST":
         try:
-            enforce_rate_limit(request, "dashboard.persona-delete", RateLimit("20/hour"))
+            enforce_rate_limit(request, ratelimits.PERSONA_DELETE)
             services.persona_delete(persona=persona, actor=request.user)
         except ApplicationError as error:
             messages.error(request, error.message)
@@ -156,7 +156,7 @@ def contact_list_view(request):
 @require_POST
 def contact_add_view(request, persona_id):
     try:
-        enforce_rate_limit(request, "dashboard.contact-add", RateLimit("30/min"))
+        enforce_rate_limit(request, ratelimits.CONTACT_ADD)
         contact = services.contact_add(user=request.user, persona_id=persona_id)
     except ApplicationError as error:
         messages.error(request, error.message)
@@ -169,7 +169,7 @@ def contact_add_view(request, persona_id):
 @require_POST
 def contact_remove_view(request, persona_id):
     try:
-        enforce_rate_limit(request, "dashboard.contact-remove", RateLimit("30/min"))
+        enforce_rate_limit(request, ratelimits.CONTACT_REMOVE)
         services.contact_remove(user=request.user, persona_id=persona_id)
     except ApplicationError as error:
         messages.error(request, error.message)
@@ -216,7 +216,7 @@ def scenario_create_view(request):
     form = ScenarioTemplateForm(request.POST or None, personas=_suggestion_choices(request))
     if request.method == "POST" and form.is_valid():
         try:
-            enforce_rate_limit(request, "dashboard.scenario-create", RateLimit("20/hour"))
+            enforce_rate_limit(request, ratelimits.SCENARIO_CREATE)
             template = services.scenario_template_create(owner=request.user, **form.cleaned_data)
         except ApplicationError as error:
             add_service_error(form, error)
@@ -237,7 +237,7 @@ def scenario_edit_view(request, template_id):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            enforce_rate_limit(request, "dashboard.scenario-update", RateLimit("30/hour"))
+            enforce_rate_limit(request, ratelimits.SCENARIO_UPDATE)
             services.scenario_template_update(template=template, actor=request.user, **form.cleaned_data)
         except ApplicationError as error:
             template.refresh_from_db()
@@ -254,7 +254,7 @@ def scenario_delete_view(request, template_id):
     template = _owned(_visible_template(request, template_id), request, "delete")
     if request.method == "POST":
         try:
-            enforce_rate_limit(request, "dashboard.scenario-delete", RateLimit("20/hour"))
+            enforce_rate_limit(request, ratelimits.SCENARIO_DELETE)
             services.scenario_template_delete(template=template, actor=request.user)
         except ApplicationError as error:
             messages.error(request, error.message)

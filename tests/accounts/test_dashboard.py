@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
@@ -133,3 +134,31 @@ class TestAdmin:
         admin_client.post(f"/admin/accounts/user/{user.pk}/delete/", {"post": "yes"})
 
         assert persona.name not in api_client.get("/api/personas").content.decode()
+
+
+def test_login_limit_is_one_allowance_shared_by_the_api_and_the_dashboard(client, api_client, user):
+    wrong = {"email": user.email, "password": "Wrong123!"}
+    for _ in range(3):
+        client.post("/login", wrong)
+    for _ in range(2):
+        api_client.post("/api/auth/login", wrong, format="json")
+
+    page = client.post("/login", wrong)
+    api = api_client.post("/api/auth/login", wrong, format="json")
+
+    assert "Too many requests" in page.content.decode()
+    assert api.status_code == 429
+
+
+def test_register_limit_is_one_allowance_shared_by_the_api_and_the_dashboard(client, api_client):
+    def details(n: int) -> dict:
+        return {"name": "Ann", "email": f"ann{n}@example.com", "phone": f"+1555123456{n}", "password": "Secure-Pass1"}
+
+    assert api_client.post("/api/auth/register", details(0), format="json").status_code == 201
+    assert api_client.post("/api/auth/register", details(1), format="json").status_code == 201
+    assert client.post("/register", details(2)).status_code == 302
+
+    page = Client().post("/register", details(3))
+
+    assert "Too many requests" in page.content.decode()
+    assert not User.objects.filter(email="ann3@example.com").exists()

@@ -6,6 +6,7 @@ from django.test import Client
 from billing import services
 from billing.models import PaymentMethod
 from tests.billing.conftest import PRICE_MONTH
+from tests.conftest import client_for
 
 
 @pytest.fixture
@@ -134,3 +135,15 @@ def test_back_from_checkout_shows_a_message_once(browser):
 
     assert response.status_code == 302
     assert "Your premium plan starts" in browser.get(response["Location"]).content.decode()
+
+
+def test_card_removal_limit_is_one_allowance_shared_by_the_api_and_the_dashboard(browser, user):
+    api = client_for(user)
+    for _ in range(10):
+        api.delete("/api/user/payment-method/pm_unknown")
+    for _ in range(10):
+        _post(browser, "/billing/cards/pm_unknown/remove")
+
+    assert api.delete("/api/user/payment-method/pm_unknown").status_code == 429
+    page = browser.get(_post(browser, "/billing/cards/pm_unknown/remove")["Location"]).content.decode()
+    assert "Too many requests" in page

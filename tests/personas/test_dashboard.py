@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from personas.models import Contact, Persona, ScenarioTemplate
+from tests.conftest import client_for
 
 
 @pytest.fixture
@@ -191,3 +192,17 @@ class TestScenarios:
             reverse("personas:scenario-create"), {"name": "ok name", "description": "short", "pretext": "x"}
         )
         assert set(response.context["form"].errors) == {"description", "pretext"}
+
+
+@pytest.mark.django_db
+def test_contact_limit_is_one_allowance_shared_by_the_api_and_the_dashboard(signed_in, user):
+    api = client_for(user)
+    unknown = "00000000-0000-4000-8000-000000000000"
+    for _ in range(15):
+        api.delete(f"/api/contacts/{unknown}")
+    for _ in range(15):
+        signed_in.post(reverse("personas:contact-remove", args=[unknown]))
+
+    assert api.delete(f"/api/contacts/{unknown}").status_code == 429
+    response = signed_in.post(reverse("personas:contact-remove", args=[unknown]), follow=True)
+    assert "Too many requests" in response.content.decode()

@@ -1,0 +1,160 @@
+"""The calls API (`000_*` §2.1, §2.2, §5.2, §7.1; `002_*` §3; `004_*` webhooks)."""
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.parsers import FormParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from callmeback.api import MessageOutput, parse_input
+from callmeback.pagination import PageRequest
+from calls import ratelimits, selectors, services, twilio, webhooks
+from calls.serializers import (
+    CallDetailOutput,
+    CallListOutput,
+    CallRowOutput,
+    FeedbackInput,
+    PlaceCallInput,
+    PlacedCallOutput,
+    RecordingLinkOutput,
+    UsageOutput,
+)
+
+
+class PlaceCallApi(APIView):
+    rate_limits = {"POST": ratelimits.PLACE_CALL}
+
+    @extend_schema(request=PlaceCallInput, responses={200: PlacedCallOutput})
+    def post(self, request):
+        call = services.call_place(user=request.user, **parse_input(PlaceCallInput, request))
+        return Response({"call": PlacedCallOutput(call).data})
+
+
+class CallListApi(APIView):
+    rate_limits = {"GET": ratelimits.CALL_HISTORY}
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("page", int),
+            OpenApiParameter("limit", int),
+            OpenApiParameter("status", str, enum=["initiated", "in-progress", "completed", "failed"]),
+            OpenApiParameter("sort", str, enum=list(selectors.SORTS)),
+            OpenApiParameter("from_date", str, description="ISO 8601 date or date-time."),
+            OpenApiParameter("to_date", str, description="ISO 8601 date or date-time."),
+        ],
+        responses={200: CallListOutput},
+    )
+    def get(self, request):
+        filters = selectors.CallFilters.from_query(request.query_params)
+        page = selectors.call_page(
+            user=request.user, filters=filters, page=PageRequest.from_query(request.query_params)
+        )
+        context = {"transcripts": selectors.transcripts_for(rows=page.items)}
+        calls = CallRowOutput(page.items, many=True, context=context).data
+        return Response({"calls": calls, "pagination": page.pagination()})
+
+
+class CallDetailApi(APIView):
+    rate_limits = {"GET": ratelimits.CALL_DETAIL}
+
+    @extend_schema(responses={200: CallDetailOutput})
+    def get(self, request, call_id: str):
+        call = selectors.call_detail(user=request.user, call_id=call_id)
+        return Response({"call": CallDetailOutput(call).data})
+
+
+class EndCallApi(APIView):
+    rate_limits = {"POST": ratelimits.END_CALL}
+
+    @extend_schema(request=None, responses={200: CallDetailOutput})
+    def post(self, request, call_id: str):
+        call = selectors.call_get_owned(user=request.user, call_id=call_id)
+        services.call_end(call=call)
+        detail = selectors.call_detail(user=request.user, call_id=call.pk)
+        return Response({"message": "Hanging up", "call": CallDetailOutput(detail).data})
+
+
+class FeedbackApi(APIView):
+    rate_limits = {"POST": ratelimits.FEEDBACK}
+
+    @extend_schema(request=FeedbackInput, responses={200: MessageOutput})
+    def post(self, request, call_id: str):
+        call = selectors.call_get_owned(user=request.user, call_id=call_id)
+        services.call_feedback_save(call=call, **parse_input(FeedbackInput, request))
+        return Response({"message": "Thank you for your feedback"})
+
+
+class RecordingApi(APIView):
+    rate_limits = {"GET": ratelimits.RECORDING, "DELETE": ratelimits.RECORDING_DELETE}
+
+    @extend_schema(responses={200: RecordingLinkOutput})
+    def get(self, request, call_id: str):
+        call = selectors.call_get_owned(user=request.user, call_id=call_id)
+        url, expires_at = services.recording_link(call=call)
+        return Response(RecordingLinkOutput({"recording_url": url, "expires_at": expires_at}).data)
+
+    @extend_schema(responses={200: MessageOutput})
+    def delete(self, request, call_id: str):
+        call = selectors.call_get_owned(user=request.user, call_id=call_id)
+        services.recording_delete(call=call)
+        return Response({"message": "Recording deleted"})
+
+
+class RecordingAudioApi(APIView):
+    """The audio behind a signed link from `GET /api/calls/:id/recording`: the link is the
+    credential (an `<audio>` element sends no bearer token), short-lived and bound to its owner."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    rate_limits = {"GET": ratelimits.RECORDING}
+
+    @extend_schema(responses={(200, "audio/mpeg"): bytes})
+    def get(self, request, token: str):
+        recording = services.recording_from_link(token=token)
+        audio = twilio.recording_audio(sid=recording.sid)
+        response = StreamingHttpResponse(audio.chunks, content_type=audio.content_type)
+        if audio.content_length:
+            response["Content-Length"] = audio.content_length
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class UsageApi(APIView):
+    rate_limits = {"GET": ratelimits.USAGE}
+
+    @extend_schema(parameters=[OpenApiParameter("months", int)], responses={200: UsageOutput})
+    def get(self, request):
+        months = selectors.usage_months_from_query(request.query_params)
+        return Response(UsageOutput.shape(selectors.user_usage(user=request.user, months=months)))
+
+
+class TwilioWebhookApi(APIView):
+    """Base of Twilio's callbacks: form-encoded, authenticated by `X-Twilio-Signature`, no rate limit."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    parser_classes = [FormParser]
+
+
+class TwilioCallStatusApi(TwilioWebhookApi):
+    """`POST /api/twilio/callback` (and `/webhooks/twilio/call-status`): a call's progress."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        params = webhooks.twilio_params(request)
+        services.call_apply_status(
+            sid=params.get("CallSid") or "", params=params, call_id=request.query_params.get("call")
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TwilioRecordingStatusApi(TwilioWebhookApi):
+    """`POST /webhooks/twilio/recording-status`: a recording started, finished or failed."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        params = webhooks.twilio_params(request)
+        services.recording_record(params=params, call_id=request.query_params.get("call"))
+        return Response(status=status.HTTP_204_NO_CONTENT)

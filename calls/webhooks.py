@@ -1,0 +1,31 @@
+"""Twilio's requests to us: checking they come from Twilio.
+
+Twilio signs the URL it requested, exactly as we gave it (so built from `SITE_URL`, with its
+query string), plus the form fields, with the account's auth token. We check against
+`SITE_URL`, never the Host header we happen to receive behind a proxy.
+"""
+
+import logging
+
+from django.conf import settings
+
+from callmeback.errors import ApplicationError
+from calls import twilio
+
+logger = logging.getLogger(__name__)
+
+
+class InvalidTwilioSignature(ApplicationError):
+    code = "FORBIDDEN"
+    status_code = 403
+    default_message = "Invalid Twilio signature."
+
+
+def twilio_params(request) -> dict[str, str]:
+    """The form fields of a request Twilio signed, or 403 (and nothing else happens)."""
+    url = f"{settings.SITE_URL}{request.get_full_path()}"
+    params = request.data
+    if not twilio.signature_valid(url=url, params=params, signature=request.headers.get("X-Twilio-Signature")):
+        logger.warning("Refused a request to %s without a valid Twilio signature", request.path)
+        raise InvalidTwilioSignature()
+    return {key: params.get(key) for key in params}
