@@ -1,0 +1,194 @@
+"""The local Twilio for the test suite: one server per test process, in a background thread,
+on 127.0.0.1 and a free port, driven by the real `twilio` SDK through `TWILIO_API_BASE`.
+
+By default `autopilot` is off: a created call stays `queued` and nothing is posted until the
+test says so with `advance()`, which posts the signed status callback as Twilio would.
+`deliver` sends it; by default over HTTP to the callback URL (a live server), and a test
+may swap it for one that goes through Django's test client (`SignedCallback.path`/`headers`).
+"""
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from aiohttp import web
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from calls.localtwilio import server as localtwilio
+from calls.localtwilio.callbacks import SignedCallback, recording_callback, status_callback, subscribed
+from calls.localtwilio.server import LocalTwilio, RecordedRequest, ScriptedFailure
+from calls.localtwilio.state import TERMINAL_CALL_STATUSES, Call, Message, Recording
+
+
+def post_over_http(callback: SignedCallback) -> Any:
+    return callback.post_blocking()
+
+
+class _RebasedHttpClient(TwilioHttpClient):
+    """Sends every SDK request (api. and verify.twilio.com alike) to `base`, path kept."""
+
+    def __init__(self, base: str) -> None:
+        super().__init__(timeout=10)
+        self.base = urlsplit(base)
+
+    def request(self, method, url, *args, **kwargs):
+        parts = urlsplit(url)
+        rebased = urlunsplit((self.base.scheme, self.base.netloc, parts.path, parts.query, parts.fragment))
+        return super().request(method, rebased, *args, **kwargs)
+
+
+class LocalTwilioServer:
+    _shared: "LocalTwilioServer | None" = None
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self.console: list[str] = []
+        self.twilio = LocalTwilio(autopilot=False, log=self.console.append)
+        self.deliver: Callable[[SignedCallback], Any] = post_over_http
+        self._loop = asyncio.new_event_loop()
+        self._started = threading.Event()
+
+    @classmethod
+    def shared(cls) -> "LocalTwilioServer":
+        with cls._lock:
+            if cls._shared is None:
+                cls._shared = cls()
+                cls._shared._start()
+            return cls._shared
+
+    def _start(self) -> None:
+        threading.Thread(target=self._run, name="localtwilio", daemon=True).start()
+        self._started.wait()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        runner = web.AppRunner(self.twilio.app(), access_log=None)
+        self._loop.run_until_complete(runner.setup())
+        site = web.SockSite(runner, localtwilio.bind(0))
+        self._loop.run_until_complete(site.start())
+        host, port = runner.addresses[0][:2]
+        self.twilio.url = f"http://{host}:{port}"
+        self._started.set()
+        self._loop.run_forever()
+
+    # --- Set-up ---------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return self.twilio.url
+
+    @property
+    def account_sid(self) -> str:
+        return self.twilio.account_sid
+
+    @property
+    def auth_token(self) -> str:
+        return self.twilio.auth_token
+
+    @property
+    def verify_service_sid(self) -> str:
+        return self.twilio.verify_service_sid
+
+    @property
+    def caller_id(self) -> str:
+        """The number the account owns from the start; calls from any other are refused (21210)."""
+        return self.twilio.caller_id
+
+    @property
+    def autopilot(self) -> bool:
+        return self.twilio.autopilot
+
+    @autopilot.setter
+    def autopilot(self, on: bool) -> None:
+        self.twilio.autopilot = on
+
+    def reset(self) -> None:
+        """Empties everything, turns autopilot off and restores HTTP delivery."""
+        self.twilio.reset()
+        self.twilio.autopilot = False
+        self.deliver = post_over_http
+        self.console.clear()
+
+    def client(self) -> Client:
+        """An SDK client for test set-up and for checking what the local Twilio holds."""
+        return Client(self.account_sid, self.auth_token, http_client=_RebasedHttpClient(self.url))
+
+    def own_number(self, phone_number: str) -> None:
+        """Adds a number to the account, as buying it would."""
+        self.twilio.store.own_number(self.account_sid, phone_number)
+
+    def fail_next(
+        self, method: str, path_pattern: str, *, status: int = 500, code: int = 20500, message: str = "Internal Error"
+    ) -> None:
+        """The next `method` request whose path matches `path_pattern` (re.search) gets this
+        Twilio error instead of an answer."""
+        failure = ScriptedFailure(method=method, path_pattern=path_pattern, status=status, code=code, message=message)
+        with self.twilio.store.lock:
+            self.twilio.failures.append(failure)
+
+    # --- What Twilio holds ----------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        return list(self.twilio.requests)
+
+    @property
+    def calls(self) -> dict[str, Call]:
+        return dict(self.twilio.store.calls)
+
+    @property
+    def messages(self) -> list[Message]:
+        return list(self.twilio.store.messages.values())
+
+    @property
+    def recordings(self) -> dict[str, Recording]:
+        return dict(self.twilio.store.recordings)
+
+    def verification_code(self, to: str) -> str:
+        """The code Verify last sent to `to` and that a check would still accept."""
+        verification = self.twilio.store.pending_verification(self.verify_service_sid, to)
+        if verification is None:
+            raise LookupError(f"no pending verification for …{to[-4:]}")
+        return verification.code
+
+    # --- Playing a call -------------------------------------------------------------------
+
+    def advance(self, sid: str, status: str, duration: int | None = None, *, post: bool = True, **extra: str):
+        """Moves the call to `status` (a Twilio CallStatus) and, if the call asked for that
+        event, posts its signed status callback. `duration` (seconds) is the CallDuration of a
+        completed call; by default the time since it was answered. `extra` adds or overrides
+        callback parameters. Returns the SignedCallback (None if not subscribed); with
+        `post=False` it is only built, so a test can send it later, twice, or out of order."""
+        with self.twilio.store.lock:
+            call = self.twilio.store.calls[sid]
+            if status == "in-progress":
+                call.answer()
+            elif status in TERMINAL_CALL_STATUSES:
+                call.finish(status, duration=duration)
+            else:
+                call.status = status
+            callback = (
+                status_callback(call, status, auth_token=self.auth_token, extra=extra)
+                if subscribed(call, status)
+                else None
+            )
+        if callback is not None and post:
+            self.deliver(callback)
+        return callback
+
+    def finish_recording(self, sid: str, *, post: bool = True) -> SignedCallback:
+        """Stores the recording of a finished call that asked for one and posts the
+        recording-status callback, as Twilio does shortly after the call ends."""
+        recording = self.twilio.recording_made(self.twilio.store.calls[sid])
+        callback = recording_callback(
+            self.twilio.store.calls[sid],
+            recording,
+            media_url=self.twilio.recording_media_url(recording.sid),
+            auth_token=self.auth_token,
+        )
+        if post:
+            self.deliver(callback)
+        return callback
