@@ -22,14 +22,24 @@ ensure_venv() {
   fi
 }
 
-# Debian's chromium drives the browser tests (Playwright cannot download its own here).
-ensure_chromium() {
-  if command -v chromium >/dev/null 2>&1 || [ -n "${CHROMIUM_PATH:-}" ]; then
-    return
-  fi
-  echo "Installing Debian's chromium for the browser tests ..."
+# Installs a Debian package unless its command is already on the PATH.
+ensure_debian_package() {
+  local command=$1 package=$2 purpose=$3
+  command -v "$command" >/dev/null 2>&1 && return
+  echo "Installing Debian's $package $purpose ..."
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$package" >/dev/null
+}
+
+# Debian's chromium drives the browser tests (Playwright cannot download its own here).
+ensure_chromium() {
+  [ -n "${CHROMIUM_PATH:-}" ] && return
+  ensure_debian_package chromium chromium "for the browser tests"
+}
+
+# espeak-ng is the local text-to-speech stand-in when no ElevenLabs key is set.
+ensure_espeak() {
+  ensure_debian_package espeak-ng espeak-ng "for local speech synthesis"
 }
