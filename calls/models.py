@@ -107,14 +107,6 @@ class Call(models.Model):
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
 
-    def transcript_text(self) -> str:
-        """The spec's `transcript` string: one line per heard turn, "<persona>: …" or "You: …".
-        Uses `prefetch_related("turns")` when the caller did."""
-        return "\n".join(
-            f"{self.persona_name if turn.speaker == CallTurn.Speaker.PERSONA else 'You'}: {turn.text}"
-            for turn in self.turns.all()
-        )
-
 
 class CallTurn(models.Model):
     """One turn of the conversation, as it was heard: the person's words from speech-to-text,

@@ -17,6 +17,7 @@ import logging
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from calls.services import call_group
 from voice.conversation import CallContext, Conversation, HeardTurn
 from voice.providers import Providers, build_providers
 from voice.selectors import stream_call_context
@@ -26,11 +27,6 @@ from voice.streams import CALL_ID_PARAMETER, FRAME_BYTES, PERSONA_ID_PARAMETER, 
 logger = logging.getLogger(__name__)
 
 POLICY_VIOLATION = 1008
-
-
-def call_group(call_id: str) -> str:
-    """The channel-layer group of a live call: its stream, its dashboard page, its hang-up."""
-    return f"call-{call_id}"
 
 
 @functools.cache
@@ -185,7 +181,7 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         """Hang-up from the app or an admin: the persona says goodbye, then the call ends."""
         if self.conversation is None:
             return
-        task = asyncio.create_task(self.conversation.request_end(str(event.get("reason") or "user")))
+        task = asyncio.create_task(self.conversation.request_end(str(event.get("ended_by") or "user")))
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 

@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from twilio.request_validator import RequestValidator
-from twilio.twiml.voice_response import Connect, VoiceResponse
 
 STREAM_PATH = "/api/voice/stream"
 CALL_ID_PARAMETER = "callId"
@@ -42,17 +41,3 @@ def handshake_is_signed(signature: str | None) -> bool:
         return False
     return RequestValidator(token).validate(stream_url(), {}, signature)
 
-
-def connect_stream_twiml(*, call_id: str, persona_id: str) -> str:
-    """The answer to a connected call: open the bidirectional media stream to us.
-
-    Stream URLs take no query string, so what the stream needs to find its call travels in
-    `<Parameter>`s; the consumer checks them against the database before trusting them.
-    """
-    response = VoiceResponse()
-    connect = Connect()
-    stream = connect.stream(url=stream_url())
-    stream.parameter(name=CALL_ID_PARAMETER, value=call_id)
-    stream.parameter(name=PERSONA_ID_PARAMETER, value=persona_id)
-    response.append(connect)
-    return str(response)
