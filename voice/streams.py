@@ -40,4 +40,3 @@ def handshake_is_signed(signature: str | None) -> bool:
     if not signature or not token:
         return False
     return RequestValidator(token).validate(stream_url(), {}, signature)
-
