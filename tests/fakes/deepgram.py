@@ -101,9 +101,9 @@ class FakeDeepgram(LoopbackServer):
             failure = {"err_code": "INTERNAL", "err_msg": "Injected failure"}
             return web.json_response(failure, status=self.handshake_status)
         socket = web.WebSocketResponse(autoping=True)
-        await socket.prepare(request)
         stream = Stream(request.path, dict(request.query), authorization, socket=socket)
-        self.streams.append(stream)
+        self.streams.append(stream)  # before the handshake completes, so a test sees it at once
+        await socket.prepare(request)
         if stream.flux:
             await self._send(stream, {"type": "Connected", "request_id": str(uuid.uuid4()), "sequence_id": 0})
         while True:

@@ -6,7 +6,7 @@ from contextlib import aclosing
 import pytest
 
 from tests.fakes.deepgram import API_KEY, FakeDeepgram, silence, speech
-from tests.voice.helpers import collect, eventually
+from tests.voice.helpers import collect
 from voice.providers.base import EagerEndOfTurn, ProviderError, SpeechStarted, TranscriptUpdate, TurnResumed
 from voice.providers.deepgram import DeepgramStt
 
@@ -84,7 +84,6 @@ def test_utterance_end_closes_a_turn_that_endpointing_left_open(deepgram):
     async def scenario():
         async with aclosing(stt(deepgram)) as deepgram_stt:
             stream = await deepgram_stt.open_stream()
-            await eventually(lambda: deepgram.streams)
             results = deepgram.results_message(deepgram.streams[0], "I was saying", is_final=True, speech_final=False)
             deepgram.push(results)
             deepgram.push({"type": "UtteranceEnd", "channel": [0, 1], "last_word_end": 1.2})
@@ -102,7 +101,6 @@ def test_utterance_end_after_speech_final_does_not_end_a_second_turn(deepgram):
     async def scenario():
         async with aclosing(stt(deepgram)) as deepgram_stt:
             stream = await deepgram_stt.open_stream()
-            await eventually(lambda: deepgram.streams)
             deepgram.push(deepgram.results_message(deepgram.streams[0], "Yes", is_final=True, speech_final=True))
             deepgram.push({"type": "UtteranceEnd", "channel": [0, 1], "last_word_end": 0.4})
             deepgram.push({"type": "SpeechStarted", "channel": [0, 1], "timestamp": 2.5})
@@ -172,7 +170,6 @@ def test_flux_turn_resumed_is_reported(deepgram):
     async def scenario():
         async with aclosing(stt(deepgram, model="flux-general-en")) as deepgram_stt:
             stream = await deepgram_stt.open_stream()
-            await eventually(lambda: deepgram.streams)
             flux = deepgram.streams[0]
             deepgram.push(deepgram.turn_info_message(flux, "EagerEndOfTurn", "I think"))
             deepgram.push(deepgram.turn_info_message(flux, "TurnResumed", "I think"))
@@ -221,7 +218,6 @@ def test_a_flux_error_message_is_a_provider_error(deepgram):
     async def scenario():
         async with aclosing(stt(deepgram, model="flux-general-en")) as deepgram_stt:
             stream = await deepgram_stt.open_stream()
-            await eventually(lambda: deepgram.streams)
             deepgram.push({"type": "Error", "sequence_id": 1, "code": "INTERNAL_SERVER_ERROR", "description": "boom"})
             with pytest.raises(ProviderError, match="INTERNAL_SERVER_ERROR"):
                 await collect(stream.events(), until=lambda event: False)
