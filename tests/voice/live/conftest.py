@@ -102,7 +102,7 @@ def place_call(twilio, persona):
 
 
 @pytest.fixture
-def live_call(card_user, place_call) -> Call:
+def live_call(card_user, place_call) -> Call:  # noqa: F811 (the billing fixture)
     return place_call(card_user)
 
 
