@@ -26,7 +26,10 @@ from voice.streams import CALL_ID_PARAMETER, FRAME_BYTES, PERSONA_ID_PARAMETER, 
 
 logger = logging.getLogger(__name__)
 
-POLICY_VIOLATION = 1008
+POLICY_VIOLATION = 1008  # refused before accepting: the server answers the handshake 403
+# After accepting, daphne (autobahn) only sends 1000 or 3000-4999: 1008's twin in the
+# application range says "policy violation" once the socket is open.
+STREAM_REFUSED = 4008
 
 
 @functools.cache
@@ -133,7 +136,7 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         )
         if context is None or not stream_sid.isalnum():
             logger.warning("Media stream refused: its start does not match a live call of ours")
-            await self.close(code=POLICY_VIOLATION)
+            await self.close(code=STREAM_REFUSED)
             return
         self.stream_sid, self.call_id = stream_sid, context.call_id
         # Every outbound media message differs only by its payload: build the rest once.

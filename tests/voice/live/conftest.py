@@ -53,8 +53,10 @@ def tts() -> FakeElevenLabsTts:
 
 
 @pytest.fixture(autouse=True)
-def _live_server_settings(settings, transactional_db, asgi_server, twilio, deepgram, llm, tts):
-    """The server is our public SITE_URL; Twilio and the providers are the loopback ones."""
+def _live_server_settings(settings, django_db_serialized_rollback, transactional_db, asgi_server, twilio, deepgram, llm, tts):
+    """The server is our public SITE_URL; Twilio and the providers are the loopback ones.
+    The server reads through its own connections, so tests commit (and the seeded personas
+    are restored after each flush)."""
     twilio.reset()
     deepgram.utterances, deepgram.streams = [], []
     llm.replies, llm.default_reply, llm.requests = [], Reply(deltas=["Glad", " to", " hear", " it."]), []
@@ -111,7 +113,8 @@ def open_stream(asgi_server, twilio):
     """Twilio's media stream for a call, as Twilio opens it once the person answers."""
 
     def open_for(call: Call, **options):
-        return caller_stream(ws_url=asgi_server.ws_url, call=call, auth_token=twilio.auth_token, **options)
+        options.setdefault("auth_token", twilio.auth_token)
+        return caller_stream(ws_url=asgi_server.ws_url, call=call, **options)
 
     return open_for
 

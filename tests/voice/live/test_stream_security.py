@@ -12,9 +12,8 @@ from twilio.request_validator import RequestValidator
 from billing import services as billing_services
 from calls.models import Call
 from tests.voice.live.conftest import run
+from voice.consumers import STREAM_REFUSED
 from voice.streams import CALL_ID_PARAMETER, PERSONA_ID_PARAMETER
-
-POLICY_VIOLATION = 1008
 
 
 def test_answer_connects_the_call_to_the_media_stream_with_its_parameters(live_call, twilio_post, asgi_server):
@@ -82,7 +81,7 @@ def test_a_stream_for_an_unknown_call_is_closed(live_call, open_stream):
     stream = open_stream(live_call)
     stream.custom_parameters[CALL_ID_PARAMETER] = str(uuid.uuid4())
 
-    assert _closed_after_start(stream) == POLICY_VIOLATION
+    assert _closed_after_start(stream) == STREAM_REFUSED
     assert not stream.received.media
 
 
@@ -94,18 +93,18 @@ def test_a_stream_claiming_another_users_call_is_closed(live_call, user_factory,
     stream.custom_parameters[CALL_ID_PARAMETER] = str(others_call.pk)
     stream.custom_parameters[PERSONA_ID_PARAMETER] = str(others_call.persona_id)
 
-    assert _closed_after_start(stream) == POLICY_VIOLATION
+    assert _closed_after_start(stream) == STREAM_REFUSED
     assert not stream.received.media
 
 
 def test_a_stream_for_a_finished_call_is_closed(live_call, open_stream):
     Call.objects.filter(pk=live_call.pk).update(status=Call.Status.COMPLETED)
 
-    assert _closed_after_start(open_stream(live_call)) == POLICY_VIOLATION
+    assert _closed_after_start(open_stream(live_call)) == STREAM_REFUSED
 
 
 def test_a_stream_with_a_persona_other_than_the_calls_is_closed(live_call, open_stream):
     stream = open_stream(live_call)
     stream.custom_parameters[PERSONA_ID_PARAMETER] = str(uuid.uuid4())
 
-    assert _closed_after_start(stream) == POLICY_VIOLATION
+    assert _closed_after_start(stream) == STREAM_REFUSED
