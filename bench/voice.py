@@ -44,8 +44,8 @@ STT_FINAL_DELAY = 0.15
 LLM_FIRST_TOKEN_DELAY = 0.2
 TTS_FIRST_AUDIO_DELAY = 0.15
 INJECTED_SECONDS = STT_FINAL_DELAY + LLM_FIRST_TOKEN_DELAY + TTS_FIRST_AUDIO_DELAY
-CALLER_LINE = "I am doing well thanks, what have you been up to today?"
-INTERRUPTION = "Wait, sorry, hold on a second please."
+CALLER_LINE = "I am doing well thanks what have you been up to today"
+INTERRUPTION = "Wait sorry hold on a second please"
 AUTH_TOKEN = "bench-twilio-auth-token"
 ACCOUNT_SID = "AC" + "be" * 16
 

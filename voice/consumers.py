@@ -10,9 +10,11 @@ the end (the hang-up); nothing on the audio path waits for it.
 import asyncio
 import base64
 import binascii
+import dataclasses
 import functools
 import json
 import logging
+from collections import OrderedDict
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -20,6 +22,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from calls.services import call_group
 from voice.conversation import CallContext, Conversation, HeardTurn
 from voice.providers import Providers, build_providers
+from voice.providers.base import TextToSpeech, VoiceSettings
 from voice.selectors import stream_call_context
 from voice.services import call_hang_up, call_turns_record
 from voice.streams import CALL_ID_PARAMETER, FRAME_BYTES, PERSONA_ID_PARAMETER, handshake_is_signed
@@ -36,6 +39,36 @@ STREAM_REFUSED = 4008
 def shared_providers() -> Providers:
     """One set of providers per process, shared by every call (their connection pools)."""
     return build_providers()
+
+
+class ClipCache:
+    """Whole clips of the fixed lines (the opening, the fallback apology), synthesised once per
+    text and voice and shared by every call of the process, so the person hears the opening the
+    instant the stream starts and the apology plays even when a provider is down."""
+
+    def __init__(self, limit: int = 512) -> None:
+        self.limit = limit
+        self._clips: OrderedDict[tuple[str, VoiceSettings], asyncio.Future[bytes]] = OrderedDict()
+
+    async def get(self, tts: TextToSpeech, text: str, voice: VoiceSettings) -> bytes | None:
+        key = (text, voice)
+        clip = self._clips.get(key)
+        if clip is None:
+            clip = asyncio.ensure_future(tts.synthesize(text, voice))
+            self._clips[key] = clip
+            while len(self._clips) > self.limit:
+                self._clips.popitem(last=False)
+        self._clips.move_to_end(key)
+        try:
+            return await asyncio.shield(clip)
+        except Exception as error:  # a failed synthesis is retried by the next call
+            if self._clips.get(key) is clip:
+                del self._clips[key]
+            logger.warning("A %d-character clip could not be synthesised: %s", len(text), error)
+            return None
+
+
+clips = ClipCache()
 
 
 class TranscriptWriter:
@@ -144,12 +177,17 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         self.group = call_group(context.call_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         self.writer = TranscriptWriter(call_id=context.call_id, publish=self._publish_turn)
-        self.conversation = self._conversation(context)
+        self.conversation = await self._conversation(context)
         logger.info("Media stream started for call %s", context.call_id)
         await self.conversation.start()
 
-    def _conversation(self, context: CallContext) -> Conversation:
+    async def _conversation(self, context: CallContext) -> Conversation:
         providers = shared_providers()
+        opening, fallback = await asyncio.gather(
+            clips.get(providers.tts, context.opening_line, context.voice),
+            clips.get(providers.tts, context.fallback_line, context.voice),
+        )
+        context = dataclasses.replace(context, opening_audio=opening, fallback_audio=fallback)
         return Conversation(
             context=context, stt=providers.stt, llm=providers.llm, tts=providers.tts, output=StreamOutput(self)
         )

@@ -39,7 +39,8 @@ def twilio() -> LocalTwilioServer:
 
 @pytest.fixture(scope="session")
 def deepgram() -> FakeDeepgram:
-    return FakeDeepgram(final_delay=0.15).start()
+    # Endpointing a little longer than espeak-ng's pause at a comma, as Deepgram's default is.
+    return FakeDeepgram(final_delay=0.35).start()
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +54,9 @@ def tts() -> FakeElevenLabsTts:
 
 
 @pytest.fixture(autouse=True)
-def _live_server_settings(settings, django_db_serialized_rollback, transactional_db, asgi_server, twilio, deepgram, llm, tts):
+def _live_server_settings(
+    settings, django_db_serialized_rollback, transactional_db, asgi_server, twilio, deepgram, llm, tts
+):
     """The server is our public SITE_URL; Twilio and the providers are the loopback ones.
     The server reads through its own connections, so tests commit (and the seeded personas
     are restored after each flush)."""
