@@ -30,4 +30,5 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("personas.urls")),
     path("", include("billing.urls")),
+    path("", include("calls.urls")),
 ]

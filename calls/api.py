@@ -36,6 +36,7 @@ class CallListApi(APIView):
     rate_limits = {"GET": ratelimits.CALL_HISTORY}
 
     @extend_schema(
+        operation_id="calls_list",
         parameters=[
             OpenApiParameter("page", int),
             OpenApiParameter("limit", int),
@@ -108,9 +109,9 @@ class RecordingAudioApi(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    rate_limits = {"GET": ratelimits.RECORDING}
+    rate_limits = {"GET": ratelimits.RECORDING_AUDIO}
 
-    @extend_schema(responses={(200, "audio/mpeg"): bytes})
+    @extend_schema(responses={(200, "audio/x-wav"): bytes})
     def get(self, request, token: str):
         recording = services.recording_from_link(token=token)
         audio = twilio.recording_audio(sid=recording.sid)

@@ -10,4 +10,6 @@ END_CALL = RateLimit("calls.end", "20/min")
 FEEDBACK = RateLimit("calls.feedback", "20/min")
 RECORDING = RateLimit("calls.recording", "30/min")
 RECORDING_DELETE = RateLimit("calls.recording-delete", "10/min")
+# The signed audio link carries no session: limited per address.
+RECORDING_AUDIO = RateLimit("calls.recording-audio", "60/min", per="ip")
 USAGE = RateLimit("calls.usage", "60/min")

@@ -58,22 +58,21 @@ def _parse_uuid(raw: object) -> uuid.UUID | None:
         return None
 
 
-def call_get_owned(*, user: User, call_id: object, lock: bool = False) -> Call:
+def call_get_owned(*, user: User, call_id: object) -> Call:
     """The user's call; someone else's looks missing (404)."""
     parsed = _parse_uuid(call_id)
-    queryset = Call.objects.select_for_update() if lock else Call.objects.all()
-    call = queryset.filter(pk=parsed, user=user).first() if parsed else None
+    call = Call.objects.filter(pk=parsed, user=user).first() if parsed else None
     if call is None:
         raise NotFound("Call not found.")
     return call
 
 
 def call_detail(*, user: User, call_id: object) -> Call:
-    """The user's call with what its detail shows: turns, recordings and feedback, in three queries."""
+    """The user's call with what its detail shows (hold, feedback, turns, recordings), in three queries."""
     parsed = _parse_uuid(call_id)
     call = (
         Call.objects.filter(pk=parsed, user=user)
-        .select_related("feedback")
+        .select_related("feedback", "authorization")
         .prefetch_related("turns", "recordings")
         .first()
         if parsed
@@ -84,18 +83,9 @@ def call_detail(*, user: User, call_id: object) -> Call:
     return call
 
 
-def call_by_sid(*, sid: str) -> Call | None:
-    return Call.objects.filter(sid=sid).first() if sid else None
-
-
 def recording_playable(*, call: Call) -> CallRecording | None:
     """The call's latest finished recording that has not been deleted."""
     return call.recordings.filter(status="completed", deleted_at__isnull=True).order_by("-created_at").first()
-
-
-def recording_current(*, call: Call) -> CallRecording | None:
-    """The call's latest recording not deleted, finished or not."""
-    return call.recordings.filter(deleted_at__isnull=True).order_by("-created_at").first()
 
 
 # --- History ----------------------------------------------------------------------------------
@@ -182,8 +172,9 @@ def transcript_text(turns: list[CallTurn], persona_name: str) -> str | None:
 
 
 def transcripts_for(*, rows: list[dict]) -> dict[uuid.UUID, str]:
-    """The transcripts of a page of history rows, in one query (decrypted here, never cached)."""
-    names = {row["id"]: row["persona_name"] for row in rows if row["status"] in Call.FINISHED}
+    """The transcripts of a page's completed calls (only they were answered), in one query;
+    decrypted here, never cached."""
+    names = {row["id"]: row["persona_name"] for row in rows if row["status"] == Call.Status.COMPLETED}
     if not names:
         return {}
     turns: dict[uuid.UUID, list[CallTurn]] = {}

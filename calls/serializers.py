@@ -3,11 +3,20 @@
 Costs are dollars, as the spec writes them (`"cost": 2.45`); `null` until a call has one.
 """
 
+from datetime import UTC, datetime
+
 from rest_framework import serializers
 
 from billing import pricing
 from calls import selectors
 from calls.models import Call, CallTurn
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """As DRF writes a UTC date-time: ISO 8601 with `Z`."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _dollars(cents: int | None) -> float | None:
@@ -41,7 +50,9 @@ class PlacedCallOutput(serializers.Serializer):
 
 
 class CallRowOutput(serializers.Serializer):
-    """A history row; works on the row dicts the history selector returns."""
+    """A history row, from the row dicts the history selector returns. The fields describe
+    it (for the schema); `to_representation` shapes a page's rows without DRF's per-field
+    machinery, since a history page is the hottest read."""
 
     id = serializers.UUIDField()
     user_id = serializers.UUIDField()
@@ -51,19 +62,26 @@ class CallRowOutput(serializers.Serializer):
     start_time = serializers.DateTimeField(allow_null=True)
     end_time = serializers.DateTimeField(allow_null=True)
     duration = serializers.IntegerField(allow_null=True)
-    cost = serializers.SerializerMethodField()
+    cost = serializers.FloatField(allow_null=True, help_text="Dollars.")
     sid = serializers.CharField(allow_null=True)
-    transcript = serializers.SerializerMethodField()
-    error_message = serializers.SerializerMethodField()
+    transcript = serializers.CharField(allow_null=True)
+    error_message = serializers.CharField(allow_null=True)
 
-    def get_cost(self, row) -> float | None:
-        return _dollars(row["cost_cents"])
-
-    def get_transcript(self, row) -> str | None:
-        return self.context.get("transcripts", {}).get(row["id"])
-
-    def get_error_message(self, row) -> str | None:
-        return row["error_message"] or None
+    def to_representation(self, row: dict) -> dict:
+        return {
+            "id": str(row["id"]),
+            "user_id": str(row["user_id"]),
+            "persona_id": str(row["persona_id"]) if row["persona_id"] else None,
+            "persona_name": row["persona_name"],
+            "status": row["status"],
+            "start_time": _iso(row["start_time"]),
+            "end_time": _iso(row["end_time"]),
+            "duration": row["duration"],
+            "cost": _dollars(row["cost_cents"]),
+            "sid": row["sid"],
+            "transcript": self.context.get("transcripts", {}).get(row["id"]),
+            "error_message": row["error_message"] or None,
+        }
 
 
 class CallListOutput(serializers.Serializer):

@@ -10,10 +10,10 @@ failing at dial releases the hold at once; the sweeper settles anything left beh
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -36,13 +36,15 @@ from callmeback import cache
 from callmeback.errors import ApplicationError, NotFound, ValidationFailed
 from callmeback.logging import mask_phone
 from calls import selectors, twilio
-from calls.models import Call, CallFeedback, CallRecording
+from calls.models import Call, CallerIdNumber, CallFeedback, CallRecording
 from personas import selectors as persona_selectors
 from personas import services as persona_services
 from personas.models import Persona, ScenarioTemplate
 from personas.validators import TextRule
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 CALL_PRETEXT = TextRule("Call pretext", 0, 1000)
 FEEDBACK_TEXT = TextRule("Feedback", 0, 2000)
@@ -75,7 +77,7 @@ class ConcurrentCalls(ApplicationError):
 class PaymentRequired(ApplicationError):
     code = "PAYMENT_REQUIRED"
     status_code = 402
-    default_message = "Authorise a payment for the call first (POST /api/payments/create-intent)."
+    default_message = "Authorise a payment for the call first (POST /api/user/create-payment-intent)."
 
 
 def _rank(twilio_status: str) -> int:
@@ -134,7 +136,7 @@ def _clean_phone(phone_number: str) -> str:
         raise ValidationFailed.for_field("phone_number", error.messages[0]) from None
 
 
-def _accessible(getter, field: str, label: str, **kwargs):
+def _accessible(getter: Callable[..., T], field: str, label: str, **kwargs: Any) -> T:
     try:
         return getter(**kwargs)
     except NotFound:
@@ -389,19 +391,10 @@ def _finish(call: Call, params: dict, moment: datetime) -> None:
         call.duration = 0
         call.cost_cents = 0
         call.error_message = call.error_message or _FAILURE_MESSAGES.get(status, "Nobody answered.")
-    price = _price(params.get("Price"))
+    price = twilio.parse_price(params.get("Price"))
     if price is not None:
         call.provider_cost = price
         call.provider_cost_unit = (params.get("PriceUnit") or "USD")[:3].upper()
-
-
-def _price(raw: object) -> Decimal | None:
-    if raw in (None, ""):
-        return None
-    try:
-        return abs(Decimal(str(raw)))
-    except ArithmeticError:
-        return None
 
 
 def _settle_after_commit(call: Call) -> None:
@@ -565,3 +558,54 @@ def call_feedback_save(*, call: Call, rating: object, feedback_text: str = "") -
         )
         _changed(call)
     return feedback
+
+
+# --- The dashboard's one-step call -------------------------------------------------------------
+
+
+def call_place_on_default_card(
+    *,
+    user: User,
+    phone_number: str,
+    persona_id: object,
+    estimated_minutes: int,
+    scenario_template_id: object = None,
+    call_pretext: str = "",
+) -> Call:
+    """Holds the estimate for `estimated_minutes` on the default card, then places the call
+    on that hold (the dashboard's "Call now"). What can be refused without Stripe is checked
+    first; a hold the call did not take is released at once, so none is left behind."""
+    number = _clean_phone(phone_number)
+    if not account_selectors.phone_is_verified(user=user, phone=number):
+        raise PhoneNotVerified()
+    if _has_active_call(user):
+        raise ConcurrentCalls()
+    hold = billing_services.authorization_create(user=user, estimated_duration=estimated_minutes).authorization
+    try:
+        return call_place(
+            user=user,
+            phone_number=number,
+            persona_id=persona_id,
+            payment_intent_id=hold.payment_intent_id,
+            scenario_template_id=scenario_template_id,
+            call_pretext=call_pretext,
+        )
+    except ApplicationError:
+        if not Call.objects.filter(authorization=hold).exists():
+            billing_tasks.release_authorization.delay(str(hold.pk))
+        raise
+
+
+# --- The caller-ID pool --------------------------------------------------------------------------
+
+
+def caller_id_number_buy(*, phone_number: str, friendly_name: str = "") -> CallerIdNumber:
+    """Buys a number at Twilio and adds it to the pool we call from (used round-robin)."""
+    if CallerIdNumber.objects.filter(phone_number=phone_number).exists():
+        raise ValidationFailed.for_field("phone_number", "This number is already in the pool.")
+    bought = twilio.number_buy(phone_number=phone_number, friendly_name=friendly_name)
+    number = CallerIdNumber.objects.create(
+        phone_number=bought.phone_number, twilio_sid=bought.sid, friendly_name=bought.friendly_name[:64]
+    )
+    logger.info("Bought caller ID %s (%s)", mask_phone(number.phone_number), bought.sid)
+    return number

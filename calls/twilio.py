@@ -8,11 +8,12 @@ unreachable becomes `TwilioServiceError` (500 TWILIO_ERROR), never a stack trace
 """
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -25,6 +26,8 @@ from twilio.rest import Client
 from callmeback.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # The progress we ask Twilio to report; "answered" arrives as CallStatus=in-progress.
 STATUS_CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"]
@@ -80,7 +83,7 @@ class BaseUrlHttpClient(TwilioHttpClient):
         parts = urlsplit(url)
         return urlunsplit((self._scheme, self._netloc, self._prefix + parts.path, parts.query, parts.fragment))
 
-    def request(self, method, url, *args, **kwargs):
+    def request(self, method: str, url: str, *args, **kwargs):
         return super().request(method, self.rewrite(url), *args, **kwargs)
 
     def stream(self, url: str, *, auth: tuple[str, str]) -> requests.Response:
@@ -113,7 +116,7 @@ def _rest_error(error: TwilioRestException, action: str) -> TwilioRequestRejecte
     return TwilioRequestRejected(message, twilio_code=error.code, http_status=error.status)
 
 
-def _call(action: str, operation):
+def _call(action: str, operation: Callable[[], T]) -> T:
     """Runs one SDK operation, turning every failure into our errors."""
     try:
         return operation()
@@ -124,7 +127,8 @@ def _call(action: str, operation):
         raise TwilioServiceError() from None
 
 
-def _decimal(value: object) -> Decimal | None:
+def parse_price(value: object) -> Decimal | None:
+    """Twilio's Price ("-0.0265", negative: what we paid) as a positive amount, or None."""
     if value in (None, ""):
         return None
     try:
@@ -140,14 +144,14 @@ def _int(value: object) -> int | None:
         return None
 
 
-def _call_data(instance) -> CallData:
+def _call_data(instance: Any) -> CallData:
     return CallData(
         sid=instance.sid,
         status=instance.status or "",
         duration=_int(instance.duration),
         start_time=instance.start_time,
         end_time=instance.end_time,
-        price=_decimal(instance.price),
+        price=parse_price(instance.price),
         price_unit=instance.price_unit or "",
     )
 
@@ -243,9 +247,9 @@ class RecordingAudio:
 
 
 def recording_audio(*, sid: str) -> RecordingAudio:
-    """The recording's MP3, streamed from Twilio chunk by chunk."""
+    """The recording's audio (WAV, both channels), streamed from Twilio chunk by chunk."""
     twilio_client = client()
-    url = f"https://api.twilio.com/2010-04-01/Accounts/{twilio_client.account_sid}/Recordings/{sid}.mp3"
+    url = f"https://api.twilio.com/2010-04-01/Accounts/{twilio_client.account_sid}/Recordings/{sid}.wav"
     try:
         response = twilio_client.http_client.stream(url, auth=(twilio_client.username, twilio_client.password))
     except requests.RequestException as error:
@@ -262,7 +266,7 @@ def recording_audio(*, sid: str) -> RecordingAudio:
             yield from response.iter_content(chunk_size=32 * 1024)
 
     return RecordingAudio(
-        content_type=response.headers.get("Content-Type", "audio/mpeg"),
+        content_type=response.headers.get("Content-Type", "audio/x-wav"),
         content_length=response.headers.get("Content-Length", ""),
         chunks=chunks(),
     )
@@ -271,8 +275,39 @@ def recording_audio(*, sid: str) -> RecordingAudio:
 # --- Webhooks -----------------------------------------------------------------------------
 
 
-def signature_valid(*, url: str, params, signature: str | None) -> bool:
+def signature_valid(*, url: str, params: Mapping[str, Any], signature: str | None) -> bool:
     """Whether `X-Twilio-Signature` signs this URL (as Twilio requested it) and these form fields."""
     if not signature or not settings.TWILIO_AUTH_TOKEN:
         return False
     return RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, params, signature)
+
+
+# --- Phone numbers (the admin's caller-ID pool) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class NumberData:
+    phone_number: str
+    friendly_name: str
+    sid: str = ""  # set once the number is ours
+
+
+def configured() -> bool:
+    return bool(settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN)
+
+
+def numbers_available(*, country: str, area_code: str = "", contains: str = "", limit: int = 20) -> list[NumberData]:
+    """Local numbers Twilio offers for sale in `country` (ISO code), optionally in an area code."""
+    filters = {key: value for key, value in (("area_code", area_code), ("contains", contains)) if value}
+    offered = _call(
+        "search for phone numbers",
+        lambda: client().available_phone_numbers(country).local.list(limit=limit, **filters),
+    )
+    return [NumberData(phone_number=n.phone_number, friendly_name=n.friendly_name or "") for n in offered]
+
+
+def number_buy(*, phone_number: str, friendly_name: str = "") -> NumberData:
+    """Buys `phone_number` for the account (it is billed monthly by Twilio from then on)."""
+    kwargs = {"phone_number": phone_number} | ({"friendly_name": friendly_name} if friendly_name else {})
+    bought = _call("buy the phone number", lambda: client().incoming_phone_numbers.create(**kwargs))
+    return NumberData(phone_number=bought.phone_number, friendly_name=bought.friendly_name or "", sid=bought.sid)

@@ -8,6 +8,7 @@ query string), plus the form fields, with the account's auth token. We check aga
 import logging
 
 from django.conf import settings
+from rest_framework.request import Request
 
 from callmeback.errors import ApplicationError
 from calls import twilio
@@ -21,7 +22,7 @@ class InvalidTwilioSignature(ApplicationError):
     default_message = "Invalid Twilio signature."
 
 
-def twilio_params(request) -> dict[str, str]:
+def twilio_params(request: Request) -> dict[str, str]:
     """The form fields of a request Twilio signed, or 403 (and nothing else happens)."""
     url = f"{settings.SITE_URL}{request.get_full_path()}"
     params = request.data

@@ -6,6 +6,7 @@ connects the call to our media stream, where the live conversation happens.
 
 import uuid
 
+from rest_framework.request import Request
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
 from calls import webhooks
@@ -13,7 +14,7 @@ from calls.models import Call
 from voice.streams import CALL_ID_PARAMETER, PERSONA_ID_PARAMETER, stream_url
 
 
-def answered_call(request) -> Call | None:
+def answered_call(request: Request) -> Call | None:
     """The active call a signed answer request is about (by CallSid, or by our id in the
     URL when Twilio answers before we saved the sid); None for unknown or finished calls.
     An unsigned or forged request is refused with 403."""

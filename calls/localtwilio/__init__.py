@@ -18,3 +18,11 @@ LOCAL_AUTH_TOKEN = "local_auth_token_development_only"
 LOCAL_VERIFY_SERVICE_SID = "VA10ca1000000000000000000000000000"
 # 555-01xx numbers are reserved for fiction in North America.
 LOCAL_CALLER_ID = "+14155550100"
+
+# What scripts/run exports when TWILIO_ACCOUNT_SID is unset (`python -m calls.localtwilio`).
+LOCAL_ENVIRONMENT = {
+    "TWILIO_ACCOUNT_SID": LOCAL_ACCOUNT_SID,
+    "TWILIO_AUTH_TOKEN": LOCAL_AUTH_TOKEN,
+    "TWILIO_VERIFY_SERVICE_SID": LOCAL_VERIFY_SERVICE_SID,
+    "TWILIO_CALLER_ID": LOCAL_CALLER_ID,
+}

@@ -510,6 +510,7 @@ async def buy_number(request: web.Request) -> web.Response:
     if twilio.store.owns(number):
         raise invalid(21422, "PhoneNumber requested is not available")
     bought = twilio.store.own_number(twilio.account_sid, number, param(request, "FriendlyName"))
+    twilio.numbers_changed()
     return json_created(number_json(twilio, bought.sid))
 
 
@@ -534,6 +535,7 @@ async def number(request: web.Request) -> web.Response:
     if request.method == "DELETE":
         with twilio.store.lock:
             del twilio.store.numbers[sid]
+        twilio.numbers_changed()
         return web.Response(status=204)
     return web.json_response(number_json(twilio, sid))
 

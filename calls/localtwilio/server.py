@@ -3,12 +3,15 @@
 it; the test suite runs it in a thread (tests/fakes/twilio.py)."""
 
 import base64
+import json
 import re
 import secrets
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 
 from calls.localtwilio import (
@@ -17,8 +20,11 @@ from calls.localtwilio import (
     LOCAL_CALLER_ID,
     LOCAL_VERIFY_SERVICE_SID,
     LOCALTWILIO_HOST,
+    phone,
+    rest,
 )
-from calls.localtwilio.rest import add_routes, basic_auth, rest_middleware
+from calls.localtwilio.lifecycle import CallRunner
+from calls.localtwilio.media import MediaStreamBridge
 from calls.localtwilio.state import Call, Recording, Store, last4, new_sid
 
 TWILIO = web.AppKey("localtwilio", object)
@@ -46,7 +52,11 @@ class ScriptedFailure:
 
 
 class LocalTwilio:
-    """One Twilio account with one Verify service and one number, `caller_id`."""
+    """One Twilio account with one Verify service and one number, `caller_id`.
+
+    With `autopilot` each call is played out like Twilio does (lifecycle.CallRunner) and
+    rings the phone page; without it calls stay as the REST API left them (for tests,
+    which move them on themselves)."""
 
     def __init__(
         self,
@@ -56,6 +66,9 @@ class LocalTwilio:
         verify_service_sid: str = LOCAL_VERIFY_SERVICE_SID,
         caller_id: str = LOCAL_CALLER_ID,
         autopilot: bool = True,
+        auto_answer: bool = False,
+        media_bridge: MediaStreamBridge | None = None,
+        numbers_file: Path | None = None,
         log: Callable[[str], None] = print,
     ) -> None:
         self.account_sid = account_sid
@@ -64,12 +77,20 @@ class LocalTwilio:
         self.verify_friendly_name = "Call Me Back"
         self.caller_id = caller_id
         self.autopilot = autopilot
+        self.auto_answer = auto_answer
+        self.media_bridge = media_bridge or MediaStreamBridge()
         self.log = log
         self.url = ""  # where it listens, once bound
         self.store = Store()
         self.requests: list[RecordedRequest] = []
         self.failures: list[ScriptedFailure] = []
+        self.runners: dict[str, CallRunner] = {}
+        self._session: aiohttp.ClientSession | None = None
         self.store.own_number(account_sid, caller_id, "Local caller ID")
+        self.numbers_file = numbers_file
+        if numbers_file is not None and numbers_file.exists():
+            for number in json.loads(numbers_file.read_text()):
+                self.store.own_number(account_sid, number["phone_number"], number["friendly_name"])
 
     def reset(self) -> None:
         """Forgets every record, request and scripted failure; keeps the caller ID number."""
@@ -77,13 +98,28 @@ class LocalTwilio:
             self.store.clear()
             self.requests.clear()
             self.failures.clear()
+            for runner in self.runners.values():
+                runner.stop()
+            self.runners.clear()
             self.store.own_number(self.account_sid, self.caller_id, "Local caller ID")
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[rest_middleware])
+        app = web.Application(middlewares=[rest.rest_middleware])
         app[TWILIO] = self
-        add_routes(app)
+        rest.add_routes(app)
+        phone.add_routes(app)
+        app.on_cleanup.append(self._close_session)
         return app
+
+    def session(self) -> aiohttp.ClientSession:
+        """The HTTP client for requests to the app (callbacks, TwiML), on the server's loop."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    async def _close_session(self, app: web.Application) -> None:
+        if self._session is not None:
+            await self._session.close()
 
     # --- REST plumbing ------------------------------------------------------------------
 
@@ -98,7 +134,7 @@ class LocalTwilio:
         return None
 
     def authenticated(self, header: str) -> bool:
-        credentials = basic_auth(header)
+        credentials = rest.basic_auth(header)
         return credentials is not None and (
             secrets.compare_digest(credentials[0], self.account_sid)
             and secrets.compare_digest(credentials[1], self.auth_token)
@@ -115,14 +151,35 @@ class LocalTwilio:
 
     def call_created(self, call: Call) -> None:
         self.log(f"Call {call.sid} to {last4(call.to)} queued")
+        if self.autopilot:
+            self.runners[call.sid] = runner = CallRunner(self, call)
+            runner.start()
 
     def call_hangup_requested(self, call: Call, status: str) -> None:
-        """A REST hang-up: a call not yet answered is canceled, an answered one completed."""
+        """A REST hang-up: a call not yet answered is canceled, an answered one completed.
+        A played-out call ends through its runner, which posts the final callback."""
+        runner = self.runners.get(call.sid)
+        if runner is not None:
+            runner.act(status)
+            return
         with self.store.lock:
             call.finish("completed" if call.status == "in-progress" else "canceled")
 
     def call_redirected(self, call: Call) -> None:
-        """A REST redirect (new Twiml or Url); kept on the call for its runner."""
+        """A REST redirect (new Twiml or Url): the runner plays it instead of the current TwiML."""
+        runner = self.runners.get(call.sid)
+        if runner is not None:
+            runner.act("redirect")
+
+    def phone_action(self, sid: str, action: str) -> bool:
+        """The person answers, declines or hangs up on the phone page; False if that call
+        is not ringing (answer, decline) or on the line (hang up) under autopilot."""
+        runner = self.runners.get(sid)
+        expected = "in-progress" if action == "hangup" else "ringing"
+        if runner is None or runner.call.status != expected:
+            return False
+        runner.act(action)
+        return True
 
     def recording_made(self, call: Call) -> Recording:
         """The recording of a finished call that asked for one (`Record=true`)."""
@@ -139,6 +196,19 @@ class LocalTwilio:
         with self.store.lock:
             self.store.recordings[recording.sid] = recording
         return recording
+
+    def numbers_changed(self) -> None:
+        """Keeps the bought numbers between runs, when there is a numbers file."""
+        if self.numbers_file is None:
+            return
+        with self.store.lock:
+            numbers = [
+                {"phone_number": n.phone_number, "friendly_name": n.friendly_name} for n in self.store.numbers.values()
+            ]
+        self.numbers_file.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.numbers_file.with_suffix(".partial")
+        partial.write_text(json.dumps(numbers, indent=1))
+        partial.replace(self.numbers_file)
 
     def text_delivered(self, to: str, body: str) -> None:
         self.log(f"SMS to {last4(to)}: {body}")

@@ -76,6 +76,7 @@ class Call:
     next_sequence: int = 0
     # What the callee heard: the text of every <Say>, in order (the phone page shows it).
     said: list[str] = field(default_factory=list)
+    stream_url: str = ""  # the <Connect><Stream> the call is on, if any
     # Set by a hang-up request (REST update); the call's runner acts on it.
     hangup_requested: str = ""
     redirect: tuple[str, str, str] | None = None  # (url, method, twiml) from a REST update

@@ -1,10 +1,7 @@
 """The local Twilio answers the real `twilio` SDK as Twilio does: auth, required parameters,
 error codes, Verify's limits, and status callbacks signed so RequestValidator accepts them."""
 
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl
 
 import pytest
 import requests
@@ -12,35 +9,10 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from tests.fakes.twilio import LocalTwilioServer
+from tests.fakes.twilio import AppStub, LocalTwilioServer
 
 TO = "+14155550123"
 EVENTS = ["initiated", "ringing", "answered", "completed"]
-
-
-class CallbackReceiver:
-    """Stands in for the app: records every request Twilio makes to it."""
-
-    def __init__(self) -> None:
-        received = self.received = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-                received.append((self.path, dict(self.headers), dict(parse_qsl(body))))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -57,7 +29,7 @@ def client(twilio) -> Client:
 
 @pytest.fixture
 def receiver():
-    receiver = CallbackReceiver()
+    receiver = AppStub()
     yield receiver
     receiver.close()
 

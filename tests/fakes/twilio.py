@@ -9,9 +9,11 @@ may swap it for one that goes through Django's test client (`SignedCallback.path
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from aiohttp import web
 from twilio.http.http_client import TwilioHttpClient
@@ -23,11 +25,62 @@ from calls.localtwilio.server import LocalTwilio, RecordedRequest, ScriptedFailu
 from calls.localtwilio.state import TERMINAL_CALL_STATUSES, Call, Message, Recording
 
 
+def wait_until(condition: Callable[[], Any], *, timeout: float = 10, message: str = "condition") -> Any:
+    """Polls `condition` until it is truthy (returned) or `timeout` seconds pass (fails)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {message}")
+        time.sleep(0.02)
+
+
+class AppStub:
+    """Stands in for the app on a real socket: records every request Twilio makes to it and
+    answers POSTs to `/answer` with `twiml`, everything else with 204."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, dict[str, str], dict[str, str]]] = []
+        self.twiml = '<Response><Pause length="60"/></Response>'
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                stub.received.append((self.path, dict(self.headers), dict(parse_qsl(body))))
+                if self.path.startswith("/answer"):
+                    answer = stub.twiml.encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/xml")
+                    self.send_header("Content-Length", str(len(answer)))
+                    self.end_headers()
+                    self.wfile.write(answer)
+                else:
+                    self.send_response(204)
+                    self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, name="app-stub", daemon=True).start()
+
+    def forms(self, path_prefix: str) -> list[dict[str, str]]:
+        return [form for path, _, form in list(self.received) if path.startswith(path_prefix)]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 def post_over_http(callback: SignedCallback) -> Any:
     return callback.post_blocking()
 
 
-class _RebasedHttpClient(TwilioHttpClient):
+class RebasedHttpClient(TwilioHttpClient):
     """Sends every SDK request (api. and verify.twilio.com alike) to `base`, path kept."""
 
     def __init__(self, base: str) -> None:
@@ -106,15 +159,17 @@ class LocalTwilioServer:
         self.twilio.autopilot = on
 
     def reset(self) -> None:
-        """Empties everything, turns autopilot off and restores HTTP delivery."""
+        """Empties everything, drops calls in play, turns autopilot and auto-answer off and
+        restores HTTP delivery."""
         self.twilio.reset()
         self.twilio.autopilot = False
+        self.twilio.auto_answer = False
         self.deliver = post_over_http
         self.console.clear()
 
     def client(self) -> Client:
         """An SDK client for test set-up and for checking what the local Twilio holds."""
-        return Client(self.account_sid, self.auth_token, http_client=_RebasedHttpClient(self.url))
+        return Client(self.account_sid, self.auth_token, http_client=RebasedHttpClient(self.url))
 
     def own_number(self, phone_number: str) -> None:
         """Adds a number to the account, as buying it would."""

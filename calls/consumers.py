@@ -1,0 +1,52 @@
+"""The live status of a call, pushed to its owner's browser (the dashboard's call page)."""
+
+from channels.auth import AuthMiddlewareStack
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.security.websocket import AllowedHostsOriginValidator
+
+from callmeback.errors import NotFound
+from calls import selectors, services
+
+UNAUTHENTICATED = 4401
+NOT_FOUND = 4404
+
+
+class CallStatusConsumer(AsyncJsonWebsocketConsumer):
+    """Joins the call's channel-layer group and forwards its `call.status` messages (sent by
+    the services whenever the call changes), starting with the status as it is now. The
+    session cookie authenticates; someone else's call looks missing."""
+
+    group = ""
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=UNAUTHENTICATED)
+            return
+        call_id = self.scope["url_route"]["kwargs"]["call_id"]
+        try:
+            call = await database_sync_to_async(selectors.call_get_owned)(user=user, call_id=call_id)
+        except NotFound:
+            await self.close(code=NOT_FOUND)
+            return
+        self.group = services.call_group(call.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        # Joined first, then the current status: no change can fall between the two.
+        await database_sync_to_async(services.call_notify)(call)
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def call_status(self, event: dict) -> None:
+        await self.send_json({key: value for key, value in event.items() if key != "type"})
+
+    async def call_hangup(self, event: dict) -> None:
+        """For the call's voice stream; the page learns the outcome from the next status."""
+
+
+def status_socket():
+    """The consumer as mounted: same-origin browsers only, the Django session as identity."""
+    return AllowedHostsOriginValidator(AuthMiddlewareStack(CallStatusConsumer.as_asgi()))

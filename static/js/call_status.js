@@ -1,0 +1,24 @@
+// A live call's page: its status arrives over a websocket as Twilio reports it; once the
+// call is over the page reloads to show the cost and the feedback form.
+(() => {
+  const panel = document.querySelector("[data-call-status]");
+  if (!panel) return;
+  const LABELS = {
+    initiated: "Initiated", "in-progress": "In progress", completed: "Completed", failed: "Failed",
+  };
+  const field = (name) => panel.querySelector(`[data-field="${name}"]`);
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}${panel.dataset.socketPath}`);
+  socket.addEventListener("message", (event) => {
+    const update = JSON.parse(event.data);
+    const status = field("status");
+    status.textContent = LABELS[update.status] || update.status;
+    status.className = `badge call-status ${update.status}`;
+    if (update.twilio_status) field("twilio_status").textContent = `(${update.twilio_status})`;
+    if (update.duration !== null && update.duration !== undefined) field("duration").textContent = `${update.duration} s`;
+    if (update.status === "completed" || update.status === "failed") {
+      socket.close();
+      location.reload();
+    }
+  });
+})();

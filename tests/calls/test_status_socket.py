@@ -1,0 +1,80 @@
+"""`/ws/calls/<id>/status`: a call's status pushed to its owner's browser through the channel
+layer, authenticated by the Django session; nobody else's."""
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from callmeback.routing import websocket_urlpatterns
+from calls import services
+from calls.consumers import NOT_FOUND, UNAUTHENTICATED
+from calls.models import Call
+from tests.calls.conftest import PHONE
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def session_cookie(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+def communicator(call_id, *, cookie: bytes = b"", origin: bytes = b"http://localhost") -> WebsocketCommunicator:
+    headers = [(b"host", b"localhost"), (b"origin", origin)] + ([(b"cookie", cookie)] if cookie else [])
+    return WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/calls/{call_id}/status", headers=headers)
+
+
+@pytest.fixture
+def call(persona) -> Call:
+    owner = UserFactory()
+    return Call.objects.create(user=owner, persona=persona, persona_name=persona.name, phone_number=PHONE)
+
+
+def test_the_owner_gets_the_current_status_then_each_change(call):
+    socket = communicator(call.pk, cookie=session_cookie(call.user))
+
+    async def scenario():
+        connected, _ = await socket.connect()
+        first = await socket.receive_json_from(timeout=5)
+        call.status, call.twilio_status = Call.Status.IN_PROGRESS, "in-progress"
+        await database_sync_to_async(call.save)()
+        await database_sync_to_async(services.call_notify)(call)
+        second = await socket.receive_json_from(timeout=5)
+        await socket.disconnect()
+        return connected, first, second
+
+    connected, first, second = async_to_sync(scenario)()
+
+    assert connected
+    assert (first["call_id"], first["status"]) == (str(call.pk), "initiated")
+    assert (second["status"], second["twilio_status"]) == ("in-progress", "in-progress")
+    assert "type" not in second
+
+
+def test_someone_elses_call_looks_missing(call):
+    socket = communicator(call.pk, cookie=session_cookie(UserFactory()))
+
+    connected, code = async_to_sync(socket.connect)()
+
+    assert (connected, code) == (False, NOT_FOUND)
+
+
+def test_without_a_session_the_socket_is_refused(call):
+    socket = communicator(call.pk)
+
+    connected, code = async_to_sync(socket.connect)()
+
+    assert (connected, code) == (False, UNAUTHENTICATED)
+
+
+def test_a_page_from_another_site_cannot_open_the_socket(call):
+    socket = communicator(call.pk, cookie=session_cookie(call.user), origin=b"https://evil.example")
+
+    connected, _ = async_to_sync(socket.connect)()
+
+    assert connected is False

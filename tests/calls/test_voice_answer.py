@@ -1,0 +1,76 @@
+"""POST /api/voice/answer (`001_*`): Twilio-signed; the persona's opening line for a live
+call, `<Hangup/>` for an unknown or finished one."""
+
+import xml.etree.ElementTree as ET
+from urllib.parse import urlencode
+
+from django.test import Client
+from twilio.request_validator import RequestValidator
+
+from calls.models import Call
+from tests.calls.conftest import SITE_URL
+
+
+def _answer(call_sid: str, *, query: str = "", token: str, signature: str | None = None):
+    params = {"CallSid": call_sid, "CallStatus": "in-progress", "From": "+14155550100", "To": "+14155550123"}
+    path = f"/api/voice/answer{query}"
+    signed = RequestValidator(token).compute_signature(f"{SITE_URL}{path}", params)
+    return Client().post(
+        path,
+        data=urlencode(params),
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": signature if signature is not None else signed},
+    )
+
+
+def test_an_answered_call_hears_the_personas_opening_line_and_the_line_stays_open(place, twilio, settings):
+    call = place()
+
+    response = _answer(call.sid, query=f"?call={call.pk}", token=settings.TWILIO_AUTH_TOKEN)
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/xml")
+    root = ET.fromstring(response.content)
+    assert [child.tag for child in root] == ["Say", "Pause"]
+    assert root.find("Say").text == "Hey you, it's me!"
+    assert int(root.find("Pause").get("length")) == call.authorized_seconds
+
+
+def test_the_answer_url_twilio_is_given_is_answered_as_signed(place, twilio, settings):
+    call = place()
+    answer_url = twilio.calls[call.sid].url
+    query = answer_url.removeprefix(f"{SITE_URL}/api/voice/answer")
+
+    response = _answer(call.sid, query=query, token=settings.TWILIO_AUTH_TOKEN)
+
+    assert ET.fromstring(response.content).find("Say") is not None
+
+
+def test_an_unknown_call_is_hung_up(twilio, settings, db):
+    response = _answer("CA" + "9" * 32, token=settings.TWILIO_AUTH_TOKEN)
+
+    assert response.status_code == 200
+    assert [child.tag for child in ET.fromstring(response.content)] == ["Hangup"]
+
+
+def test_a_finished_call_is_hung_up(place, twilio, settings):
+    call = place()
+    Call.objects.filter(pk=call.pk).update(status=Call.Status.COMPLETED)
+
+    response = _answer(call.sid, token=settings.TWILIO_AUTH_TOKEN)
+
+    assert [child.tag for child in ET.fromstring(response.content)] == ["Hangup"]
+
+
+def test_a_forged_answer_request_is_refused(place, twilio):
+    call = place()
+
+    response = _answer(call.sid, token="not-the-auth-token")
+
+    assert (response.status_code, response.json()["error"]) == (403, "FORBIDDEN")
+
+
+def test_an_answer_request_without_a_signature_is_refused(place, twilio, settings):
+    call = place()
+
+    assert _answer(call.sid, token=settings.TWILIO_AUTH_TOKEN, signature="").status_code == 403
