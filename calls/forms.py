@@ -18,8 +18,7 @@ class CallNowForm(forms.Form):
         min_value=pricing.MIN_ESTIMATE_MINUTES,
         max_value=pricing.MAX_ESTIMATE_MINUTES,
         initial=5,
-        help_text="We hold the estimate on your card and charge only for the real duration. "
-        "The call ends when the time held runs out.",
+        help_text="The call ends when the time held on your card runs out.",
     )
 
     def __init__(self, *args, contacts: list, catalogue: list, scenarios: list, **kwargs) -> None:

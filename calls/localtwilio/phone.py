@@ -67,7 +67,7 @@ async def auto_answer(request: web.Request) -> web.Response:
     if request.content_type != "application/json":
         raise web.HTTPBadRequest(text='POST JSON {"on": true|false}')
     body = await request.json()
-    twilio.auto_answer = bool(body.get("on"))
+    twilio.set_auto_answer(bool(body.get("on")))
     return web.json_response({"auto_answer": twilio.auto_answer})
 
 

@@ -187,7 +187,10 @@ def call_json(call: Call) -> dict[str, Any]:
 
 def page(request: web.Request, key: str, records: list[dict[str, Any]]) -> web.Response:
     """A single page holding every match (the SDK follows `next_page_uri`, which stays null)."""
-    size = int(param(request, "PageSize") or 50)
+    raw_size = param(request, "PageSize") or "50"
+    if not raw_size.isdigit() or not 1 <= int(raw_size) <= 1000:
+        raise invalid(20001, "PageSize must be a whole number from 1 to 1000")
+    size = int(raw_size)
     uri = request.path
     return web.json_response(
         {

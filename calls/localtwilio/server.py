@@ -156,20 +156,32 @@ class LocalTwilio:
             runner.start()
 
     def call_hangup_requested(self, call: Call, status: str) -> None:
-        """A REST hang-up: a call not yet answered is canceled, an answered one completed.
+        """A REST hang-up: a call not yet answered is canceled, an answered one completed
+        (`Status=canceled` leaves an answered call alone, as Twilio does).
         A played-out call ends through its runner, which posts the final callback."""
         runner = self.runners.get(call.sid)
         if runner is not None:
             runner.act(status)
             return
         with self.store.lock:
-            call.finish("completed" if call.status == "in-progress" else "canceled")
+            if call.status != "in-progress":
+                call.finish("canceled")
+            elif status == "completed":
+                call.finish("completed")
 
     def call_redirected(self, call: Call) -> None:
         """A REST redirect (new Twiml or Url): the runner plays it instead of the current TwiML."""
         runner = self.runners.get(call.sid)
         if runner is not None:
             runner.act("redirect")
+
+    def set_auto_answer(self, on: bool) -> None:
+        """Turning it on also picks up the calls ringing now."""
+        self.auto_answer = on
+        if on:
+            for sid, runner in list(self.runners.items()):
+                if runner.call.status == "ringing":
+                    self.phone_action(sid, "answer")
 
     def phone_action(self, sid: str, action: str) -> bool:
         """The person answers, declines or hangs up on the phone page; False if that call

@@ -6,6 +6,7 @@ import pytest
 import requests
 from twilio.request_validator import RequestValidator
 
+from calls.localtwilio.media import MediaStreamBridge
 from tests.fakes.twilio import AppStub, LocalTwilioServer, wait_until
 
 TO = "+14155550123"
@@ -144,6 +145,17 @@ def test_auto_answer_picks_up_without_the_person(twilio, app):
     assert statuses(app) == ["initiated", "ringing", "in-progress", "completed"]
 
 
+def test_turning_auto_answer_on_picks_up_a_call_already_ringing(twilio, app):
+    app.twiml = "<Response><Hangup/></Response>"
+    call = dial(twilio, app)
+    wait_until(lambda: phone_call(twilio, call.sid)["status"] == "ringing", message="ringing")
+
+    requests.post(f"{twilio.url}/phone/auto-answer", json={"on": True}, timeout=5)
+
+    wait_until(lambda: "completed" in statuses(app), message="completed")
+    assert "in-progress" in statuses(app)
+
+
 def test_an_answer_url_that_fails_is_an_application_error_and_the_call_ends(twilio, app):
     call = dial(twilio, app, url=f"{app.url}/missing")
     wait_until(lambda: phone_call(twilio, call.sid)["status"] == "ringing", message="ringing")
@@ -164,6 +176,45 @@ def test_a_redirect_through_the_api_plays_the_new_twiml(twilio, app):
 
     wait_until(lambda: "completed" in statuses(app), message="completed")
     assert phone_call(twilio, call.sid)["said"] == ["Time is up"]
+
+
+def test_a_media_stream_holds_the_line_until_the_person_hangs_up(twilio, app):
+    app.twiml = "<Response><Connect><Stream url='wss://app.example/api/voice/stream'/></Connect></Response>"
+    call = dial(twilio, app)
+    wait_until(lambda: phone_call(twilio, call.sid)["status"] == "ringing", message="ringing")
+    phone(twilio, call.sid, "answer")
+    wait_until(lambda: phone_call(twilio, call.sid)["stream"], message="the stream")
+
+    phone(twilio, call.sid, "hangup")
+
+    wait_until(lambda: "completed" in statuses(app), message="completed")
+    assert phone_call(twilio, call.sid)["stream"] is False
+
+
+class FinishedStream(MediaStreamBridge):
+    """A bridge whose stream the app closes at once; it keeps what it was asked to connect to."""
+
+    def __init__(self) -> None:
+        self.requests = []
+
+    async def run(self, *, call, stream, session) -> None:
+        self.requests.append(stream)
+
+
+def test_a_bridge_carries_the_stream_and_the_twiml_goes_on_when_it_closes(twilio, app):
+    bridge = twilio.twilio.media_bridge = FinishedStream()
+    app.twiml = (
+        "<Response><Connect><Stream url='wss://app.example/api/voice/stream'>"
+        "<Parameter name='call' value='42'/></Stream></Connect><Say>Goodbye</Say><Hangup/></Response>"
+    )
+    call = dial(twilio, app)
+    wait_until(lambda: phone_call(twilio, call.sid)["status"] == "ringing", message="ringing")
+
+    phone(twilio, call.sid, "answer")
+
+    wait_until(lambda: "completed" in statuses(app), message="completed")
+    assert [(s.url, s.parameters) for s in bridge.requests] == [("wss://app.example/api/voice/stream", {"call": "42"})]
+    assert phone_call(twilio, call.sid)["said"] == ["Goodbye"]
 
 
 def test_the_phone_page_refuses_to_answer_a_call_that_is_not_ringing(twilio, app):

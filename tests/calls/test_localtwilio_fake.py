@@ -126,6 +126,15 @@ def test_hanging_up_an_answered_call_completes_it_with_its_duration_and_price(tw
     )
 
 
+def test_canceling_an_answered_call_leaves_it_on_the_line(twilio, client, receiver):
+    call = place_call(twilio, client, callback_url=f"{receiver.url}/callback")
+    twilio.advance(call.sid, "in-progress")
+
+    updated = client.calls(call.sid).update(status="canceled")
+
+    assert updated.status == "in-progress"
+
+
 def test_a_finished_call_cannot_be_updated_again(twilio, client):
     call = place_call(twilio, client)
     client.calls(call.sid).update(status="canceled")

@@ -21,6 +21,7 @@ from twilio.rest import Client
 
 from calls.localtwilio import server as localtwilio
 from calls.localtwilio.callbacks import SignedCallback, recording_callback, status_callback, subscribed
+from calls.localtwilio.media import MediaStreamBridge
 from calls.localtwilio.server import LocalTwilio, RecordedRequest, ScriptedFailure
 from calls.localtwilio.state import TERMINAL_CALL_STATUSES, Call, Message, Recording
 
@@ -160,10 +161,11 @@ class LocalTwilioServer:
 
     def reset(self) -> None:
         """Empties everything, drops calls in play, turns autopilot and auto-answer off and
-        restores HTTP delivery."""
+        restores the media bridge and HTTP delivery."""
         self.twilio.reset()
         self.twilio.autopilot = False
         self.twilio.auto_answer = False
+        self.twilio.media_bridge = MediaStreamBridge()
         self.deliver = post_over_http
         self.console.clear()
 
