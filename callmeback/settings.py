@@ -235,6 +235,20 @@ ELEVENLABS_API_KEY = env.str("ELEVENLABS_API_KEY", default="")
 ELEVENLABS_API_URL = env.str("ELEVENLABS_API_URL", default="https://api.elevenlabs.io").rstrip("/")
 ELEVENLABS_TIMEOUT_SECONDS = env.float("ELEVENLABS_TIMEOUT_SECONDS", default=10.0)
 VOICES_CACHE_SECONDS = env.int("VOICES_CACHE_SECONDS", default=60 * 60)
+# Live calls speak through ElevenLabs with a key, through the local espeak-ng without.
+ELEVENLABS_MODEL = env.str("ELEVENLABS_MODEL", default="eleven_flash_v2_5")
+# Speech to text: Deepgram with a key, the local PocketSphinx without. A model starting
+# with "flux" uses Deepgram's turn-taking Flux API.
+DEEPGRAM_API_KEY = env.str("DEEPGRAM_API_KEY", default="")
+DEEPGRAM_API_URL = env.str("DEEPGRAM_API_URL", default="wss://api.deepgram.com").rstrip("/")
+DEEPGRAM_MODEL = env.str("DEEPGRAM_MODEL", default="nova-3")
+# Any OpenAI-compatible chat completions API; with neither a key nor a base URL the persona
+# is the local scripted responder. LLM_MODEL is the default for personas that name none.
+LLM_BASE_URL = env.str("LLM_BASE_URL", default="").rstrip("/")
+LLM_API_KEY = env.str("LLM_API_KEY", default="")
+LLM_MODEL = env.str("LLM_MODEL", default="gpt-4o-mini")
+# How long a synthesised opening line (and the fallback apology) stays cached, in seconds.
+GREETING_CACHE_SECONDS = env.int("GREETING_CACHE_SECONDS", default=7 * 24 * 60 * 60)
 
 # --- Stripe --------------------------------------------------------------------------------
 

@@ -28,8 +28,10 @@ def _chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    """Package-scoped: Playwright's loop stays "running" in the test thread while it is open,
+    which would stop later tests (outside e2e/) from running their own event loops."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=_chromium_path(), headless=True, args=CHROMIUM_FLAGS)
         yield browser

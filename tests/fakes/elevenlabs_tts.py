@@ -53,6 +53,7 @@ class Connection:
     contexts: dict[str, Context] = field(default_factory=dict)
     audio_chunks_sent: int = 0
     finals_sent: list[str] = field(default_factory=list)
+    closed_for_inactivity: bool = False
     close_code: int | None = None
     socket: web.WebSocketResponse | None = field(default=None, repr=False)
 
@@ -76,8 +77,10 @@ class FakeElevenLabsTts(LoopbackServer):
         chars_per_chunk: int = 20,
         handshake_status: int | None = None,
         drop_after_audio_chunks: int | None = None,
+        inactivity_timeout: float | None = None,
     ) -> None:
         super().__init__()
+        self.inactivity_timeout = inactivity_timeout  # default: the client's inactivity_timeout
         self.first_audio_delay = first_audio_delay
         self.ms_per_char = ms_per_char
         self.chars_per_chunk = chars_per_chunk
@@ -127,7 +130,14 @@ class FakeElevenLabsTts(LoopbackServer):
         self.connections.append(connection)  # before the handshake completes, so a test sees it at once
         await socket.prepare(request)
         pending: set[asyncio.Task] = set()
-        async for message in socket:
+        timeout = self.inactivity_timeout or float(request.query.get("inactivity_timeout", 20))
+        while True:
+            try:
+                message = await socket.receive(timeout=timeout)
+            except TimeoutError:
+                await socket.close(code=1008, message=b"Have not received new text in a while")
+                connection.closed_for_inactivity = True
+                break
             if message.type is not WSMsgType.TEXT:
                 break
             data = json.loads(message.data)

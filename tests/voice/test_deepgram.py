@@ -6,7 +6,7 @@ from contextlib import aclosing
 import pytest
 
 from tests.fakes.deepgram import API_KEY, FakeDeepgram, silence, speech
-from tests.voice.helpers import collect
+from tests.voice.helpers import collect, eventually
 from voice.providers.base import EagerEndOfTurn, ProviderError, SpeechStarted, TranscriptUpdate, TurnResumed
 from voice.providers.deepgram import DeepgramStt
 
@@ -125,6 +125,7 @@ def test_keep_alive_messages_keep_a_quiet_stream_open():
                     await asyncio.sleep(0.1)
                 await stream.send_audio(silence(0.02))
                 await stream.close()
+                await eventually(lambda: fake.streams[0].close_code is not None)
 
         asyncio.run(scenario())
         assert fake.streams[0].controls == ["KeepAlive"] * 8 + ["CloseStream"]
@@ -138,6 +139,7 @@ def test_close_sends_close_stream_and_deepgram_closes_normally(deepgram):
             stream = await deepgram_stt.open_stream()
             await stream.send_audio(silence(0.1))
             await stream.close()
+            await eventually(lambda: deepgram.streams[0].close_code is not None)
 
     asyncio.run(scenario())
     assert deepgram.streams[0].controls == ["CloseStream"]

@@ -96,7 +96,7 @@ def test_cancel_closes_the_context_on_the_same_socket_and_drops_its_late_audio()
     connection = fake.connections[0]
     assert {"context_id": "turn-1", "close_context": True} in connection.received
     assert connection.contexts["turn-1"].spoken == ["This will be interrupted."]
-    assert connection.audio_chunks_sent == 4  # two for each turn, though only turn-2's were played
+    assert connection.audio_chunks_sent == 3  # two for turn-1, though only turn-2's one was played
 
 
 def test_finishing_a_turn_that_said_nothing_is_done_at_once(elevenlabs):
@@ -182,7 +182,40 @@ def test_closing_the_session_closes_the_socket_cleanly(elevenlabs):
         async with aclosing(tts(elevenlabs)) as speech:
             session = await speech.open_session(VOICE)
             await session.close()
+            await eventually(lambda: elevenlabs.connections[0].close_code == 1000)
             return [item async for item in session.audio()]
 
     assert asyncio.run(scenario()) == []
-    assert elevenlabs.connections[0].close_code == 1000
+
+
+def test_a_socket_elevenlabs_closed_while_idle_reconnects_for_the_next_turn():
+    async def scenario(fake):
+        async with aclosing(tts(fake)) as speech:
+            session = await speech.open_session(VOICE)
+            await session.send_text("turn-1", "Hello.", flush=True)
+            await session.finish("turn-1")
+            await collect(session.audio(), until=done("turn-1"))
+            await eventually(lambda: fake.connections[0].closed_for_inactivity)  # the caller talked for ages
+            await session.send_text("turn-2", "Where was I?", flush=True)
+            await session.finish("turn-2")
+            items = await collect(session.audio(), until=done("turn-2"))
+            await session.close()
+            return items
+
+    with FakeElevenLabsTts(inactivity_timeout=0.2) as fake:
+        items = asyncio.run(scenario(fake))
+    assert items[-1] == ContextDone("turn-2")
+    assert len(fake.connections) == 2
+
+
+def test_a_socket_closed_for_inactivity_mid_turn_is_a_provider_error():
+    async def scenario(fake):
+        async with aclosing(tts(fake)) as speech:
+            session = await speech.open_session(VOICE)
+            await session.send_text("turn-1", "Still thinking", flush=False)  # never flushed nor finished
+            with pytest.raises(ProviderError, match="mid-turn"):
+                await collect(session.audio(), until=lambda item: False)
+            await session.close()
+
+    with FakeElevenLabsTts(inactivity_timeout=0.2) as fake:
+        asyncio.run(scenario(fake))

@@ -23,6 +23,12 @@ class SpeechStarted:
 
 @dataclass(frozen=True)
 class TranscriptUpdate:
+    """A final update carries the stretch of text finalised since the previous final one; an
+    interim update the not-yet-final stretch after those. What was heard so far in a turn is
+    therefore the finals joined plus the latest interim. An end-of-turn update may have empty
+    text when the turn's words already came in earlier finals.
+    """
+
     text: str
     is_final: bool  # this stretch of text will not change
     end_of_turn: bool  # the person finished their turn (speech_final, UtteranceEnd, Flux EndOfTurn)
@@ -50,7 +56,9 @@ class SttStream(Protocol):
     async def keep_alive(self) -> None:
         """Called while the persona talks (Deepgram KeepAlive)."""
 
-    def events(self) -> AsyncIterator[SttEvent]: ...
+    def events(self) -> AsyncIterator[SttEvent]:
+        """Read by one task; raises ProviderError if the stream fails, ends after close()."""
+        ...
 
     async def close(self) -> None:
         """CloseStream, then close the socket."""
@@ -132,12 +140,16 @@ class TtsSession(Protocol):
     async def send_text(self, context_id: str, text: str, *, flush: bool = False) -> None: ...
 
     async def finish(self, context_id: str) -> None:
-        """No more text for this context."""
+        """No more text for this context; its ContextDone follows its last audio (at once if
+        it was given no text)."""
 
     async def cancel(self, context_id: str) -> None:
-        """Barge-in: close the context, keep the socket."""
+        """Barge-in: close the context, keep the socket. Nothing more of that context is
+        delivered, not even its ContextDone."""
 
-    def audio(self) -> AsyncIterator[AudioChunk | ContextDone]: ...
+    def audio(self) -> AsyncIterator[AudioChunk | ContextDone]:
+        """Read by one task; raises ProviderError if the session fails, ends after close()."""
+        ...
 
     async def close(self) -> None: ...
 

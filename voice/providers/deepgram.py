@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 KEEP_ALIVE = json.dumps({"type": "KeepAlive"})
 CLOSE_STREAM = json.dumps({"type": "CloseStream"})
+_SEND_ERRORS = (aiohttp.ClientError, ConnectionError, RuntimeError)  # what writing to a closed socket raises
 
 
 class DeepgramStt:
@@ -101,15 +102,16 @@ class DeepgramStream:
         self._closing = False
 
     async def send_audio(self, mulaw: bytes) -> None:
-        await self._send(self._socket.send_bytes, mulaw)
+        """Called for every 20 ms frame of every call: the frame goes out as it came in."""
+        try:
+            await self._socket.send_bytes(mulaw)
+        except _SEND_ERRORS as error:
+            raise ProviderError("Deepgram stream is closed") from error
 
     async def keep_alive(self) -> None:
-        await self._send(self._socket.send_str, KEEP_ALIVE)
-
-    async def _send(self, send, payload) -> None:
         try:
-            await send(payload)
-        except (aiohttp.ClientError, ConnectionError, RuntimeError) as error:
+            await self._socket.send_str(KEEP_ALIVE)
+        except _SEND_ERRORS as error:
             raise ProviderError("Deepgram stream is closed") from error
 
     async def events(self) -> AsyncIterator[SttEvent]:
@@ -129,7 +131,7 @@ class DeepgramStream:
         try:
             if not self._socket.closed:
                 await self._socket.send_str(CLOSE_STREAM)
-        except (aiohttp.ClientError, ConnectionError, RuntimeError):
+        except _SEND_ERRORS:
             logger.debug("Deepgram stream already gone at close")
         await self._socket.close()
 

@@ -12,7 +12,7 @@ import base64
 import binascii
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import quote, urlencode
 
 import aiohttp
@@ -52,13 +52,15 @@ class ElevenLabsTts:
         return f"{base}/v1/text-to-speech/{quote(voice_id, safe='')}/multi-stream-input?{urlencode(query)}"
 
     async def open_session(self, voice: VoiceSettings) -> ElevenLabsSession:
-        try:
-            socket = await self._session.get().ws_connect(
-                self.session_url(voice.voice_id), headers={"xi-api-key": self._api_key}
-            )
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise ProviderError(f"ElevenLabs refused the speech socket: {error}") from error
-        return ElevenLabsSession(socket, voice)
+        async def connect() -> aiohttp.ClientWebSocketResponse:
+            try:
+                return await self._session.get().ws_connect(
+                    self.session_url(voice.voice_id), headers={"xi-api-key": self._api_key}
+                )
+            except (aiohttp.ClientError, TimeoutError) as error:
+                raise ProviderError(f"ElevenLabs refused the speech socket: {error}") from error
+
+        return ElevenLabsSession(await connect(), voice, reconnect=connect)
 
     async def synthesize(self, text: str, voice: VoiceSettings) -> bytes:
         url = f"{self._api_url}/v1/text-to-speech/{quote(voice.voice_id, safe='')}/stream"
@@ -80,10 +82,21 @@ class ElevenLabsTts:
 class ElevenLabsSession:
     """A reader task turns the socket's messages into AudioChunk / ContextDone on a queue,
     dropping whatever still arrives for contexts that were cancelled.
+
+    ElevenLabs closes a socket that stayed quiet past its inactivity timeout (the caller
+    talked for minutes). That is no failure when no turn was playing: the next turn
+    reconnects. A socket lost in the middle of a turn is a ProviderError.
     """
 
-    def __init__(self, socket: aiohttp.ClientWebSocketResponse, voice: VoiceSettings) -> None:
+    def __init__(
+        self,
+        socket: aiohttp.ClientWebSocketResponse,
+        voice: VoiceSettings,
+        *,
+        reconnect: Callable[[], Awaitable[aiohttp.ClientWebSocketResponse]],
+    ) -> None:
         self._socket = socket
+        self._reconnect = reconnect
         self._voice_settings = _voice_settings(voice)
         self._open_contexts: set[str] = set()
         self._cancelled: set[str] = set()
@@ -93,6 +106,9 @@ class ElevenLabsSession:
 
     async def send_text(self, context_id: str, text: str, *, flush: bool = False) -> None:
         if context_id not in self._open_contexts:
+            if self._socket.closed and self._reader.done() and not self._closing:
+                self._socket = await self._reconnect()  # closed while idle: see the class docstring
+                self._reader = asyncio.create_task(self._read(), name="elevenlabs-reader")
             self._open_contexts.add(context_id)
             await self._send({"text": " ", "context_id": context_id, "voice_settings": self._voice_settings})
         message = {"text": text, "context_id": context_id}
@@ -135,6 +151,7 @@ class ElevenLabsSession:
             logger.debug("ElevenLabs socket already gone at close")
         await self._socket.close()
         await self._reader
+        self._output.put_nowait(_END)
 
     async def _send(self, message: dict) -> None:
         try:
@@ -150,9 +167,12 @@ class ElevenLabsSession:
                         self._output.put_nowait(item)
                 elif message.type is aiohttp.WSMsgType.ERROR:
                     raise ProviderError(f"ElevenLabs speech socket failed: {self._socket.exception()}")
-            if not self._closing:
-                raise ProviderError(f"ElevenLabs closed the speech socket (code {self._socket.close_code})")
-            self._output.put_nowait(_END)
+            if self._closing:
+                return
+            if self._open_contexts:
+                raise ProviderError(f"ElevenLabs closed the speech socket mid-turn (code {self._socket.close_code})")
+            else:
+                logger.info("ElevenLabs closed an idle speech socket (code %s)", self._socket.close_code)
         except ProviderError as error:
             self._output.put_nowait(error)
 
