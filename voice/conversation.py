@@ -51,6 +51,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class CallContext:
+    """Everything the engine needs about one call, loaded and checked by the transport."""
+
     call_id: str
     persona_name: str
     system_prompt: str
@@ -131,7 +133,7 @@ class ConversationConfig:
 class TurnMetrics:
     """Timings of one reply to the caller, for the benchmark."""
 
-    index: int
+    index: int  # position in ConversationMetrics.turns
     end_of_speech_at: float | None  # the caller's last voiced frame before the end of their turn (clock time)
     voice_to_voice_ms: float | None = None  # end of speech -> first audio frame sent
     overhead_ms: float = 0.0  # time in this code on the path to the first audio, provider waits excluded
@@ -263,7 +265,8 @@ class Conversation:
         self._inbound_ready.set()
         now = self._clock.now()
         audible = self._persona_audible()
-        for voiced in self._vad.frames(mulaw, persona_talking=audible):
+        playing = audible and not self._paused  # after a clear the line carries no echo of the persona
+        for voiced in self._vad.frames(mulaw, persona_talking=playing):
             self._metrics.frames += 1
             if voiced:
                 self._heard_voice(now, audible)
@@ -342,7 +345,7 @@ class Conversation:
                 self._cancel_pending_reply()  # they went on talking before the reply was heard
             if self._utterance_started_at is None and not self._persona_audible():
                 self._utterance_started_at = now
-        if update.is_final and text:
+        if update.is_final and text and not self._acknowledges_persona(text):
             self._finals.append(text)
         if update.end_of_turn:
             self._end_of_turn(now)
@@ -370,9 +373,9 @@ class Conversation:
         turn = self._turn
         if not words(text):
             return
-        if self._persona_audible() and turn is not None:
-            if not turn.interruptible or is_backchannel(text) or is_echo(text, turn.audio.spoken_text):
-                return  # an "mm-hm" (or its own echo) while the persona talks is not a turn
+        if self._acknowledges_persona(text):
+            return
+        if self._persona_audible() and turn is not None and turn.interruptible:
             self._commit_barge_in(now)
         self._record(speaker="person", text=text, interrupted=False, at=started_at or now)
         self._history.append(ChatMessage(role="user", content=text))
@@ -388,6 +391,15 @@ class Conversation:
             return
         self._cancel_pending_reply()
         self._start_reply(history=self._history, metrics=self._new_metrics())
+
+    def _acknowledges_persona(self, text: str) -> bool:
+        """An "mm-hm" (or the persona's own echo) while it talks: not a turn, not part of the next one."""
+        turn = self._turn
+        return (
+            self._persona_audible()
+            and turn is not None
+            and (is_backchannel(text) or is_echo(text, turn.audio.spoken_text))
+        )
 
     def _record_person_utterance(self) -> None:
         text = " ".join(self._finals).strip()
@@ -469,9 +481,9 @@ class Conversation:
         return turn
 
     def _new_metrics(self) -> TurnMetrics:
-        metrics = TurnMetrics(index=len(self._metrics.turns), end_of_speech_at=self._last_voiced_at)
+        """Timings for a reply; kept once its first audio goes out (a dropped reply has none)."""
+        metrics = TurnMetrics(index=-1, end_of_speech_at=self._last_voiced_at)
         metrics.begin()
-        self._metrics.turns.append(metrics)
         return metrics
 
     def _start_reply(
@@ -504,17 +516,22 @@ class Conversation:
         )
         if turn.metrics is not None:
             turn.metrics.stop()
-        async for item in stream:
-            if isinstance(item, TextDelta):
-                measuring = turn.metrics is not None and not turn.first_text_sent
-                if measuring:
-                    turn.metrics.begin()
-                for clause in clauses.feed(item.text):
-                    await self._send_text(turn, clause)
-                if measuring:
-                    turn.metrics.stop()
-            elif isinstance(item, ToolCall) and item.name == END_CALL_TOOL.name:
-                turn.end_reason = turn.end_reason or "persona"
+        try:
+            async for item in stream:
+                if isinstance(item, TextDelta):
+                    measuring = turn.metrics is not None and not turn.first_text_sent
+                    if measuring:
+                        turn.metrics.begin()
+                    for clause in clauses.feed(item.text):
+                        await self._send_text(turn, clause)
+                    if measuring:
+                        turn.metrics.stop()
+                elif isinstance(item, ToolCall) and item.name == END_CALL_TOOL.name:
+                    turn.end_reason = turn.end_reason or "persona"
+        finally:
+            close = getattr(stream, "aclose", None)
+            if close is not None:  # a cancelled reply aborts its HTTP request now, not at garbage collection
+                await close()
         rest = clauses.flush()
         if rest:
             await self._send_text(turn, rest)
@@ -583,6 +600,8 @@ class Conversation:
 
     def _first_audio(self, metrics: TurnMetrics) -> None:
         metrics.stop()
+        metrics.index = len(self._metrics.turns)
+        self._metrics.turns.append(metrics)
         if metrics.end_of_speech_at is not None:
             metrics.voice_to_voice_ms = (self._clock.now() - metrics.end_of_speech_at) * 1000
 
@@ -621,11 +640,10 @@ class Conversation:
             return
         self._turn = None
         self._record_persona(turn, interrupted=False)
-        now = self._clock.now()
         if turn.end_reason is not None:
             self._spawn(self._end(turn.end_reason))
             return
-        self._note_activity(now)
+        self._last_activity = self._clock.now()  # silence is counted from the end of the persona's turn
         self._wake_timers()
         if self._wrap_up_due and not self._closing:
             self._start_reply(history=self._history)

@@ -124,6 +124,7 @@ class BargeInDetector:
             if self._gap > self._config.gap_frames:
                 self._run_frames = 0
                 self._gap = 0
+                self.run_started_at = None
         if self.paused:
             quiet_since = self._last_voiced_at if self._last_voiced_at is not None else self.paused_at
             if not voiced and now - quiet_since >= self._config.resume_after_silence_ms / 1000:
