@@ -273,10 +273,10 @@ class TwilioMediaStream:
         """Audio received is still being played to the person."""
         return len(self._timeline) > self._now_sample()
 
-    async def listen(self, *, timeout: float, quiet: float = 1.0) -> bool:
-        """Waits for the persona to start talking and then to finish (`quiet` seconds with
-        nothing left to play); True when it did within `timeout`."""
-        since = time.monotonic()
+    async def listen(self, *, timeout: float, quiet: float = 1.0, since: float | None = None) -> bool:
+        """Waits for the persona to start talking (after `since`, default now) and then to finish
+        (`quiet` seconds with nothing left to play); True when it did within `timeout`."""
+        since = time.monotonic() if since is None else since
         if not await self.wait_until(lambda: self.received.first_media_after(since) is not None, timeout=timeout):
             return False
         return await self.wait_until(
