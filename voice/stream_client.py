@@ -98,6 +98,7 @@ class TwilioMediaStream:
         signature: str | None = None,
         speed: float = 1.0,
         on_audio: Callable[[bytes], Awaitable[None]] | None = None,
+        on_clear: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.url = url
         self.signature = handshake_signature(url, auth_token) if signature is None else signature
@@ -106,7 +107,8 @@ class TwilioMediaStream:
         self.custom_parameters = custom_parameters
         self.stream_sid = "MZ" + secrets.token_hex(16)
         self.speed = speed
-        self.on_audio = on_audio
+        self.on_audio = on_audio  # each frame the app sends, as it arrives (a phone's speaker)
+        self.on_clear = on_clear
         self.received = Received()
         self.close_code: int | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -182,6 +184,11 @@ class TwilioMediaStream:
         if self._owns_session and self._session is not None:
             await self._session.close()
 
+    async def wait_closed(self) -> None:
+        """Returns once the far end has closed the stream."""
+        if self._reader is not None:
+            await asyncio.shield(self._reader)
+
     @property
     def closed(self) -> bool:
         return self._socket is None or self._socket.closed
@@ -214,6 +221,10 @@ class TwilioMediaStream:
         utterance = Utterance(frames=len(frames))
         self._outbox.extend((frame, utterance) for frame in frames)
         return utterance
+
+    @property
+    def queued_frames(self) -> int:
+        return len(self._outbox)
 
     def push_frame(self, frame: bytes) -> None:
         """A live microphone frame, sent on the next tick of the line."""
@@ -310,6 +321,8 @@ class TwilioMediaStream:
                 self._hold_mark(now, data["mark"]["name"])
             elif event == "clear":
                 self._clear(now)
+                if self.on_clear is not None:
+                    await self.on_clear()
             self._changed.set()
         self.close_code = self._socket.close_code
         self._changed.set()
