@@ -45,7 +45,11 @@ class PhoneAudioBridge(MediaStreamBridge):
             on_audio=lambda audio: self._to_phones(call.sid, audio),
             on_clear=lambda: self._to_phones(call.sid, "clear"),
         )
-        await media.open(session)
+        try:
+            await media.open(session)
+        except (aiohttp.ClientError, OSError) as error:
+            self.twilio.log(f"Call {call.sid}: the media stream to {stream.url} could not open ({error})")
+            raise
         media.start_line()
         self.streams[call.sid] = media
         self.twilio.log(f"Call {call.sid}: media stream open to {stream.url}")
