@@ -53,9 +53,7 @@ def dial(user, persona) -> Call:
     return call_services.call_dial(call=call)
 
 
-def test_the_phone_page_talks_with_the_persona_through_the_media_stream(
-    autopilot, card_user, persona, deepgram, llm
-):
+def test_the_phone_page_talks_with_the_persona_through_the_media_stream(autopilot, card_user, persona, deepgram, llm):
     deepgram.utterances = [ANSWER]
     llm.default_reply = Reply(deltas=["Lovely", " to", " hear", " it."])
     call = dial(card_user, persona)
