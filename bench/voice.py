@@ -8,8 +8,8 @@ Twilio would. Each caller hears the opening line, takes turns, and interrupts th
 reply. It prints, per N:
 
 - voice-to-voice: from the last voiced frame the caller sent to the first reply frame back;
-- overhead: voice-to-voice minus the 500 ms the providers were told to take, i.e. what our
-  transport, engine, loopback sockets and scheduling add;
+- overhead: the time our own code spent on the path from the recogniser's final words to the
+  first audio frame, provider waits excluded, as the engine measures it per turn;
 - barge-in: from the first voiced frame of the interruption to the `clear`;
 - the server's event-loop lag (p99) and its CPU per call (% of one core).
 
@@ -46,6 +46,7 @@ TTS_FIRST_AUDIO_DELAY = 0.15
 INJECTED_SECONDS = STT_FINAL_DELAY + LLM_FIRST_TOKEN_DELAY + TTS_FIRST_AUDIO_DELAY
 CALLER_LINE = "I am doing well thanks what have you been up to today"
 INTERRUPTION = "Wait sorry hold on a second please"
+LARGE = 400
 AUTH_TOKEN = "bench-twilio-auth-token"
 ACCOUNT_SID = "AC" + "be" * 16
 
@@ -62,27 +63,8 @@ def serve_fakes() -> None:
     from tests.fakes.openai_sse import API_KEY as LLM_KEY
     from tests.fakes.openai_sse import FakeOpenAi, Reply
 
-    reply = Reply(
-        deltas=[
-            "Oh",
-            " that's",
-            " lovely",
-            " to",
-            " hear.",
-            " I",
-            " spent",
-            " the",
-            " morning",
-            " in",
-            " the",
-            " garden,",
-            " and",
-            " then",
-            " I",
-            " called",
-            " you.",
-        ]
-    )
+    words = "Oh, that's lovely to hear. I spent the morning in the garden, and then I called you."
+    reply = Reply(deltas=[f" {word}" if index else word for index, word in enumerate(words.split())])
     deepgram = FakeDeepgram(utterances=[CALLER_LINE] * 100_000, final_delay=STT_FINAL_DELAY).start()
     llm = FakeOpenAi(default_reply=reply, first_token_delay=LLM_FIRST_TOKEN_DELAY, token_delay=0.02).start()
     tts = FakeElevenLabsTts(first_audio_delay=TTS_FIRST_AUDIO_DELAY).start()
@@ -115,7 +97,7 @@ def database_url() -> str:
     return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def start_server(port: int, providers: dict[str, str], lag_file: str) -> subprocess.Popen:
+def start_server(port: int, providers: dict[str, str], lag_file: str, log_file) -> subprocess.Popen:
     environment = {
         **os.environ,
         **providers,
@@ -125,10 +107,12 @@ def start_server(port: int, providers: dict[str, str], lag_file: str) -> subproc
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_API_BASE": "http://127.0.0.1:9",  # nothing hangs up during the bench
         "BENCH_LAG_FILE": lag_file,
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "INFO",  # the consumer's per-call metrics line
     }
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "bench.voice_server:application"]
-    server = subprocess.Popen(command, cwd=ROOT, env=environment)
+    command = [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port)]
+    server = subprocess.Popen(
+        [*command, "bench.voice_server:application"], cwd=ROOT, env=environment, stdout=log_file, stderr=log_file
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -143,6 +127,17 @@ def start_server(port: int, providers: dict[str, str], lag_file: str) -> subproc
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def engine_overheads(log_path: str, offset: int) -> list[float]:
+    """Per-turn overhead the engine measured itself, from the server's "call metrics" lines."""
+    overheads: list[float] = []
+    with open(log_path) as log:
+        log.seek(offset)
+        for line in log:
+            if "call metrics " in line:
+                overheads += [ms / 1000 for ms in json.loads(line.split("call metrics ", 1)[1])["overhead_ms"]]
+    return overheads
 
 
 def lag_p99(lag_file: str, since: float, until: float) -> float | None:
@@ -289,8 +284,8 @@ def percentile(values: list[float], fraction: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
 
 
-def ms(value: float | None) -> str:
-    return "-" if value is None else f"{value * 1000:.0f}"
+def ms(value: float | None, decimals: int = 0) -> str:
+    return "-" if value is None else f"{value * 1000:.{decimals}f}"
 
 
 def main() -> None:
@@ -315,7 +310,9 @@ def main() -> None:
     handle, lag_file = tempfile.mkstemp(prefix="voice-lag-", suffix=".txt")
     os.close(handle)
     port = free_port()
-    server = start_server(port, providers, lag_file)
+    log_path = lag_file.replace(".txt", ".log")
+    log_file = open(log_path, "w")  # noqa: SIM115 (the server writes it until the end)
+    server = start_server(port, providers, lag_file, log_file)
     url = f"ws://127.0.0.1:{port}/api/voice/stream"
     speech, interruption = voiced_only(spoken(CALLER_LINE)), voiced_only(spoken(INTERRUPTION))
     rows = []
@@ -323,10 +320,13 @@ def main() -> None:
         for count in (int(n) for n in args.calls.split(",")):
             calls = make_calls(count)
             connection.close()
+            log_offset = Path(log_path).stat().st_size
             began, cpu_before = time.time(), cpu_seconds(server.pid)
-            figures = asyncio.run(run_phase(calls, url=url, turns=args.turns, speech=speech, interruption=interruption))
+            turns = args.turns if count < LARGE else 1  # the largest run takes one (interrupted) turn per call
+            figures = asyncio.run(run_phase(calls, url=url, turns=turns, speech=speech, interruption=interruption))
             ended, cpu_after = time.time(), cpu_seconds(server.pid)
-            overhead = [max(0.0, v - INJECTED_SECONDS) for v in figures.voice_to_voice]
+            time.sleep(0.5)  # the last calls' metrics lines
+            overhead = engine_overheads(log_path, log_offset)
             cpu_per_call = (cpu_after - cpu_before) / (ended - began) / count * 100
             rows.append((count, overhead, figures, lag_p99(lag_file, began, ended), cpu_per_call))
             print(f"N={count}: done in {ended - began:.0f} s, {len(figures.failures)} failed calls", flush=True)
@@ -335,6 +335,7 @@ def main() -> None:
         fakes.terminate()
         server.wait()
         fakes.wait()
+        log_file.close()
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
     print(

@@ -28,6 +28,7 @@ from voice.services import call_hang_up, call_turns_record
 from voice.streams import CALL_ID_PARAMETER, FRAME_BYTES, PERSONA_ID_PARAMETER, handshake_is_signed
 
 logger = logging.getLogger(__name__)
+metrics_logger = logging.getLogger("voice.metrics")
 
 POLICY_VIOLATION = 1008  # refused before accepting: the server answers the handshake 403
 # After accepting, daphne (autobahn) only sends 1000 or 3000-4999: 1008's twin in the
@@ -200,6 +201,7 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         conversation, self.conversation = self.conversation, None
         if conversation is not None:
             await conversation.stop()
+            log_metrics(self.call_id, conversation)
         for task in list(getattr(self, "background", ())):
             task.cancel()
         writer, self.writer = self.writer, None
@@ -239,6 +241,21 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
                 "interrupted": turn.interrupted,
             },
         )
+
+
+def log_metrics(call_id: str | None, conversation: Conversation) -> None:
+    """One line per call with its latencies (timings only, never words), for operators and
+    for `bench/voice.py`."""
+    if not metrics_logger.isEnabledFor(logging.INFO):
+        return
+    metrics = conversation.metrics
+    figures = {
+        "call": call_id,
+        "voice_to_voice_ms": [round(t.voice_to_voice_ms) for t in metrics.turns if t.voice_to_voice_ms is not None],
+        "overhead_ms": [round(t.overhead_ms, 2) for t in metrics.turns if t.voice_to_voice_ms is not None],
+        "barge_in_ms": [round(ms) for ms in metrics.barge_in_ms],
+    }
+    metrics_logger.info("call metrics %s", json.dumps(figures))
 
 
 class StreamOutput:
