@@ -341,7 +341,7 @@ def main() -> None:
     print(
         f"\nInjected provider latencies: STT final {STT_FINAL_DELAY * 1000:.0f} ms, LLM first token "
         f"{LLM_FIRST_TOKEN_DELAY * 1000:.0f} ms, TTS first audio {TTS_FIRST_AUDIO_DELAY * 1000:.0f} ms; "
-        f"{args.turns} caller turns per call, the last one interrupted. Times in ms."
+        f"{args.turns} caller turns per call ({LARGE}+ calls: 1), the last one interrupted. Times in ms."
     )
     header = (
         "calls",
@@ -361,8 +361,8 @@ def main() -> None:
             " | ".join(
                 [
                     str(count),
-                    ms(percentile(overhead, 0.5)),
-                    ms(percentile(overhead, 0.95)),
+                    ms(percentile(overhead, 0.5), 1),
+                    ms(percentile(overhead, 0.95), 1),
                     ms(percentile(figures.voice_to_voice, 0.5)),
                     ms(percentile(figures.voice_to_voice, 0.95)),
                     ms(percentile(figures.barge_in, 0.5)),
