@@ -14,7 +14,8 @@ NOT_FOUND = 4404
 
 class CallStatusConsumer(AsyncJsonWebsocketConsumer):
     """Joins the call's channel-layer group and forwards its `call.status` messages (sent by
-    the services whenever the call changes), starting with the status as it is now. The
+    the services whenever the call changes), starting with the status as it is now, and the
+    transcript lines the voice stream stores as the call goes (`call.transcript`). The
     session cookie authenticates; someone else's call looks missing."""
 
     group = ""
@@ -42,6 +43,11 @@ class CallStatusConsumer(AsyncJsonWebsocketConsumer):
 
     async def call_status(self, event: dict) -> None:
         await self.send_json({key: value for key, value in event.items() if key != "type"})
+
+    async def call_transcript(self, event: dict) -> None:
+        """A line of the conversation, as the voice stream stores it: shown live on the page."""
+        line = {key: event[key] for key in ("index", "speaker", "text", "interrupted") if key in event}
+        await self.send_json({"transcript": line})
 
     async def call_hangup(self, event: dict) -> None:
         """For the call's voice stream; the page learns the outcome from the next status."""

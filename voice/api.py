@@ -19,5 +19,5 @@ class VoiceAnswerApi(APIView):
     @extend_schema(request=None, responses={(200, "text/xml"): str})
     def post(self, request):
         call = twiml.answered_call(request)
-        body = twiml.greeting(call) if call is not None else twiml.hangup()
+        body = twiml.connect_stream(call) if call is not None and call.persona_id else twiml.hangup()
         return HttpResponse(body, content_type="text/xml")

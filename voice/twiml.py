@@ -1,20 +1,17 @@
 """What Twilio hears from us when the person answers: TwiML built with the SDK.
 
 `answered_call` is the reusable part (Twilio's signature, the call it is about); the body
-is `<Say>` of the persona's opening line and a long `<Pause>` that keeps the line open until
-the live conversation's `<Connect><Stream>` takes its place.
+connects the call to our media stream, where the live conversation happens.
 """
 
 import uuid
 
 from rest_framework.request import Request
-from twilio.twiml.voice_response import VoiceResponse
+from twilio.twiml.voice_response import Connect, VoiceResponse
 
 from calls import webhooks
 from calls.models import Call
-
-# Twilio's time limit ends the call; the pause only has to outlast it.
-MAX_PAUSE_SECONDS = 4 * 60 * 60
+from voice.streams import CALL_ID_PARAMETER, PERSONA_ID_PARAMETER, stream_url
 
 
 def answered_call(request: Request) -> Call | None:
@@ -47,10 +44,16 @@ def hangup() -> str:
     return str(response)
 
 
-def greeting(call: Call) -> str:
-    """The persona's opening line, then the line held open."""
+def connect_stream(call: Call) -> str:
+    """Open the bidirectional media stream to us for `call`.
+
+    Stream URLs take no query string, so what the stream needs to find its call travels in
+    `<Parameter>`s; the consumer checks them against the database before trusting them.
+    """
     response = VoiceResponse()
-    opening = call.persona.opening_line if call.persona else f"Hi, it's {call.persona_name}."
-    response.say(opening)
-    response.pause(length=min(max(call.authorized_seconds, 1), MAX_PAUSE_SECONDS))
+    connect = Connect()
+    stream = connect.stream(url=stream_url())
+    stream.parameter(name=CALL_ID_PARAMETER, value=str(call.pk))
+    stream.parameter(name=PERSONA_ID_PARAMETER, value=str(call.persona_id or ""))
+    response.append(connect)
     return str(response)

@@ -12,6 +12,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 import aiohttp
+from aiohttp import web
 
 from calls.localtwilio.state import Call
 
@@ -37,6 +38,9 @@ class MediaStreamBridge:
     stream. `run` is cancelled when the call ends first. Install it with
     `LocalTwilio(media_bridge=...)`.
     """
+
+    def add_routes(self, app: web.Application) -> None:
+        """Routes a bridge serves on the local Twilio (the phone page's audio); none here."""
 
     async def run(self, *, call: Call, stream: StreamRequest, session: aiohttp.ClientSession) -> None:
         await asyncio.Event().wait()

@@ -108,6 +108,7 @@ class LocalTwilio:
         app[TWILIO] = self
         rest.add_routes(app)
         phone.add_routes(app)
+        self.media_bridge.add_routes(app)
         app.on_cleanup.append(self._close_session)
         return app
 

@@ -1,5 +1,6 @@
-// A live call's page: its status arrives over a websocket as Twilio reports it; once the
-// call is over the page reloads to show the cost and the feedback form.
+// A live call's page: its status arrives over a websocket as Twilio reports it, and the
+// transcript line by line as the conversation goes; once the call is over the page reloads
+// to show the cost and the feedback form.
 (() => {
   const panel = document.querySelector("[data-call-status]");
   if (!panel) return;
@@ -8,9 +9,20 @@
   };
   const field = (name) => panel.querySelector(`[data-field="${name}"]`);
   const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const transcript = document.querySelector("[data-live-transcript]");
+  const addLine = (line) => {
+    if (!transcript) return;
+    const speaker = line.speaker === "persona" ? transcript.dataset.personaName : "You";
+    const text = `${speaker}: ${line.text}${line.interrupted ? " …" : ""}`;
+    transcript.textContent = transcript.textContent ? `${transcript.textContent}\n${text}` : text;
+  };
   const socket = new WebSocket(`${scheme}://${location.host}${panel.dataset.socketPath}`);
   socket.addEventListener("message", (event) => {
     const update = JSON.parse(event.data);
+    if (update.transcript) {
+      addLine(update.transcript);
+      return;
+    }
     const status = field("status");
     status.textContent = LABELS[update.status] || update.status;
     status.className = `badge call-status ${update.status}`;

@@ -4,6 +4,7 @@ layer, authenticated by the Django session; nobody else's."""
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.test import Client
@@ -78,3 +79,20 @@ def test_a_page_from_another_site_cannot_open_the_socket(call):
     connected, _ = async_to_sync(socket.connect)()
 
     assert connected is False
+
+
+def test_the_owner_sees_each_transcript_line_the_voice_stream_stores(call):
+    socket = communicator(call.pk, cookie=session_cookie(call.user))
+    line = {"type": "call.transcript", "index": 0, "speaker": "persona", "text": "Hi there!", "interrupted": False}
+
+    async def scenario():
+        await socket.connect()
+        await socket.receive_json_from(timeout=5)  # the current status
+        await get_channel_layer().group_send(services.call_group(call.pk), line)
+        pushed = await socket.receive_json_from(timeout=5)
+        await socket.disconnect()
+        return pushed
+
+    pushed = async_to_sync(scenario)()
+
+    assert pushed == {"transcript": {"index": 0, "speaker": "persona", "text": "Hi there!", "interrupted": False}}

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from calls.localtwilio import LOCALTWILIO_PORT
+from calls.localtwilio.phone_audio import PhoneAudioBridge
 from calls.localtwilio.server import LocalTwilio, bind
 
 
@@ -25,6 +26,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, port: int, auto_answer: bool, numbers_file: Path, **options):
         twilio = LocalTwilio(auto_answer=auto_answer, numbers_file=numbers_file, log=self._log)
+        twilio.media_bridge = PhoneAudioBridge(twilio)  # the phone page talks on <Connect><Stream>
         sock = bind(port)
         host, bound_port = sock.getsockname()
         twilio.url = f"http://{host}:{bound_port}"

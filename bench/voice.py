@@ -1,0 +1,379 @@
+"""Concurrent live calls against one ASGI server process.
+
+Starts the loopback providers in a subprocess (Deepgram: final transcript 150 ms after the
+caller's speech ends; the LLM: first token after 200 ms; ElevenLabs: first audio after
+150 ms), one daphne process serving the project (with an event-loop lag probe, see
+`bench/voice_server.py`), and plays N callers against it over real websockets exactly as
+Twilio would. Each caller hears the opening line, takes turns, and interrupts the last
+reply. It prints, per N:
+
+- voice-to-voice: from the last voiced frame the caller sent to the first reply frame back;
+- overhead: the time our own code spent on the path from the recogniser's final words to the
+  first audio frame, provider waits excluded, as the engine measures it per turn;
+- barge-in: from the first voiced frame of the interruption to the `clear`;
+- the server's event-loop lag (p99) and its CPU per call (% of one core).
+
+Needs PostgreSQL (DATABASE_URL); Redis (REDIS_URL) is used when set. Creates and drops a
+test database.
+
+    .venv/bin/python bench/voice.py [--calls 1,50,100,200,400] [--turns 2]
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "callmeback.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+STT_FINAL_DELAY = 0.15
+LLM_FIRST_TOKEN_DELAY = 0.2
+TTS_FIRST_AUDIO_DELAY = 0.15
+INJECTED_SECONDS = STT_FINAL_DELAY + LLM_FIRST_TOKEN_DELAY + TTS_FIRST_AUDIO_DELAY
+CALLER_LINE = "I am doing well thanks what have you been up to today"
+INTERRUPTION = "Wait sorry hold on a second please"
+LARGE = 400
+AUTH_TOKEN = "bench-twilio-auth-token"
+ACCOUNT_SID = "AC" + "be" * 16
+
+
+# --- The providers, in their own process ----------------------------------------------------
+
+
+def serve_fakes() -> None:
+    """`bench/voice.py --serve-fakes`: run the three loopback providers and print their URLs."""
+    from tests.fakes.deepgram import API_KEY as DEEPGRAM_KEY
+    from tests.fakes.deepgram import FakeDeepgram
+    from tests.fakes.elevenlabs import API_KEY as ELEVENLABS_KEY
+    from tests.fakes.elevenlabs_tts import FakeElevenLabsTts
+    from tests.fakes.openai_sse import API_KEY as LLM_KEY
+    from tests.fakes.openai_sse import FakeOpenAi, Reply
+
+    words = "Oh, that's lovely to hear. I spent the morning in the garden, and then I called you."
+    reply = Reply(deltas=[f" {word}" if index else word for index, word in enumerate(words.split())])
+    deepgram = FakeDeepgram(utterances=[CALLER_LINE] * 100_000, final_delay=STT_FINAL_DELAY).start()
+    llm = FakeOpenAi(default_reply=reply, first_token_delay=LLM_FIRST_TOKEN_DELAY, token_delay=0.02).start()
+    tts = FakeElevenLabsTts(first_audio_delay=TTS_FIRST_AUDIO_DELAY).start()
+    environment = {
+        "DEEPGRAM_API_KEY": DEEPGRAM_KEY,
+        "DEEPGRAM_API_URL": deepgram.ws_url,
+        "LLM_API_KEY": LLM_KEY,
+        "LLM_BASE_URL": llm.base_url,
+        "ELEVENLABS_API_KEY": ELEVENLABS_KEY,
+        "ELEVENLABS_API_URL": tts.http_url,
+    }
+    print(json.dumps(environment), flush=True)
+    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+
+
+# --- The server ---------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def database_url() -> str:
+    from django.db import connection
+
+    db = connection.settings_dict
+    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def start_server(port: int, providers: dict[str, str], lag_file: str, log_file) -> subprocess.Popen:
+    environment = {
+        **os.environ,
+        **providers,
+        "DATABASE_URL": database_url(),
+        "SITE_URL": f"http://127.0.0.1:{port}",
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_API_BASE": "http://127.0.0.1:9",  # nothing hangs up during the bench
+        "BENCH_LAG_FILE": lag_file,
+        "LOG_LEVEL": "INFO",  # the consumer's per-call metrics line
+    }
+    command = [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port)]
+    server = subprocess.Popen(
+        [*command, "bench.voice_server:application"], cwd=ROOT, env=environment, stdout=log_file, stderr=log_file
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return server
+        except OSError:
+            time.sleep(0.1)
+    server.terminate()
+    raise RuntimeError("daphne did not start")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def engine_overheads(log_path: str, offset: int) -> list[float]:
+    """Per-turn overhead the engine measured itself, from the server's "call metrics" lines."""
+    overheads: list[float] = []
+    with open(log_path) as log:
+        log.seek(offset)
+        for line in log:
+            if "call metrics " in line:
+                overheads += [ms / 1000 for ms in json.loads(line.split("call metrics ", 1)[1])["overhead_ms"]]
+    return overheads
+
+
+def lag_p99(lag_file: str, since: float, until: float) -> float | None:
+    try:
+        lines = Path(lag_file).read_text().splitlines()
+    except FileNotFoundError:
+        return None
+    samples = sorted(float(lag) for at, lag in (line.split() for line in lines) if since <= float(at) <= until)
+    return samples[int(len(samples) * 0.99) - 1] if samples else None
+
+
+# --- The calls ---------------------------------------------------------------------------
+
+
+def make_calls(count: int) -> list:
+    """`count` in-progress calls with Twilio SIDs, one per bench account."""
+    import secrets
+
+    from django.utils import timezone
+
+    from accounts.models import User
+    from calls.models import Call
+    from personas.models import Persona
+
+    Call.objects.filter(status__in=Call.ACTIVE).update(status=Call.Status.COMPLETED)
+    persona = Persona.objects.filter(owner__isnull=True).order_by("name").first()
+    existing = User.objects.filter(email__startswith="bench").count()
+    User.objects.bulk_create(
+        [
+            User(email=f"bench{n}@example.com", name=f"Caller {n}", phone=f"+1415{n:07d}", phone_verified=True)
+            for n in range(existing, count)
+        ]
+    )
+    users = list(User.objects.filter(email__startswith="bench").order_by("email")[:count])
+    return Call.objects.bulk_create(
+        [
+            Call(
+                user=user,
+                persona=persona,
+                persona_name=persona.name,
+                phone_number=user.phone,
+                sid="CA" + secrets.token_hex(16),
+                status=Call.Status.IN_PROGRESS,
+                twilio_status="in-progress",
+                authorized_seconds=600,
+                start_time=timezone.now(),
+            )
+            for user in users
+        ]
+    )
+
+
+def voiced_only(mulaw: bytes) -> bytes:
+    """The clip without its leading and trailing silence, so its last frame is speech."""
+    from voice.providers.audio import audioop
+    from voice.streams import FRAME_BYTES
+
+    frames = [mulaw[i : i + FRAME_BYTES] for i in range(0, len(mulaw), FRAME_BYTES)]
+    voiced = [i for i, frame in enumerate(frames) if audioop.rms(audioop.ulaw2lin(frame, 2), 2) >= 400]
+    return b"".join(frames[voiced[0] : voiced[-1] + 1])
+
+
+@dataclass
+class Figures:
+    voice_to_voice: list[float] = field(default_factory=list)
+    barge_in: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+async def one_call(call, *, url: str, turns: int, speech: bytes, interruption: bytes, session, figures: Figures):
+    from voice.stream_client import TwilioMediaStream
+
+    stream = TwilioMediaStream.for_call(
+        url=url,
+        auth_token=AUTH_TOKEN,
+        call_sid=call.sid,
+        call_id=str(call.id),
+        persona_id=str(call.persona_id),
+        account_sid=ACCOUNT_SID,
+    )
+    try:
+        await stream.open(session)
+        stream.start_line()
+        if not await stream.listen(timeout=30, quiet=0.5):
+            figures.failures.append("no opening line")
+            return
+        for turn in range(turns):
+            said = stream.say(speech)
+            await said.done.wait()
+            if not await stream.wait_until(
+                lambda said=said: stream.received.first_media_after(said.ended_at), timeout=15
+            ):
+                figures.failures.append("no reply")
+                return
+            figures.voice_to_voice.append(stream.received.first_media_after(said.ended_at) - said.ended_at)
+            if turn < turns - 1:
+                await stream.listen(timeout=30, quiet=0.5)
+                continue
+            await asyncio.sleep(0.4)  # the reply is playing: interrupt it
+            cut = stream.say(interruption)
+            if not await stream.wait_until(
+                lambda cut=cut: cut.started_at and stream.received.first_clear_after(cut.started_at), timeout=10
+            ):
+                figures.failures.append("no clear")
+                return
+            figures.barge_in.append(stream.received.first_clear_after(cut.started_at) - cut.started_at)
+    except Exception as error:  # a failed call is counted, not fatal to the phase
+        figures.failures.append(type(error).__name__)
+    finally:
+        await stream.stop()
+
+
+async def run_phase(calls: list, *, url: str, turns: int, speech: bytes, interruption: bytes) -> Figures:
+    import aiohttp
+
+    figures = Figures()
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        tasks = []
+        for index, call in enumerate(calls):
+            tasks.append(
+                asyncio.create_task(
+                    one_call(
+                        call,
+                        url=url,
+                        turns=turns,
+                        speech=speech,
+                        interruption=interruption,
+                        session=session,
+                        figures=figures,
+                    )
+                )
+            )
+            if index % 20 == 19:
+                await asyncio.sleep(0.05)  # callers pick up over a few seconds, not in one instant
+        await asyncio.gather(*tasks)
+    return figures
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+
+
+def ms(value: float | None, decimals: int = 0) -> str:
+    return "-" if value is None else f"{value * 1000:.{decimals}f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", default="1,50,100,200,400")
+    parser.add_argument("--turns", type=int, default=2, help="Caller turns per call (the last one interrupted).")
+    parser.add_argument("--serve-fakes", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_fakes:
+        serve_fakes()
+        return
+
+    from django.db import connection
+
+    from tests.fakes.twilio_media import speech as spoken
+
+    if connection.vendor != "postgresql":
+        sys.exit("bench/voice.py needs PostgreSQL: set DATABASE_URL.")
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    fakes = subprocess.Popen([sys.executable, __file__, "--serve-fakes"], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    providers = json.loads(fakes.stdout.readline())
+    handle, lag_file = tempfile.mkstemp(prefix="voice-lag-", suffix=".txt")
+    os.close(handle)
+    port = free_port()
+    log_path = lag_file.replace(".txt", ".log")
+    log_file = open(log_path, "w")  # noqa: SIM115 (the server writes it until the end)
+    server = start_server(port, providers, lag_file, log_file)
+    url = f"ws://127.0.0.1:{port}/api/voice/stream"
+    speech, interruption = voiced_only(spoken(CALLER_LINE)), voiced_only(spoken(INTERRUPTION))
+    rows = []
+    try:
+        for count in (int(n) for n in args.calls.split(",")):
+            calls = make_calls(count)
+            connection.close()
+            log_offset = Path(log_path).stat().st_size
+            began, cpu_before = time.time(), cpu_seconds(server.pid)
+            turns = args.turns if count < LARGE else 1  # the largest run takes one (interrupted) turn per call
+            figures = asyncio.run(run_phase(calls, url=url, turns=turns, speech=speech, interruption=interruption))
+            ended, cpu_after = time.time(), cpu_seconds(server.pid)
+            time.sleep(0.5)  # the last calls' metrics lines
+            overhead = engine_overheads(log_path, log_offset)
+            cpu_per_call = (cpu_after - cpu_before) / (ended - began) / count * 100
+            rows.append((count, overhead, figures, lag_p99(lag_file, began, ended), cpu_per_call))
+            print(f"N={count}: done in {ended - began:.0f} s, {len(figures.failures)} failed calls", flush=True)
+    finally:
+        server.terminate()
+        fakes.terminate()
+        server.wait()
+        fakes.wait()
+        log_file.close()
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+    print(
+        f"\nInjected provider latencies: STT final {STT_FINAL_DELAY * 1000:.0f} ms, LLM first token "
+        f"{LLM_FIRST_TOKEN_DELAY * 1000:.0f} ms, TTS first audio {TTS_FIRST_AUDIO_DELAY * 1000:.0f} ms; "
+        f"{args.turns} caller turns per call ({LARGE}+ calls: 1), the last one interrupted. Times in ms."
+    )
+    header = (
+        "calls",
+        "overhead p50",
+        "p95",
+        "voice-to-voice p50",
+        "p95",
+        "barge-in p50",
+        "p95",
+        "loop lag p99",
+        "CPU/call %",
+        "failed",
+    )
+    print(" | ".join(header))
+    for count, overhead, figures, lag, cpu in rows:
+        print(
+            " | ".join(
+                [
+                    str(count),
+                    ms(percentile(overhead, 0.5), 1),
+                    ms(percentile(overhead, 0.95), 1),
+                    ms(percentile(figures.voice_to_voice, 0.5)),
+                    ms(percentile(figures.voice_to_voice, 0.95)),
+                    ms(percentile(figures.barge_in, 0.5)),
+                    ms(percentile(figures.barge_in, 0.95)),
+                    "-" if lag is None else f"{lag:.1f}",
+                    f"{cpu:.2f}",
+                    str(len(figures.failures)),
+                ]
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Live calls over real sockets: the project under daphne, the local Twilio, localstripe,
+and the loopback Deepgram, LLM and ElevenLabs; Twilio's media stream is played by
+`tests/fakes/twilio_media.py`. Everything the server does goes through the real code: the
+answer TwiML, the consumer, the engine, the providers' adapters, the status callback and
+the capture."""
+
+import asyncio
+
+import pytest
+import requests
+from twilio.request_validator import RequestValidator
+
+from billing import services as billing_services
+from calls import services as call_services
+from calls.models import Call
+from personas.models import Persona
+from tests.asgi_server import AsgiServer
+from tests.billing.conftest import _stripe_settings, card_user, localstripe, make_card, stripe_client, stripe_front  # noqa: F401
+from tests.fakes.deepgram import API_KEY as DEEPGRAM_KEY
+from tests.fakes.deepgram import FakeDeepgram
+from tests.fakes.elevenlabs import API_KEY as ELEVENLABS_KEY
+from tests.fakes.elevenlabs_tts import FakeElevenLabsTts
+from tests.fakes.openai_sse import API_KEY as LLM_KEY
+from tests.fakes.openai_sse import FakeOpenAi, Reply
+from tests.fakes.twilio import LocalTwilioServer
+from tests.fakes.twilio_media import caller_stream
+from voice.consumers import shared_providers
+
+
+@pytest.fixture(scope="session")
+def asgi_server() -> AsgiServer:
+    return AsgiServer.shared()
+
+
+@pytest.fixture(scope="session")
+def twilio() -> LocalTwilioServer:
+    return LocalTwilioServer.shared()
+
+
+@pytest.fixture(scope="session")
+def deepgram() -> FakeDeepgram:
+    # Endpointing a little longer than espeak-ng's pause at a comma, as Deepgram's default is.
+    return FakeDeepgram(final_delay=0.35).start()
+
+
+@pytest.fixture(scope="session")
+def llm() -> FakeOpenAi:
+    return FakeOpenAi().start()
+
+
+@pytest.fixture(scope="session")
+def tts() -> FakeElevenLabsTts:
+    return FakeElevenLabsTts().start()
+
+
+@pytest.fixture(autouse=True)
+def _live_server_settings(
+    settings, django_db_serialized_rollback, transactional_db, asgi_server, twilio, deepgram, llm, tts
+):
+    """The server is our public SITE_URL; Twilio and the providers are the loopback ones.
+    The server reads through its own connections, so tests commit (and the seeded personas
+    are restored after each flush)."""
+    twilio.reset()
+    deepgram.utterances, deepgram.streams = [], []
+    llm.replies, llm.default_reply, llm.requests = [], Reply(deltas=["Glad", " to", " hear", " it."]), []
+    settings.SITE_URL = asgi_server.url
+    settings.TWILIO_ACCOUNT_SID = twilio.account_sid
+    settings.TWILIO_AUTH_TOKEN = twilio.auth_token
+    settings.TWILIO_API_BASE = twilio.url
+    settings.TWILIO_CALLER_ID = twilio.caller_id
+    settings.DEEPGRAM_API_KEY = DEEPGRAM_KEY
+    settings.DEEPGRAM_API_URL = deepgram.ws_url
+    settings.LLM_API_KEY = LLM_KEY
+    settings.LLM_BASE_URL = llm.base_url
+    settings.ELEVENLABS_API_KEY = ELEVENLABS_KEY
+    settings.ELEVENLABS_API_URL = tts.http_url
+    shared_providers.cache_clear()
+    yield
+    shared_providers.cache_clear()
+
+
+@pytest.fixture
+def persona() -> Persona:
+    return Persona.objects.filter(owner__isnull=True).order_by("name").first()
+
+
+@pytest.fixture
+def place_call(twilio, persona):
+    """Places a call for a person with a card on file, as `POST /api/call` does after its
+    checks, and has the local Twilio report it answered (signed callbacks over HTTP)."""
+
+    def place(user, *, estimated_minutes: int = 10) -> Call:
+        authorization = billing_services.authorization_create(
+            user=user, estimated_duration=estimated_minutes
+        ).authorization
+        call = call_services.call_create(
+            user=user, phone_number=user.phone, persona=persona, authorization=authorization
+        )
+        call = call_services.call_dial(call=call)
+        twilio.advance(call.sid, "ringing")
+        twilio.advance(call.sid, "in-progress")
+        call.refresh_from_db()
+        assert call.status == Call.Status.IN_PROGRESS
+        return call
+
+    return place
+
+
+@pytest.fixture
+def live_call(card_user, place_call) -> Call:  # noqa: F811 (the billing fixture)
+    return place_call(card_user)
+
+
+@pytest.fixture
+def open_stream(asgi_server, twilio):
+    """Twilio's media stream for a call, as Twilio opens it once the person answers."""
+
+    def open_for(call: Call, **options):
+        options.setdefault("auth_token", twilio.auth_token)
+        return caller_stream(ws_url=asgi_server.ws_url, call=call, **options)
+
+    return open_for
+
+
+def run(scenario) -> object:
+    """Runs an async scenario from a sync test (the ORM stays in the sync parts)."""
+    return asyncio.run(scenario)
+
+
+@pytest.fixture
+def twilio_post(asgi_server, twilio):
+    """A form POST to the server signed as Twilio signs its webhooks."""
+
+    def post(path: str, params: dict[str, str]) -> requests.Response:
+        url = f"{asgi_server.url}{path}"
+        signature = RequestValidator(twilio.auth_token).compute_signature(url, params)
+        return requests.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=10)
+
+    return post

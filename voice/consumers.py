@@ -1,0 +1,293 @@
+"""The Twilio Media Streams transport: one websocket per live call.
+
+A thin layer: it checks who is on the other end (the signed handshake, then the call the
+`start` message claims), turns Twilio's messages into engine events and the engine's output
+into `media` / `mark` / `clear`. The conversation itself lives in `voice.conversation`.
+The database is read once at `start`, written by a background task (the transcript) and at
+the end (the hang-up); nothing on the audio path waits for it.
+"""
+
+import asyncio
+import base64
+import binascii
+import dataclasses
+import functools
+import json
+import logging
+from collections import OrderedDict
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from calls.services import call_group
+from voice.conversation import CallContext, Conversation, HeardTurn
+from voice.providers import Providers, build_providers
+from voice.providers.base import TextToSpeech, VoiceSettings
+from voice.selectors import stream_call_context
+from voice.services import call_hang_up, call_turns_record
+from voice.streams import CALL_ID_PARAMETER, FRAME_BYTES, PERSONA_ID_PARAMETER, handshake_is_signed
+
+logger = logging.getLogger(__name__)
+metrics_logger = logging.getLogger("voice.metrics")
+
+POLICY_VIOLATION = 1008  # refused before accepting: the server answers the handshake 403
+# After accepting, daphne (autobahn) only sends 1000 or 3000-4999: 1008's twin in the
+# application range says "policy violation" once the socket is open.
+STREAM_REFUSED = 4008
+
+
+@functools.cache
+def shared_providers() -> Providers:
+    """One set of providers per process, shared by every call (their connection pools)."""
+    return build_providers()
+
+
+class ClipCache:
+    """Whole clips of the fixed lines (the opening, the fallback apology), synthesised once per
+    text and voice and shared by every call of the process, so the person hears the opening the
+    instant the stream starts and the apology plays even when a provider is down."""
+
+    def __init__(self, limit: int = 512) -> None:
+        self.limit = limit
+        self._clips: OrderedDict[tuple[str, VoiceSettings], asyncio.Future[bytes]] = OrderedDict()
+
+    async def get(self, tts: TextToSpeech, text: str, voice: VoiceSettings) -> bytes | None:
+        key = (text, voice)
+        clip = self._clips.get(key)
+        if clip is None:
+            clip = asyncio.ensure_future(tts.synthesize(text, voice))
+            self._clips[key] = clip
+            while len(self._clips) > self.limit:
+                self._clips.popitem(last=False)
+        self._clips.move_to_end(key)
+        try:
+            return await asyncio.shield(clip)
+        except Exception as error:  # a failed synthesis is retried by the next call
+            if self._clips.get(key) is clip:
+                del self._clips[key]
+            logger.warning("A %d-character clip could not be synthesised: %s", len(text), error)
+            return None
+
+
+clips = ClipCache()
+
+
+class TranscriptWriter:
+    """Persists heard turns in batches off the audio path, then shows them live on the call page."""
+
+    def __init__(self, *, call_id: str, publish) -> None:
+        self.call_id = call_id
+        self.publish = publish
+        self.queue: asyncio.Queue[HeardTurn | None] = asyncio.Queue()
+        self.task = asyncio.create_task(self._run())
+
+    def put(self, turn: HeardTurn) -> None:
+        self.queue.put_nowait(turn)
+
+    async def close(self) -> None:
+        """Writes what is queued, then stops."""
+        self.queue.put_nowait(None)
+        await self.task
+
+    async def _run(self) -> None:
+        finished = False
+        while not finished:
+            batch = [await self.queue.get()]
+            while not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            finished = batch[-1] is None
+            turns = [turn for turn in batch if turn is not None]
+            if not turns:
+                continue
+            try:
+                await database_sync_to_async(call_turns_record)(call_id=self.call_id, turns=turns)
+            except Exception:
+                logger.exception("Transcript turns of call %s could not be stored", self.call_id)
+                continue
+            for turn in turns:
+                await self.publish(turn)
+
+
+class MediaStreamConsumer(AsyncWebsocketConsumer):
+    """`/api/voice/stream`: Twilio's bidirectional media stream for one call."""
+
+    stream_sid: str | None = None
+    call_id: str | None = None
+    conversation: Conversation | None = None
+    writer: TranscriptWriter | None = None
+    group: str | None = None
+    _media_prefix = ""
+
+    async def connect(self) -> None:
+        signature = dict(self.scope["headers"]).get(b"x-twilio-signature", b"").decode("latin-1")
+        if not handshake_is_signed(signature):
+            logger.warning("Media stream refused: the handshake is not signed by Twilio")
+            await self.close(code=POLICY_VIOLATION)
+            return
+        self.background: set[asyncio.Task] = set()
+        await self.accept()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            message = json.loads(text_data or "")
+        except ValueError:
+            return
+        event = message.get("event") if isinstance(message, dict) else None
+        if event == "media":
+            self._on_media(message)
+        elif event == "mark":
+            if self.conversation is not None:
+                self.conversation.mark_played(str((message.get("mark") or {}).get("name", "")))
+        elif event == "start":
+            await self._on_start(message)
+        elif event == "dtmf":
+            if self.conversation is not None:
+                self.conversation.dtmf(str((message.get("dtmf") or {}).get("digit", "")))
+        elif event == "stop":
+            await self._finish()
+            await self.close()
+
+    def _on_media(self, message: dict) -> None:
+        """One inbound 20 ms frame: the hot path, kept to a decode and a synchronous hand-off."""
+        if self.conversation is None:
+            return
+        try:
+            audio = base64.b64decode(message["media"]["payload"], validate=True)
+        except (KeyError, TypeError, binascii.Error):
+            return
+        self.conversation.receive_audio(audio)
+
+    async def _on_start(self, message: dict) -> None:
+        if self.conversation is not None:
+            return
+        start = message.get("start") or {}
+        parameters = start.get("customParameters") or {}
+        stream_sid = str(start.get("streamSid") or message.get("streamSid") or "")
+        context = await database_sync_to_async(stream_call_context)(
+            call_sid=str(start.get("callSid") or ""),
+            call_id=str(parameters.get(CALL_ID_PARAMETER) or ""),
+            persona_id=str(parameters.get(PERSONA_ID_PARAMETER) or ""),
+        )
+        if context is None or not stream_sid.isalnum():
+            logger.warning("Media stream refused: its start does not match a live call of ours")
+            await self.close(code=STREAM_REFUSED)
+            return
+        self.stream_sid, self.call_id = stream_sid, context.call_id
+        # Every outbound media message differs only by its payload: build the rest once.
+        self._media_prefix = f'{{"event":"media","streamSid":"{stream_sid}","media":{{"payload":"'
+        self.group = call_group(context.call_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.writer = TranscriptWriter(call_id=context.call_id, publish=self._publish_turn)
+        self.conversation = await self._conversation(context)
+        logger.info("Media stream started for call %s", context.call_id)
+        await self.conversation.start()
+
+    async def _conversation(self, context: CallContext) -> Conversation:
+        providers = shared_providers()
+        opening, fallback = await asyncio.gather(
+            clips.get(providers.tts, context.opening_line, context.voice),
+            clips.get(providers.tts, context.fallback_line, context.voice),
+        )
+        context = dataclasses.replace(context, opening_audio=opening, fallback_audio=fallback)
+        return Conversation(
+            context=context, stt=providers.stt, llm=providers.llm, tts=providers.tts, output=StreamOutput(self)
+        )
+
+    async def disconnect(self, code: int) -> None:
+        await self._finish()
+
+    async def _finish(self) -> None:
+        """The stream is over: stop the conversation, store the last turns, leave the group."""
+        conversation, self.conversation = self.conversation, None
+        if conversation is not None:
+            await conversation.stop()
+            log_metrics(self.call_id, conversation)
+        for task in list(getattr(self, "background", ())):
+            task.cancel()
+        writer, self.writer = self.writer, None
+        if writer is not None:
+            await writer.close()
+        group, self.group = self.group, None
+        if group is not None:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    # --- Channel-layer messages to the call's group ----------------------------------------
+
+    async def dispatch(self, message: dict) -> None:
+        # The group also carries what the call page listens to (status, our own transcript
+        # lines); the stream acts only on a hang-up.
+        if message["type"].startswith("call.") and message["type"] != "call.hangup":
+            return
+        await super().dispatch(message)
+
+    async def call_hangup(self, event: dict) -> None:
+        """Hang-up from the app or an admin: the persona says goodbye, then the call ends."""
+        if self.conversation is None:
+            return
+        task = asyncio.create_task(self.conversation.request_end(str(event.get("ended_by") or "user")))
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def _publish_turn(self, turn: HeardTurn) -> None:
+        if self.group is None:
+            return
+        await self.channel_layer.group_send(
+            self.group,
+            {
+                "type": "call.transcript",
+                "index": turn.index,
+                "speaker": turn.speaker,
+                "text": turn.text,
+                "interrupted": turn.interrupted,
+            },
+        )
+
+
+def log_metrics(call_id: str | None, conversation: Conversation) -> None:
+    """One line per call with its latencies (timings only, never words), for operators and
+    for `bench/voice.py`."""
+    if not metrics_logger.isEnabledFor(logging.INFO):
+        return
+    metrics = conversation.metrics
+    figures = {
+        "call": call_id,
+        "voice_to_voice_ms": [round(t.voice_to_voice_ms) for t in metrics.turns if t.voice_to_voice_ms is not None],
+        "overhead_ms": [round(t.overhead_ms, 2) for t in metrics.turns if t.voice_to_voice_ms is not None],
+        "barge_in_ms": [round(ms) for ms in metrics.barge_in_ms],
+    }
+    metrics_logger.info("call metrics %s", json.dumps(figures))
+
+
+class StreamOutput:
+    """The engine's `CallOutput`, spoken as Twilio Media Streams messages on the consumer's socket."""
+
+    def __init__(self, consumer: MediaStreamConsumer) -> None:
+        self.consumer = consumer
+
+    async def send_audio(self, mulaw: bytes) -> None:
+        consumer = self.consumer
+        prefix = consumer._media_prefix
+        for offset in range(0, len(mulaw), FRAME_BYTES):
+            payload = base64.b64encode(mulaw[offset : offset + FRAME_BYTES]).decode("ascii")
+            await consumer.send(text_data=f'{prefix}{payload}"}}}}')
+
+    async def send_mark(self, name: str) -> None:
+        await self.consumer.send(
+            text_data=json.dumps({"event": "mark", "streamSid": self.consumer.stream_sid, "mark": {"name": name}})
+        )
+
+    async def send_clear(self) -> None:
+        await self.consumer.send(text_data=json.dumps({"event": "clear", "streamSid": self.consumer.stream_sid}))
+
+    async def end_call(self, reason: str) -> None:
+        call_id = self.consumer.call_id
+        if call_id is None:
+            return
+        try:
+            await database_sync_to_async(call_hang_up)(call_id=call_id, reason=reason)
+        except Exception:
+            logger.exception("Call %s could not be hung up (%s)", call_id, reason)
+
+    def record_turn(self, turn: HeardTurn) -> None:
+        if self.consumer.writer is not None:
+            self.consumer.writer.put(turn)

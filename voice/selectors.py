@@ -1,0 +1,48 @@
+"""Reads for a live call: everything the conversation needs, loaded once when the stream starts."""
+
+import uuid
+
+from django.conf import settings
+
+from calls.models import Call
+from voice.conversation import CallContext
+from voice.providers.base import VoiceSettings
+
+# What the persona says when a provider fails mid-call, before the call ends.
+FALLBACK_LINE = "Oh no, I'm so sorry, the line is breaking up. I'll have to call you back another time. Bye for now!"
+
+
+def stream_call_context(*, call_sid: str, call_id: str, persona_id: str) -> CallContext | None:
+    """The context of the live call a Twilio stream belongs to, or None when the stream's
+    claims do not all match one of our active calls (SID, call id and persona together)."""
+    try:
+        call_uuid, persona_uuid = uuid.UUID(call_id), uuid.UUID(persona_id)
+    except (TypeError, ValueError):
+        return None
+    call = (
+        Call.objects.select_related("persona", "user", "scenario_template")
+        .filter(id=call_uuid, sid=call_sid, persona_id=persona_uuid, status__in=Call.ACTIVE)
+        .first()
+    )
+    if call is None or not call_sid:
+        return None
+    persona = call.persona
+    pretext = call.call_pretext or (call.scenario_template.pretext if call.scenario_template else "")
+    return CallContext(
+        call_id=str(call.id),
+        persona_name=persona.name,
+        system_prompt=persona.system_prompt,
+        pretext=pretext,
+        first_name=(call.user.name.split() or [""])[0],
+        opening_line=persona.opening_line,
+        authorized_seconds=call.authorized_seconds,
+        voice=VoiceSettings(
+            voice_id=persona.voice,
+            stability=persona.voice_stability,
+            similarity=persona.voice_similarity,
+            speed=persona.voice_speed,
+        ),
+        llm_model=persona.llm_model or settings.LLM_MODEL,
+        llm_temperature=persona.llm_temperature,
+        fallback_line=FALLBACK_LINE,
+    )

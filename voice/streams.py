@@ -1,0 +1,42 @@
+"""Twilio Media Streams: where the stream goes, what it carries, and how its handshake is signed.
+
+One place for the public stream URL, the `<Parameter>` names and the signature, shared by the
+answer endpoint (which hands the URL to Twilio), the consumer (which checks the handshake),
+and everything that plays Twilio (the local Twilio's bridge, `simulate_call`, tests, bench).
+"""
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from twilio.request_validator import RequestValidator
+
+STREAM_PATH = "/api/voice/stream"
+CALL_ID_PARAMETER = "callId"
+PERSONA_ID_PARAMETER = "personaId"
+
+FRAME_BYTES = 160  # 20 ms of 8 kHz mu-law, the frame Twilio sends and expects
+FRAME_SECONDS = 0.02
+
+
+def stream_url(site_url: str | None = None) -> str:
+    """The public websocket URL of the stream: wss:// on SITE_URL's host (ws:// when it is http).
+
+    Twilio signs the handshake against exactly this URL, so it is built from SITE_URL and
+    never from the Host header the server happens to see.
+    """
+    parts = urlsplit(site_url or settings.SITE_URL)
+    scheme = "ws" if parts.scheme == "http" else "wss"
+    return f"{scheme}://{parts.netloc}{STREAM_PATH}"
+
+
+def handshake_signature(url: str, auth_token: str) -> str:
+    """The X-Twilio-Signature Twilio sends when it opens a stream: the URL, no parameters."""
+    return RequestValidator(auth_token).compute_signature(url, {})
+
+
+def handshake_is_signed(signature: str | None) -> bool:
+    """True when `signature` is Twilio's for our public stream URL and our auth token."""
+    token = settings.TWILIO_AUTH_TOKEN
+    if not signature or not token:
+        return False
+    return RequestValidator(token).validate(stream_url(), {}, signature)
