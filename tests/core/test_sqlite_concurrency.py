@@ -24,7 +24,7 @@ for n in range(150):
 
 
 def _env(database: Path) -> dict[str, str]:
-    return {"PATH": os.environ["PATH"], "DATABASE_URL": f"sqlite:///{database}"}
+    return {"PATH": os.environ["PATH"], "SECRET_KEY": "sqlite-concurrency-test", "DATABASE_URL": f"sqlite:///{database}"}
 
 
 def test_concurrent_writers_on_the_embedded_database_never_fail_as_locked(tmp_path):

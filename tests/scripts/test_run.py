@@ -96,6 +96,8 @@ def test_run_prints_its_address_once_the_app_answers_and_stops_every_service_onc
         # Real-looking keys: no localstripe, so the developer's local Stripe data is untouched.
         "STRIPE_SECRET_KEY": "sk_test_run_script",
         "STRIPE_WEBHOOK_SECRET": "whsec_run_script",
+        # No Twilio keys: the local Twilio runs too, on a port of its own.
+        "LOCALTWILIO_PORT": str(_free_port()),
     }
     process = subprocess.Popen(
         ["scripts/run"],
@@ -122,6 +124,7 @@ def test_run_prints_its_address_once_the_app_answers_and_stops_every_service_onc
     try:
         assert banner.wait(timeout=300), "".join(lines)
         assert f"running at http://127.0.0.1:{port} " in "".join(lines)
+        assert "ring on the local phone page: http://127.0.0.1:" in "".join(lines)
         assert requests.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
         # Its signal handlers are in place once it is ready; then SIGTERM means a warm shutdown.
         assert worker_ready.wait(timeout=120), "".join(lines)
@@ -135,7 +138,7 @@ def test_run_prints_its_address_once_the_app_answers_and_stops_every_service_onc
 
     output = "".join(lines)
     assert process.returncode == 0, output
-    assert len(service_pids) == 3
+    assert len(service_pids) == 4  # web, worker, beat and the local Twilio
     assert output.count("Warm shutdown") == 1
     assert not re.search(r"celery\S* v\d+\.\d+", output)  # no Celery banner buries ours
     for pid in service_pids:
