@@ -1,10 +1,13 @@
 """Fixtures shared by every test: clean cache, fast hashing, eager Celery, API clients."""
 
+import time
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.tokens import token_pair_issue
+from callmeback import ratelimit
 from callmeback.celery import app as celery_app
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
@@ -15,6 +18,15 @@ def _clean_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _rate_limit_windows_start_now(monkeypatch):
+    """Pins the rate limiter's clock to the start of a UTC day, where every fixed window
+    (second, minute, hour, day) begins: a test's burst of requests never straddles a
+    window's edge and gets a fresh allowance halfway through."""
+    day_start = time.time() // 86400 * 86400
+    monkeypatch.setattr(ratelimit, "clock", lambda: day_start)
 
 
 @pytest.fixture(autouse=True)
