@@ -29,6 +29,7 @@ from accounts.services import EmailExists, InvalidCredentials, InvalidResetToken
 from callmeback.api import MessageOutput, parse_input
 from callmeback.logging import mask_phone
 from callmeback.ratelimit import enforce_rate_limit
+from calls.twilio import TwilioServiceError
 
 
 def _session_body(user, pair: tokens.TokenPair) -> dict:
@@ -159,6 +160,7 @@ class PhoneVerifyApi(APIView):
     """Texts a Twilio Verify code to the number (default: the profile phone)."""
 
     rate_limits = {"POST": ratelimits.PHONE_VERIFY_START}
+    error_codes = {"POST": [TwilioServiceError]}
 
     @extend_schema(request=PhoneVerifyInput, responses={200: PhoneVerifyOutput})
     def post(self, request):
@@ -171,6 +173,7 @@ class PhoneVerifyCheckApi(APIView):
     """Approves the number with the code it received."""
 
     rate_limits = {"POST": ratelimits.PHONE_VERIFY_CHECK}
+    error_codes = {"POST": [TwilioServiceError]}
 
     @extend_schema(request=PhoneVerifyCheckInput, responses={200: PhoneVerifyCheckOutput})
     def post(self, request):

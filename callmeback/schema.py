@@ -10,6 +10,9 @@ test, knows every answer in advance. Some errors follow from the view itself:
 - 404 NOT_FOUND: its path has parameters;
 - 429 RATE_LIMIT_EXCEEDED (with `retry_after`): it declares a rate limit for the method.
 
+Only RATE_LIMIT_EXCEEDED always carries `retry_after`; where other codes share the 429
+(CONCURRENT_CALLS, MAX_CONTACTS...), the schema requires it with that code alone.
+
 A view declares the rest per method, as the errors its services raise: an
 `ApplicationError` subclass stands for its `code` and `status_code` (a class whose
 instances carry other codes lists them all in `codes`), an `ErrorCode` for one made
@@ -105,8 +108,14 @@ class ErrorDocumentingAutoSchema(AutoSchema):
 
 def _error_response(envelope_ref: dict[str, str], status: int, codes: list[str]) -> dict[str, Any]:
     schema: dict[str, Any] = {"allOf": [envelope_ref], "properties": {"error": {"type": "string", "enum": codes}}}
-    if status == 429:
-        schema["required"] = ["retry_after"]
+    if status == 429 and RATE_LIMITED.code in codes:
+        if codes == [RATE_LIMITED.code]:
+            schema["required"] = ["retry_after"]
+        else:
+            schema["anyOf"] = [
+                {"required": ["retry_after"]},
+                {"properties": {"error": {"not": {"enum": [RATE_LIMITED.code]}}}},
+            ]
     return {
         "description": "Error: " + ", ".join(codes) + ".",
         "content": {"application/json": {"schema": schema}},

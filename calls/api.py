@@ -1,13 +1,13 @@
 """The calls API (`000_*` §2.1, §2.2, §5.2, §7.1; `002_*` §3; `004_*` webhooks)."""
 
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing.errors import PaymentDeclined, StripeServiceError
 from callmeback.api import MessageOutput, parse_input
 from callmeback.pagination import PageRequest
 from calls import ratelimits, selectors, services, twilio, webhooks
@@ -19,12 +19,24 @@ from calls.serializers import (
     PlaceCallInput,
     PlacedCallOutput,
     RecordingLinkOutput,
+    TwilioCallStatusForm,
+    TwilioRecordingStatusForm,
     UsageOutput,
 )
 
 
 class PlaceCallApi(APIView):
     rate_limits = {"POST": ratelimits.PLACE_CALL}
+    error_codes = {
+        "POST": [
+            services.PhoneNotVerified,
+            services.PaymentRequired,
+            PaymentDeclined,
+            services.ConcurrentCalls,
+            twilio.TwilioServiceError,
+            StripeServiceError,
+        ]
+    }
 
     @extend_schema(request=PlaceCallInput, responses={200: PlacedCallOutput})
     def post(self, request):
@@ -68,6 +80,7 @@ class CallDetailApi(APIView):
 
 class EndCallApi(APIView):
     rate_limits = {"POST": ratelimits.END_CALL}
+    error_codes = {"POST": [twilio.TwilioServiceError]}
 
     @extend_schema(request=None, responses={200: CallDetailOutput})
     def post(self, request, call_id: str):
@@ -89,6 +102,7 @@ class FeedbackApi(APIView):
 
 class RecordingApi(APIView):
     rate_limits = {"GET": ratelimits.RECORDING, "DELETE": ratelimits.RECORDING_DELETE}
+    error_codes = {"DELETE": [twilio.TwilioServiceError]}
 
     @extend_schema(responses={200: RecordingLinkOutput})
     def get(self, request, call_id: str):
@@ -110,6 +124,7 @@ class RecordingAudioApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     rate_limits = {"GET": ratelimits.RECORDING_AUDIO}
+    error_codes = {"GET": [twilio.TwilioServiceError]}
 
     @extend_schema(responses={(200, "audio/x-wav"): bytes})
     def get(self, request, token: str):
@@ -131,18 +146,14 @@ class UsageApi(APIView):
         return Response(UsageOutput.shape(selectors.user_usage(user=request.user, months=months)))
 
 
-class TwilioWebhookApi(APIView):
-    """Base of Twilio's callbacks: form-encoded, authenticated by `X-Twilio-Signature`, no rate limit."""
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    parser_classes = [FormParser]
+# Twilio reads nothing of a callback's answer but its status.
+CALLBACK_TAKEN = {204: OpenApiResponse(description="Taken (or dropped: an unknown call, a stale report).")}
 
 
-class TwilioCallStatusApi(TwilioWebhookApi):
+class TwilioCallStatusApi(webhooks.TwilioWebhookApi):
     """`POST /api/twilio/callback` (and `/webhooks/twilio/call-status`): a call's progress."""
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(request=TwilioCallStatusForm, parameters=[webhooks.CALL_ID_PARAMETER], responses=CALLBACK_TAKEN)
     def post(self, request):
         params = webhooks.twilio_params(request)
         services.call_apply_status(
@@ -151,10 +162,10 @@ class TwilioCallStatusApi(TwilioWebhookApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class TwilioRecordingStatusApi(TwilioWebhookApi):
+class TwilioRecordingStatusApi(webhooks.TwilioWebhookApi):
     """`POST /webhooks/twilio/recording-status`: a recording started, finished or failed."""
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(request=TwilioRecordingStatusForm, parameters=[webhooks.CALL_ID_PARAMETER], responses=CALLBACK_TAKEN)
     def post(self, request):
         params = webhooks.twilio_params(request)
         services.recording_record(params=params, call_id=request.query_params.get("call"))

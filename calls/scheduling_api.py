@@ -7,6 +7,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing import pricing
+from billing.errors import PaymentDeclined, StripeServiceError
+from billing.services import NoPaymentMethod
 from callmeback.api import MessageOutput, parse_input
 from callmeback.errors import Forbidden, NotFound, ValidationFailed
 from calls import scheduling
@@ -25,10 +27,14 @@ from calls.scheduling_serializers import (
     SeriesOutput,
     SeriesUpdateInput,
 )
+from calls.services import PaymentRequired, PhoneNotVerified
 
 
 class ScheduleCreateApi(APIView):
     rate_limits = {"POST": ratelimits.SCHEDULE_CREATE}
+    error_codes = {
+        "POST": [PhoneNotVerified, PaymentRequired, PaymentDeclined, scheduling.MaxScheduled, StripeServiceError]
+    }
 
     @extend_schema(request=ScheduleInput, responses={201: ScheduledCallEnvelope})
     def post(self, request):
@@ -62,6 +68,7 @@ class ScheduledCallApi(APIView):
     """One booking: read it, or cancel it (`000_*` §2.4: another person's → 403)."""
 
     rate_limits = {"GET": ratelimits.SCHEDULE_LIST, "DELETE": ratelimits.SCHEDULE_CANCEL}
+    error_codes = {"GET": [Forbidden], "DELETE": [scheduling.CancellationDenied, Forbidden, scheduling.RefundFailed]}
 
     @extend_schema(responses={200: ScheduledCallEnvelope})
     def get(self, request, booking_id: str):
@@ -82,6 +89,8 @@ class ScheduledCallApi(APIView):
 
 class SeriesListCreateApi(APIView):
     rate_limits = {"GET": ratelimits.SERIES_LIST, "POST": ratelimits.SERIES_CREATE}
+    # Each occurrence is held on the default card as it is booked; a refused card only fails that booking.
+    error_codes = {"POST": [PhoneNotVerified, NoPaymentMethod, StripeServiceError]}
 
     @extend_schema(operation_id="calls_series_list", responses={200: SeriesListOutput})
     def get(self, request):
@@ -102,6 +111,7 @@ def _owned_series(request, series_id: str):
 
 class SeriesDetailApi(APIView):
     rate_limits = {"GET": ratelimits.SERIES_LIST, "PATCH": ratelimits.SERIES_UPDATE, "DELETE": ratelimits.SERIES_UPDATE}
+    error_codes = {"PATCH": [StripeServiceError]}
 
     @extend_schema(responses={200: SeriesEnvelope})
     def get(self, request, series_id: str):

@@ -184,6 +184,31 @@ class RecordingLinkOutput(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
+class TwilioCallForm(serializers.Serializer):
+    """The fields we read from Twilio's requests about a call (it sends more, all signed).
+    For the schema: the views read them through `webhooks.twilio_params`, after the check."""
+
+    CallSid = serializers.CharField(help_text="Twilio's id of the call, `CA...`.")
+    CallStatus = serializers.CharField(required=False, help_text="e.g. ringing, in-progress, completed, busy.")
+
+
+class TwilioCallStatusForm(TwilioCallForm):
+    CallStatus = serializers.CharField(help_text="queued, initiated, ringing, in-progress, or a final status.")
+    CallDuration = serializers.IntegerField(required=False, help_text="Seconds, on the final report.")
+    SequenceNumber = serializers.IntegerField(required=False)
+    Timestamp = serializers.CharField(required=False, help_text="RFC 2822.")
+    Price = serializers.CharField(required=False)
+    PriceUnit = serializers.CharField(required=False)
+
+
+class TwilioRecordingStatusForm(serializers.Serializer):
+    RecordingSid = serializers.CharField(help_text="`RE...`")
+    CallSid = serializers.CharField(required=False)
+    RecordingStatus = serializers.CharField(required=False, help_text="in-progress, completed, absent or failed.")
+    RecordingDuration = serializers.IntegerField(required=False)
+    RecordingChannels = serializers.IntegerField(required=False)
+
+
 class UsageFiguresOutput(serializers.Serializer):
     calls = serializers.IntegerField()
     minutes = serializers.IntegerField()

@@ -8,7 +8,12 @@ query string), plus the form fields, with the account's auth token. We check aga
 import logging
 
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.parsers import FormParser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from callmeback.errors import ApplicationError
 from calls import twilio
@@ -30,3 +35,17 @@ def twilio_params(request: Request) -> dict[str, str]:
         logger.warning("Refused a request to %s without a valid Twilio signature", request.path)
         raise InvalidTwilioSignature()
     return {key: params.get(key) for key in params}
+
+
+# In the callback URLs we give Twilio: finds a call whose sid is not saved yet when Twilio calls.
+CALL_ID_PARAMETER = OpenApiParameter("call", OpenApiTypes.UUID, description="Our id of the call.")
+
+
+class TwilioWebhookApi(APIView):
+    """Base of Twilio's requests to us: form-encoded, authenticated by `X-Twilio-Signature`
+    (a bad one is 403 FORBIDDEN), no rate limit."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    parser_classes = [FormParser]
+    error_codes = {"POST": [InvalidTwilioSignature]}

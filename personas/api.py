@@ -78,7 +78,10 @@ class PersonaDetailApi(APIView):
         "PUT": ratelimits.PERSONA_UPDATE,
         "DELETE": ratelimits.PERSONA_DELETE,
     }
-    error_codes = {"PUT": [Forbidden, services.DuplicateName, VoiceApiError], "DELETE": [Forbidden]}
+    error_codes = {
+        "PUT": [Forbidden, services.DuplicateName, VoiceApiError],
+        "DELETE": [Forbidden, services.PersonaInUse],
+    }
 
     @extend_schema(responses={200: PersonaOutput})
     def get(self, request, persona_id: str):

@@ -1,22 +1,25 @@
 """`POST /api/voice/answer` (`001_*`): Twilio asks what to do once the person picks up."""
 
 from django.http import HttpResponse
-from drf_spectacular.utils import extend_schema
-from rest_framework.parsers import FormParser
-from rest_framework.permissions import AllowAny
-from rest_framework.views import APIView
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 
+from calls.serializers import TwilioCallForm
+from calls.webhooks import CALL_ID_PARAMETER, TwilioWebhookApi
 from voice import twiml
 
 
-class VoiceAnswerApi(APIView):
+class VoiceAnswerApi(TwilioWebhookApi):
     """Twilio-signed, form-encoded, answered in TwiML; no rate limit (a webhook)."""
 
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    parser_classes = [FormParser]
-
-    @extend_schema(request=None, responses={(200, "text/xml"): str})
+    @extend_schema(
+        request=TwilioCallForm,
+        parameters=[CALL_ID_PARAMETER],
+        responses={
+            (200, "text/xml"): OpenApiResponse(
+                str, description="TwiML: connect the call to our media stream, or hang up (an unknown or ended call)."
+            )
+        },
+    )
     def post(self, request):
         call = twiml.answered_call(request)
         body = twiml.connect_stream(call) if call is not None and call.persona_id else twiml.hangup()

@@ -6,6 +6,7 @@ The app runs in the test's thread and transaction. As Django's own test client d
 request signals do not close the connection (that would end the test's transaction).
 """
 
+import jsonschema
 import pytest
 import schemathesis
 from django.core import signals
@@ -110,3 +111,69 @@ def test_anonymous_reads_do_not_list_unauthorized():
         "INVALID_TOKEN",
         "TOKEN_REVOKED",
     ]
+
+
+def test_a_shared_429_requires_retry_after_only_with_rate_limit_exceeded():
+    schema = _operation("/api/call", "post")["responses"]["429"]["content"]["application/json"]["schema"]
+    own_part = jsonschema.Draft4Validator({key: value for key, value in schema.items() if key != "allOf"})
+
+    assert schema["properties"]["error"]["enum"] == ["RATE_LIMIT_EXCEEDED", "CONCURRENT_CALLS"]
+    assert own_part.is_valid({"error": "CONCURRENT_CALLS", "message": "In a call.", "details": {}})
+    assert not own_part.is_valid({"error": "RATE_LIMIT_EXCEEDED", "message": "Too many requests", "details": {}})
+    assert own_part.is_valid({"error": "RATE_LIMIT_EXCEEDED", "message": "Too many", "retry_after": 9, "details": {}})
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/twilio/callback", "/webhooks/twilio/call-status", "/webhooks/twilio/recording-status"]
+)
+def test_twilio_callbacks_document_an_empty_204_and_403_for_a_bad_signature(path):
+    responses = _operation(path, "post")["responses"]
+
+    assert "content" not in responses["204"]
+    assert responses["403"]["content"]["application/json"]["schema"]["properties"]["error"]["enum"] == ["FORBIDDEN"]
+    assert "401" not in responses
+
+
+def test_the_answer_webhook_documents_twiml_and_403_for_a_bad_signature():
+    operation = _operation("/api/voice/answer", "post")
+
+    assert list(operation["responses"]["200"]["content"]) == ["text/xml"]
+    assert list(operation["requestBody"]["content"]) == ["application/x-www-form-urlencoded"]
+    assert operation["responses"]["403"]["content"]["application/json"]["schema"]["properties"]["error"]["enum"] == [
+        "FORBIDDEN"
+    ]
+
+
+# `000_*` §2: the error codes the contract lists per call-management operation.
+CONTRACT_CODES = {
+    ("/api/calls", "get"): {"400": ["VALIDATION_ERROR"], "401": ["UNAUTHORIZED"]},
+    ("/api/call", "post"): {
+        "400": ["VALIDATION_ERROR"],
+        "401": ["UNAUTHORIZED"],
+        "402": ["PAYMENT_REQUIRED", "PAYMENT_FAILED"],
+        "403": ["PHONE_NOT_VERIFIED"],
+        "429": ["CONCURRENT_CALLS"],
+        "500": ["TWILIO_ERROR"],
+    },
+    ("/api/calls/schedule", "post"): {
+        "400": ["VALIDATION_ERROR"],
+        "401": ["UNAUTHORIZED"],
+        "402": ["PAYMENT_REQUIRED"],
+        "429": ["MAX_SCHEDULED"],
+    },
+    ("/api/calls/schedule/{booking_id}", "delete"): {
+        "400": ["CANCELLATION_DENIED"],
+        "403": ["FORBIDDEN"],
+        "404": ["NOT_FOUND"],
+        "500": ["REFUND_FAILED"],
+    },
+}
+
+
+@pytest.mark.parametrize(("path", "method"), list(CONTRACT_CODES))
+def test_call_operations_document_the_contract_error_codes(path, method):
+    responses = _operation(path, method)["responses"]
+
+    for status, codes in CONTRACT_CODES[(path, method)].items():
+        documented = responses[status]["content"]["application/json"]["schema"]["properties"]["error"]["enum"]
+        assert set(codes) <= set(documented), (status, documented)
