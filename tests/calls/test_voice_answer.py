@@ -1,5 +1,6 @@
-"""POST /api/voice/answer (`001_*`): Twilio-signed; the persona's opening line for a live
-call, `<Hangup/>` for an unknown or finished one."""
+"""POST /api/voice/answer (`001_*`): Twilio-signed; a live call is connected to the media
+stream (its TwiML is checked in tests/voice/live/test_stream_security.py), an unknown or
+finished one gets `<Hangup/>`."""
 
 import xml.etree.ElementTree as ET
 from urllib.parse import urlencode
@@ -23,19 +24,6 @@ def _answer(call_sid: str, *, query: str = "", token: str, signature: str | None
     )
 
 
-def test_an_answered_call_hears_the_personas_opening_line_and_the_line_stays_open(place, twilio, settings):
-    call = place()
-
-    response = _answer(call.sid, query=f"?call={call.pk}", token=settings.TWILIO_AUTH_TOKEN)
-
-    assert response.status_code == 200
-    assert response["Content-Type"].startswith("text/xml")
-    root = ET.fromstring(response.content)
-    assert [child.tag for child in root] == ["Say", "Pause"]
-    assert root.find("Say").text == "Hey you, it's me!"
-    assert int(root.find("Pause").get("length")) == call.authorized_seconds
-
-
 def test_the_answer_url_twilio_is_given_is_answered_as_signed(place, twilio, settings):
     call = place()
     answer_url = twilio.calls[call.sid].url
@@ -43,7 +31,7 @@ def test_the_answer_url_twilio_is_given_is_answered_as_signed(place, twilio, set
 
     response = _answer(call.sid, query=query, token=settings.TWILIO_AUTH_TOKEN)
 
-    assert ET.fromstring(response.content).find("Say") is not None
+    assert ET.fromstring(response.content).find("Connect/Stream") is not None
 
 
 def test_an_unknown_call_is_hung_up(twilio, settings, db):
