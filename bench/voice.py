@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -329,7 +330,8 @@ def main() -> None:
             overhead = engine_overheads(log_path, log_offset)
             cpu_per_call = (cpu_after - cpu_before) / (ended - began) / count * 100
             rows.append((count, overhead, figures, lag_p99(lag_file, began, ended), cpu_per_call))
-            print(f"N={count}: done in {ended - began:.0f} s, {len(figures.failures)} failed calls", flush=True)
+            failures = ", ".join(f"{reason}: {n}" for reason, n in Counter(figures.failures).items())
+            print(f"N={count}: done in {ended - began:.0f} s, failed calls: {failures or 'none'}", flush=True)
     finally:
         server.terminate()
         fakes.terminate()

@@ -121,7 +121,17 @@ if REDIS_URL:
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # redis-py reads with a 5 s socket timeout by default, the same 5 s the layer blocks
             # for in BZPOPMIN: a consumer that hears nothing for 5 s would crash. Read longer.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
+            # Its pools also refuse a 101st connection, which hundreds of live calls joining
+            # their groups at once reach: allow more (Redis takes 10,000 clients by default).
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 30,
+                        "max_connections": 1000,
+                    }
+                ]
+            },
         }
     }
 else:

@@ -91,7 +91,7 @@ def test_calling_now_holds_the_estimate_dials_and_opens_the_call_page(browser, p
     assert twilio.calls[call.sid].time_limit == call.authorized_seconds == 180
     page = browser.get(response["Location"]).content.decode()
     assert f'data-socket-path="/ws/calls/{call.pk}/status"' in page
-    assert "data-live-transcript" in page  # the transcript fills in while the call is live
+    assert "The conversation appears here as it happens." in page and "data-live-transcript" in page
 
 
 def test_calling_an_unverified_number_is_refused_before_any_hold(browser, persona, twilio):

@@ -1,6 +1,5 @@
-"""POST /api/voice/answer (`001_*`): Twilio-signed; a live call is connected to the media
-stream (its TwiML is checked in tests/voice/live/test_stream_security.py), an unknown or
-finished one gets `<Hangup/>`."""
+"""POST /api/voice/answer (`001_*`): Twilio-signed; a live call is connected to our media
+stream with its parameters, an unknown or finished one gets `<Hangup/>`."""
 
 import xml.etree.ElementTree as ET
 from urllib.parse import urlencode
@@ -10,6 +9,7 @@ from twilio.request_validator import RequestValidator
 
 from calls.models import Call
 from tests.calls.conftest import SITE_URL
+from voice.streams import CALL_ID_PARAMETER, PERSONA_ID_PARAMETER
 
 
 def _answer(call_sid: str, *, query: str = "", token: str, signature: str | None = None):
@@ -24,6 +24,21 @@ def _answer(call_sid: str, *, query: str = "", token: str, signature: str | None
     )
 
 
+def test_an_answered_call_is_connected_to_the_media_stream_with_its_parameters(place, twilio, settings):
+    call = place()
+
+    response = _answer(call.sid, query=f"?call={call.pk}", token=settings.TWILIO_AUTH_TOKEN)
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/xml")
+    root = ET.fromstring(response.content)
+    assert [child.tag for child in root] == ["Connect"]
+    stream = root.find("./Connect/Stream")
+    assert stream.get("url") == SITE_URL.replace("https://", "wss://") + "/api/voice/stream"
+    parameters = {parameter.get("name"): parameter.get("value") for parameter in stream.findall("Parameter")}
+    assert parameters == {CALL_ID_PARAMETER: str(call.pk), PERSONA_ID_PARAMETER: str(call.persona_id)}
+
+
 def test_the_answer_url_twilio_is_given_is_answered_as_signed(place, twilio, settings):
     call = place()
     answer_url = twilio.calls[call.sid].url
@@ -31,7 +46,7 @@ def test_the_answer_url_twilio_is_given_is_answered_as_signed(place, twilio, set
 
     response = _answer(call.sid, query=query, token=settings.TWILIO_AUTH_TOKEN)
 
-    assert ET.fromstring(response.content).find("Connect/Stream") is not None
+    assert ET.fromstring(response.content).find("./Connect/Stream") is not None
 
 
 def test_an_unknown_call_is_hung_up(twilio, settings, db):

@@ -19,7 +19,9 @@ class SharedSession:
     def get(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
         if self._session is None or self._session.closed or self._loop is not loop:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
+            # No cap on connections: every live call holds its recogniser and speech websockets
+            # open for the whole call, and aiohttp's default of 100 would stall call 51.
+            self._session = aiohttp.ClientSession(timeout=self._timeout, connector=aiohttp.TCPConnector(limit=0))
             self._loop = loop
         return self._session
 

@@ -24,6 +24,7 @@ from tests.fakes.openai_sse import API_KEY as LLM_KEY
 from tests.fakes.openai_sse import FakeOpenAi, Reply
 from tests.fakes.twilio import LocalTwilioServer
 from tests.fakes.twilio_media import caller_stream
+from tests.personas.factories import PersonaFactory
 from voice.consumers import shared_providers
 
 
@@ -54,12 +55,9 @@ def tts() -> FakeElevenLabsTts:
 
 
 @pytest.fixture(autouse=True)
-def _live_server_settings(
-    settings, django_db_serialized_rollback, transactional_db, asgi_server, twilio, deepgram, llm, tts
-):
+def _live_server_settings(settings, transactional_db, asgi_server, twilio, deepgram, llm, tts):
     """The server is our public SITE_URL; Twilio and the providers are the loopback ones.
-    The server reads through its own connections, so tests commit (and the seeded personas
-    are restored after each flush)."""
+    The server reads through its own connections, so tests commit."""
     twilio.reset()
     deepgram.utterances, deepgram.streams = [], []
     llm.replies, llm.default_reply, llm.requests = [], Reply(deltas=["Glad", " to", " hear", " it."]), []
@@ -81,7 +79,7 @@ def _live_server_settings(
 
 @pytest.fixture
 def persona() -> Persona:
-    return Persona.objects.filter(owner__isnull=True).order_by("name").first()
+    return PersonaFactory(is_public=True, name="Best Friend", greeting="Hey you! How's your day going?")
 
 
 @pytest.fixture
