@@ -90,7 +90,7 @@ def test_register_verify_pay_call_answer_hang_up_and_see_the_cost(app_page, twil
     expect(phone.get_by_text("Number …0123")).to_be_visible()
     expect(status).to_have_text("Initiated")
     phone.get_by_role("button", name="Answer").click()
-    expect(phone.get_by_text("Rise and shine, champion!")).to_be_visible()
+    expect(phone.get_by_text("media stream connected")).to_be_visible()
     expect(status).to_have_text("In progress")
     phone.get_by_role("button", name="Hang up").click()
 
