@@ -5,7 +5,7 @@ from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
 from django.utils import timezone
 
 from accounts import services
-from accounts.models import RevokedToken, User
+from accounts.models import RevokedToken, User, VerifiedPhoneNumber
 from accounts.validators import clean_email, clean_name, clean_phone
 from personas.services import catalogue_changed
 
@@ -50,6 +50,18 @@ class LockedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class VerifiedPhoneNumberInline(admin.TabularInline):
+    """The numbers the person proved are theirs with a code; support may remove one."""
+
+    model = VerifiedPhoneNumber
+    extra = 0
+    fields = ["phone_number", "verified_at"]
+    readonly_fields = ["phone_number", "verified_at"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     form = UserAdminChangeForm
@@ -70,7 +82,7 @@ class UserAdmin(BaseUserAdmin):
     actions = ["unlock_accounts"]
     fieldsets = [
         (None, {"fields": ["id", "email", "password"]}),
-        ("Profile", {"fields": ["name", "phone", "plan", "email_verified", "phone_verified"]}),
+        ("Profile", {"fields": ["name", "phone", "plan", "email_verified", "phone_verified", "record_calls"]}),
         ("Security", {"fields": ["failed_login_count", "locked_until", "token_version", "last_login"]}),
         ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
         ("Dates", {"fields": ["created_at", "updated_at"]}),
@@ -78,6 +90,9 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "name", "phone", "password1", "password2"]}),
     ]
+
+    def get_inlines(self, request, obj: User | None):
+        return [VerifiedPhoneNumberInline] if obj is not None else []
 
     def delete_model(self, request, obj: User) -> None:
         super().delete_model(request, obj)

@@ -1,4 +1,5 @@
-"""Every write to accounts: registration, login and lockout, passwords, profile, email."""
+"""Every write to accounts: registration, login and lockout, passwords, profile, email,
+and proving a phone number is yours (Twilio Verify)."""
 
 import logging
 import re
@@ -274,10 +275,11 @@ def _verifiable_phone(user: User, phone: str | None) -> str:
         raise ValidationFailed.for_field("phone", error.messages[0]) from None
 
 
-def _verify_refused(error: twilio.TwilioRequestRejected) -> ApplicationError:
+def _verify_refused(error: twilio.TwilioRequestRejected, *, checking: bool) -> ApplicationError:
+    """Verify's refusals in our terms; a check finding no verification means none is pending."""
     if error.twilio_code in _VERIFY_TOO_MANY:
         return RateLimitExceeded("Too many verification attempts for this number. Try again later.", retry_after=600)
-    if error.is_missing:
+    if checking and error.is_missing:
         return ValidationFailed.for_field("code", "No code is waiting for this number. Request a new one.")
     return error
 
@@ -289,7 +291,7 @@ def phone_verification_start(*, user: User, phone: str | None = None) -> str:
     try:
         twilio.verification_start(to=number)
     except twilio.TwilioRequestRejected as error:
-        raise _verify_refused(error) from None
+        raise _verify_refused(error, checking=False) from None
     logger.info("Sent a verification code to %s for user %s", mask_phone(number), user.pk)
     return number
 
@@ -304,7 +306,7 @@ def phone_verification_check(*, user: User, code: str, phone: str | None = None)
     try:
         approved = twilio.verification_check(to=number, code=code)
     except twilio.TwilioRequestRejected as error:
-        raise _verify_refused(error) from None
+        raise _verify_refused(error, checking=True) from None
     if not approved:
         raise ValidationFailed.for_field("code", "That code is not correct.")
     with transaction.atomic():

@@ -150,3 +150,13 @@ def test_codes_are_limited_per_address_across_people(user_factory, twilio):  # n
 def test_verification_needs_authentication(api_client):
     assert _start(api_client).status_code == 401
     assert _check(api_client, code="123456").status_code == 401
+
+
+def test_admins_see_a_persons_verified_numbers(client, user_factory, person):
+    client.force_login(user_factory(is_staff=True, is_superuser=True))
+    VerifiedPhoneNumber.objects.create(user=person, phone_number=OTHER_PHONE)
+
+    response = client.get(f"/admin/accounts/user/{person.pk}/change/")
+
+    assert response.status_code == 200
+    assert OTHER_PHONE in response.content.decode()

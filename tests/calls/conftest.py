@@ -5,6 +5,7 @@ are delivered to the app through Django's test client, signed for `SITE_URL`."""
 from urllib.parse import urlencode
 
 import pytest
+from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
 from django.test import Client, TestCase
 
 from accounts.models import VerifiedPhoneNumber
@@ -66,6 +67,21 @@ def twilio(settings, local_twilio) -> LocalTwilioServer:
     settings.SITE_URL = SITE_URL
     settings.CALL_ALLOWED_COUNTRIES = ["US", "CA", "GB"]
     return local_twilio
+
+
+@pytest.fixture
+def channel_layer():
+    """A channel layer instance of the test's own, installed as the app's for the test.
+
+    Receiving binds a Redis layer's locks to the event loop of the receiver; a fresh
+    instance keeps that from the one an ASGI server in a later test receives on."""
+    layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+    previous = channel_layers.set(DEFAULT_CHANNEL_LAYER, layer)
+    yield layer
+    if previous is None:
+        channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)
+    else:
+        channel_layers.set(DEFAULT_CHANNEL_LAYER, previous)
 
 
 @pytest.fixture

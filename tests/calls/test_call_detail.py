@@ -2,7 +2,6 @@
 
 import pytest
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.test import TestCase
 
 from calls import services
@@ -107,16 +106,15 @@ def test_ending_a_ringing_call_cancels_it(caller_client, place, twilio):
     assert twilio.calls[call.sid].status == "canceled"
 
 
-def test_ending_a_call_tells_the_live_voice_consumer_to_say_goodbye(caller_client, place, twilio):
+def test_ending_a_call_tells_the_live_voice_consumer_to_say_goodbye(caller_client, place, twilio, channel_layer):
     call = place()
     twilio.advance(call.sid, "in-progress")
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(services.call_group(call.pk), channel)
+    channel = async_to_sync(channel_layer.new_channel)()
+    async_to_sync(channel_layer.group_add)(services.call_group(call.pk), channel)
 
     _post(caller_client, f"/api/calls/{call.pk}/end")
 
-    message = async_to_sync(layer.receive)(channel)
+    message = async_to_sync(channel_layer.receive)(channel)
     assert (message["type"], message["call_id"]) == ("call.hangup", str(call.pk))
 
 

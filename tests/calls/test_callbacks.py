@@ -2,12 +2,13 @@
 order, and the hold settled exactly once when the call ends."""
 
 import asyncio
+import threading
 from decimal import Decimal
 from urllib.parse import urlencode
 
 import pytest
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from django.db import connections
 from django.test import Client, TestCase
 from twilio.request_validator import RequestValidator
 
@@ -210,17 +211,16 @@ def test_a_callback_that_overtakes_the_dial_finds_its_call_by_id(caller, persona
     assert Call.objects.get(pk=call.pk).sid == params["CallSid"]
 
 
-def test_each_status_change_is_sent_to_the_calls_channel_group(place, twilio):
+def test_each_status_change_is_sent_to_the_calls_channel_group(place, twilio, channel_layer):
     call = place()
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(services.call_group(call.pk), channel)
+    channel = async_to_sync(channel_layer.new_channel)()
+    async_to_sync(channel_layer.group_add)(services.call_group(call.pk), channel)
 
     twilio.advance(call.sid, "in-progress")
     twilio.advance(call.sid, "completed", duration=61)
 
     async def receive_two() -> list[dict]:
-        return [await asyncio.wait_for(layer.receive(channel), timeout=5) for _ in range(2)]
+        return [await asyncio.wait_for(channel_layer.receive(channel), timeout=5) for _ in range(2)]
 
     first, second = async_to_sync(receive_two)()
     assert (first["type"], first["status"]) == ("call.status", "in-progress")
@@ -258,3 +258,34 @@ def test_a_forged_recording_callback_is_refused(caller, persona, twilio, place):
 
     assert response.status_code == 403
     assert not CallRecording.objects.exists()
+
+
+@pytest.mark.skipif(
+    connections["default"].vendor != "postgresql", reason="needs PostgreSQL's row locks for a real race"
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_completed_callbacks_at_once_finish_the_call_and_capture_once(place, twilio, front):
+    call = place()
+    twilio.advance(call.sid, "in-progress")
+    completed = twilio.advance(call.sid, "completed", duration=150, post=False)
+    start = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def deliver() -> None:
+        try:
+            start.wait()
+            statuses.append(_post(completed.path, completed.params, completed.signature).status_code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert statuses == [204, 204]
+    authorization = PaymentAuthorization.objects.get(pk=call.authorization_id)
+    assert (authorization.status, authorization.amount_captured) == (Status.CAPTURED, 125)
+    assert AuthorizationSettlement.objects.filter(authorization=authorization).count() == 1
+    assert len(front.sent("POST", f"/v1/payment_intents/{authorization.payment_intent_id}/capture")) == 1
