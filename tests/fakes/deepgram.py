@@ -86,11 +86,6 @@ class FakeDeepgram(LoopbackServer):
     def push(self, message: dict, *, stream: int = -1) -> None:
         self.run(self._send(self.streams[stream], message))
 
-    def drop(self, *, stream: int = -1, code: int = 1011) -> None:
-        """Closes a stream from the server side, as Deepgram does on an internal error."""
-        target = self.streams[stream]
-        self.run(target.socket.close(code=code, message=b"NET-0001"))
-
     # --- the protocol -----------------------------------------------------------------
 
     async def _listen(self, request: web.Request) -> web.StreamResponse:

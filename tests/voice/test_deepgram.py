@@ -226,3 +226,16 @@ def test_a_flux_error_message_is_a_provider_error(deepgram):
             await stream.close()
 
     asyncio.run(scenario())
+
+
+def test_closing_while_events_are_being_read_ends_them_without_an_error(deepgram):
+    async def scenario():
+        async with aclosing(stt(deepgram)) as deepgram_stt:
+            stream = await deepgram_stt.open_stream()
+            reader = asyncio.ensure_future(collect(stream.events(), until=lambda event: False))
+            await stream.send_audio(silence(0.1))
+            await eventually(lambda: len(deepgram.streams[0].audio) == 800)
+            await stream.close()
+            return await reader
+
+    assert asyncio.run(scenario()) == []

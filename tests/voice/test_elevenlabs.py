@@ -219,3 +219,17 @@ def test_a_socket_closed_for_inactivity_mid_turn_is_a_provider_error():
 
     with FakeElevenLabsTts(inactivity_timeout=0.2) as fake:
         asyncio.run(scenario(fake))
+
+
+def test_closing_while_audio_is_being_read_ends_it_without_an_error(elevenlabs):
+    async def scenario():
+        async with aclosing(tts(elevenlabs)) as speech:
+            session = await speech.open_session(VOICE)
+            reader = asyncio.ensure_future(collect(session.audio(), until=lambda item: False))
+            await session.send_text("turn-1", "Hello there. ", flush=True)
+            await eventually(lambda: elevenlabs.connections[0].audio_chunks_sent == 1)
+            await session.close()
+            return await reader
+
+    items = asyncio.run(scenario())  # returned: no error, no hang
+    assert all(isinstance(item, AudioChunk) for item in items)

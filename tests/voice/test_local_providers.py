@@ -1,6 +1,7 @@
 """The local stand-ins: espeak-ng speech, PocketSphinx recognition, the scripted persona."""
 
 import asyncio
+import sys
 from contextlib import aclosing
 
 import pytest
@@ -11,6 +12,7 @@ from voice.providers.base import (
     AudioChunk,
     ChatMessage,
     ContextDone,
+    ProviderError,
     SpeechStarted,
     TextDelta,
     ToolCall,
@@ -124,6 +126,21 @@ def test_pocketsphinx_reports_nothing_for_silence():
             return [event async for event in stream.events()]
 
     assert asyncio.run(scenario()) == []
+
+
+def test_a_recogniser_process_that_dies_is_a_provider_error():
+    crashing = [sys.executable, "-c", "raise SystemExit(1)"]
+
+    async def scenario():
+        spoken = await EspeakTts().synthesize("goodbye", VOICE)
+        async with aclosing(PocketSphinxStt(decoder_command=crashing)) as recogniser:
+            stream = await recogniser.open_stream()
+            await stream.send_audio(SILENCE * 4000 + spoken + SILENCE * 8000)
+            with pytest.raises(ProviderError, match="stopped"):
+                await collect(stream.events(), until=lambda event: False)
+            await stream.close()
+
+    asyncio.run(scenario())
 
 
 # --- The scripted persona -----------------------------------------------------------------------

@@ -14,7 +14,6 @@ still stall the event loop: utterances are decoded, each as a whole, by a decode
 from __future__ import annotations
 
 import asyncio
-import logging
 import struct
 import sys
 from collections import deque
@@ -27,8 +26,6 @@ import webrtcvad
 from . import sphinx_worker
 from .audio import Resampler, mulaw_to_pcm
 from .base import ProviderError, SpeechStarted, SttEvent, TranscriptUpdate
-
-logger = logging.getLogger(__name__)
 
 FRAME_BYTES = 160  # 20 ms of 8 kHz mu-law
 FRAME_SECONDS = 0.02
@@ -49,9 +46,9 @@ class EndpointerConfig:
 class PocketSphinxStt:
     label = "pocketsphinx (local)"
 
-    def __init__(self, *, config: EndpointerConfig | None = None) -> None:
+    def __init__(self, *, config: EndpointerConfig | None = None, decoder_command: list[str] | None = None) -> None:
         self._config = config or EndpointerConfig()
-        self._decoder = DecoderProcess()
+        self._decoder = DecoderProcess(decoder_command or [sys.executable, str(Path(sphinx_worker.__file__))])
 
     async def open_stream(self) -> PocketSphinxStream:
         return PocketSphinxStream(self._decoder, self._config)
@@ -65,7 +62,8 @@ class DecoderProcess:
     time. Like the streams, it belongs to the one event loop of the process that uses it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, command: list[str]) -> None:
+        self._command = command
         self._process: asyncio.subprocess.Process | None = None
         self._lock = asyncio.Lock()
 
@@ -78,24 +76,23 @@ class DecoderProcess:
                 size = struct.unpack(">I", await process.stdout.readexactly(4))[0]
                 return (await process.stdout.readexactly(size)).decode()
             except (OSError, asyncio.IncompleteReadError) as error:
-                self._discard()
+                await self._discard()
                 raise ProviderError(f"the local speech recogniser stopped: {type(error).__name__}") from error
             except asyncio.CancelledError:
-                self._discard()  # its answer would reach the next utterance's reader
+                await self._discard()  # its answer would reach the next utterance's reader
                 raise
 
-    def _discard(self) -> None:
+    async def _discard(self) -> None:
         process, self._process = self._process, None
-        if process is not None and process.returncode is None:
-            process.kill()
+        if process is not None:
+            if process.returncode is None:
+                process.kill()
+            await process.wait()
 
     async def _started(self) -> asyncio.subprocess.Process:
         if self._process is None or self._process.returncode is not None:
             self._process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                str(Path(sphinx_worker.__file__)),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
+                *self._command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
             )
         return self._process
 

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from .audio import mulaw_duration_ms, wav_to_mulaw
 from .base import AudioChunk, ContextDone, ProviderError, VoiceSettings
-
-logger = logging.getLogger(__name__)
 
 WORDS_PER_MINUTE = 175  # espeak-ng's default rate, for speed 1.0
 # espeak-ng voice variants; a persona's voice id picks one, so personas sound different.
