@@ -30,8 +30,8 @@ def _chromium_path() -> str:
 
 @pytest.fixture(scope="package")
 def browser():
-    """Package-scoped: Playwright's loop stays "running" in the test thread while it is open,
-    which would stop later tests (outside e2e/) from running their own event loops."""
+    """One browser for the browser tests; stopped after them, since Playwright's sync API keeps an
+    event loop running in the main thread, where later tests' asyncio.run would refuse to start."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=_chromium_path(), headless=True, args=CHROMIUM_FLAGS)
         yield browser

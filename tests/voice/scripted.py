@@ -16,7 +16,6 @@ import itertools
 import math
 import warnings
 from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from voice.conversation import CallContext, Conversation, ConversationConfig, HeardTurn
@@ -41,7 +40,7 @@ MS_PER_CHAR = 50  # the scripted TTS speaks a character every 50 ms
 SILENCE = b"\xff" * 160
 
 
-def _voiced_frames(count: int = 50, f0: float = 140.0, amplitude: float = 2000.0) -> list[bytes]:
+def voiced_frames(count: int = 50, f0: float = 140.0, amplitude: float = 2000.0) -> list[bytes]:
     """A buzzy vowel-like tone (a 140 Hz fundamental with its harmonics), which webrtcvad takes as speech."""
     frames = []
     for index in range(count):
@@ -54,7 +53,7 @@ def _voiced_frames(count: int = 50, f0: float = 140.0, amplitude: float = 2000.0
     return frames
 
 
-VOICED = _voiced_frames()
+VOICED = voiced_frames()
 
 
 class FakeClock:
@@ -367,7 +366,4 @@ class PhoneCall:
 
 
 def run(coroutine) -> None:
-    """Runs a scenario on a fresh event loop in a thread of its own: the browser tests' session-wide
-    Playwright keeps an event loop running in the main thread, where asyncio.run would refuse."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, coroutine).result()
+    asyncio.run(coroutine)

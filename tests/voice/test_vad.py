@@ -5,7 +5,7 @@ import warnings
 
 from voice.vad import FRAME_BYTES, VadConfig, VoiceActivityDetector
 
-from .scripted import SILENCE, VOICED, _voiced_frames
+from .scripted import SILENCE, VOICED, voiced_frames
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -36,16 +36,16 @@ def test_steady_line_noise_stops_counting_as_voice_once_the_floor_has_learnt_it(
     noise = noise_frames(400)
     verdict = verdicts(vad, noise)
     assert not any(verdict[-100:])
-    assert all(verdicts(vad, _voiced_frames(20, amplitude=8000.0)))  # a voice over that noise still counts
+    assert all(verdicts(vad, voiced_frames(20, amplitude=8000.0)))  # a voice over that noise still counts
 
 
 def test_while_the_persona_talks_its_echo_is_not_the_callers_voice():
     vad = VoiceActivityDetector(VadConfig())
-    echo = _voiced_frames(200, f0=180.0, amplitude=1000.0)  # a loud speakerphone echo
+    echo = voiced_frames(200, f0=180.0, amplitude=1000.0)  # a loud speakerphone echo
     verdict = verdicts(vad, echo, talking=True)
     assert any(verdict[:10])  # webrtcvad alone takes it for speech
     assert not any(verdict[-150:])
-    assert all(verdicts(vad, _voiced_frames(10, amplitude=8000.0), talking=True))
+    assert all(verdicts(vad, voiced_frames(10, amplitude=8000.0), talking=True))
 
 
 def test_frames_of_any_length_are_cut_into_20_ms_pieces_and_the_rest_waits():
