@@ -305,6 +305,8 @@ def main() -> None:
 
     if connection.vendor != "postgresql":
         sys.exit("bench/voice.py needs PostgreSQL: set DATABASE_URL.")
+    # A database of its own, so the benchmark never meets the test suite's test_<name>.
+    connection.settings_dict["TEST"]["NAME"] = f"bench_voice_{connection.settings_dict['NAME']}"
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     fakes = subprocess.Popen([sys.executable, __file__, "--serve-fakes"], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     providers = json.loads(fakes.stdout.readline())
@@ -333,10 +335,14 @@ def main() -> None:
             failures = ", ".join(f"{reason}: {n}" for reason, n in Counter(figures.failures).items())
             print(f"N={count}: done in {ended - began:.0f} s, failed calls: {failures or 'none'}", flush=True)
     finally:
-        server.terminate()
-        fakes.terminate()
-        server.wait()
-        fakes.wait()
+        for process in (server, fakes):
+            process.terminate()
+        for process in (server, fakes):
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()  # hundreds of open sockets can outlast a polite stop
+                process.wait()
         log_file.close()
         connection.creation.destroy_test_db(old_name, verbosity=0)
 

@@ -14,15 +14,14 @@ import dataclasses
 import functools
 import json
 import logging
-from collections import OrderedDict
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from calls.services import call_group
 from voice.conversation import CallContext, Conversation, HeardTurn
+from voice.greetings import FALLBACK_LINE, fallback_audio, opening_audio
 from voice.providers import Providers, build_providers
-from voice.providers.base import TextToSpeech, VoiceSettings
 from voice.selectors import stream_call_context
 from voice.services import call_hang_up, call_turns_record
 from voice.streams import CALL_ID_PARAMETER, FRAME_BYTES, PERSONA_ID_PARAMETER, handshake_is_signed
@@ -40,36 +39,6 @@ STREAM_REFUSED = 4008
 def shared_providers() -> Providers:
     """One set of providers per process, shared by every call (their connection pools)."""
     return build_providers()
-
-
-class ClipCache:
-    """Whole clips of the fixed lines (the opening, the fallback apology), synthesised once per
-    text and voice and shared by every call of the process, so the person hears the opening the
-    instant the stream starts and the apology plays even when a provider is down."""
-
-    def __init__(self, limit: int = 512) -> None:
-        self.limit = limit
-        self._clips: OrderedDict[tuple[str, VoiceSettings], asyncio.Future[bytes]] = OrderedDict()
-
-    async def get(self, tts: TextToSpeech, text: str, voice: VoiceSettings) -> bytes | None:
-        key = (text, voice)
-        clip = self._clips.get(key)
-        if clip is None:
-            clip = asyncio.ensure_future(tts.synthesize(text, voice))
-            self._clips[key] = clip
-            while len(self._clips) > self.limit:
-                self._clips.popitem(last=False)
-        self._clips.move_to_end(key)
-        try:
-            return await asyncio.shield(clip)
-        except Exception as error:  # a failed synthesis is retried by the next call
-            if self._clips.get(key) is clip:
-                del self._clips[key]
-            logger.warning("A %d-character clip could not be synthesised: %s", len(text), error)
-            return None
-
-
-clips = ClipCache()
 
 
 class TranscriptWriter:
@@ -185,10 +154,12 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
     async def _conversation(self, context: CallContext) -> Conversation:
         providers = shared_providers()
         opening, fallback = await asyncio.gather(
-            clips.get(providers.tts, context.opening_line, context.voice),
-            clips.get(providers.tts, context.fallback_line, context.voice),
+            opening_audio(providers.tts, context.opening_line, context.voice),
+            fallback_audio(providers.tts, context.voice),
         )
-        context = dataclasses.replace(context, opening_audio=opening, fallback_audio=fallback)
+        context = dataclasses.replace(
+            context, opening_audio=opening, fallback_line=FALLBACK_LINE, fallback_audio=fallback
+        )
         return Conversation(
             context=context, stt=providers.stt, llm=providers.llm, tts=providers.tts, output=StreamOutput(self)
         )

@@ -8,9 +8,6 @@ from calls.models import Call
 from voice.conversation import CallContext
 from voice.providers.base import VoiceSettings
 
-# What the persona says when a provider fails mid-call, before the call ends.
-FALLBACK_LINE = "Oh no, I'm so sorry, the line is breaking up. I'll have to call you back another time. Bye for now!"
-
 
 def stream_call_context(*, call_sid: str, call_id: str, persona_id: str) -> CallContext | None:
     """The context of the live call a Twilio stream belongs to, or None when the stream's
@@ -44,5 +41,4 @@ def stream_call_context(*, call_sid: str, call_id: str, persona_id: str) -> Call
         ),
         llm_model=persona.llm_model or settings.LLM_MODEL,
         llm_temperature=persona.llm_temperature,
-        fallback_line=FALLBACK_LINE,
     )
