@@ -36,8 +36,12 @@ def default_payment_method(*, user: User) -> PaymentMethod | None:
     return payment_methods_for_user(user=user).filter(is_default=True).first()
 
 
-def authorization_for_user(*, user: User, payment_intent_id: str) -> PaymentAuthorization | None:
-    return PaymentAuthorization.objects.filter(user=user, payment_intent_id=payment_intent_id).first()
+def authorization_for_user(
+    *, user: User, payment_intent_id: str, for_update: bool = False
+) -> PaymentAuthorization | None:
+    """The person's hold with this intent id; `for_update` locks its row until the transaction ends."""
+    authorizations = PaymentAuthorization.objects.filter(user=user, payment_intent_id=payment_intent_id)
+    return (authorizations.select_for_update() if for_update else authorizations).first()
 
 
 def authorization_by_id(*, authorization_id: str) -> PaymentAuthorization | None:

@@ -28,9 +28,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.selectors import phone_is_verified
 from accounts.tasks import send_email
-from accounts.validators import clean_callable_phone, clean_timezone
+from accounts.validators import clean_timezone
 from billing import pricing
 from billing import services as billing_services
 from billing.errors import PaymentDeclined, StripeServiceError
@@ -41,8 +40,6 @@ from calls import scheduling_selectors as selectors
 from calls import services as call_services
 from calls import twilio
 from calls.models import Call, CallSeries, ScheduledCall
-from personas import selectors as persona_selectors
-from personas.models import Persona, ScenarioTemplate
 
 logger = logging.getLogger(__name__)
 
@@ -70,40 +67,6 @@ class RefundFailed(ApplicationError):
 
 
 # --- Shared checks --------------------------------------------------------------------------
-
-
-def _callable_number(*, user: User, phone_number: str) -> str:
-    """The same phone rule as an immediate call: a callable number the person verified."""
-    try:
-        number = clean_callable_phone(phone_number)
-    except DjangoValidationError as error:
-        raise ValidationFailed.for_field("phone_number", error.messages[0]) from None
-    if not phone_is_verified(user=user, phone=number):
-        raise call_services.PhoneNotVerified()
-    return number
-
-
-def _clean_pretext(text: str) -> str:
-    try:
-        return call_services.CALL_PRETEXT.clean(text or "")
-    except DjangoValidationError as error:
-        raise ValidationFailed.for_field("call_pretext", error.messages[0]) from None
-
-
-def _visible_persona(*, user: User, persona_id: object) -> Persona:
-    try:
-        return persona_selectors.persona_get_visible(persona_id=persona_id, viewer=user)
-    except NotFound:
-        raise ValidationFailed.for_field("persona_id", "Persona not found.") from None
-
-
-def _visible_template(*, user: User, template_id: object | None) -> ScenarioTemplate | None:
-    if template_id in (None, ""):
-        return None
-    try:
-        return persona_selectors.scenario_template_get_visible(template_id=template_id, viewer=user)
-    except NotFound:
-        raise ValidationFailed.for_field("scenario_template_id", "Scenario template not found.") from None
 
 
 def _check_time(scheduled_time: datetime, *, now: datetime) -> datetime:
@@ -199,27 +162,27 @@ def booking_create(
     """Books a call (`000_*` §2.3) on a hold the person placed. A hold that ends before the
     call is kept and replaced off-session before the call, which booking consents to."""
     now = timezone.now()
-    persona = _visible_persona(user=user, persona_id=persona_id)
-    template = _visible_template(user=user, template_id=scenario_template_id)
+    request = call_services.call_request_validate(
+        user=user,
+        phone_number=phone_number,
+        persona_id=persona_id,
+        scenario_template_id=scenario_template_id,
+        call_pretext=call_pretext,
+    )
     when = _check_time(scheduled_time, now=now)
-    number = _callable_number(user=user, phone_number=phone_number)
-    pretext = _clean_pretext(call_pretext)
-    if not payment_intent_id:
-        raise call_services.PaymentRequired()
     with transaction.atomic():
-        # The person's row lock serialises their bookings, so the limit holds under concurrency.
-        User.objects.select_for_update().filter(pk=user.pk).first()
+        # The person's row lock serialises their bookings, so the limit holds under concurrency; a
+        # no-key lock, so a call inserted for them meanwhile (a key-share lock) does not deadlock with it.
+        User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
         _ensure_room(user=user)
-        authorization = billing_services.authorization_check(user=user, payment_intent_id=payment_intent_id)
-        if ScheduledCall.objects.filter(authorization=authorization).exists():
-            raise ValidationFailed.for_field("payment_intent_id", "This authorisation already pays for a booking.")
+        authorization = call_services.authorization_reserve(user=user, payment_intent_id=payment_intent_id)
         booking = ScheduledCall.objects.create(
             user=user,
-            persona=persona,
-            persona_name=persona.name,
-            scenario_template=template,
-            call_pretext=pretext,
-            phone_number=number,
+            persona=request.persona,
+            persona_name=request.persona.name,
+            scenario_template=request.scenario_template,
+            call_pretext=request.call_pretext,
+            phone_number=request.phone_number,
             scheduled_time=when,
             authorization=authorization,
             estimated_duration=authorization.estimated_duration,
@@ -377,16 +340,30 @@ def booking_dispatch_now(*, booking: ScheduledCall) -> bool:
 # --- Placing ---------------------------------------------------------------------------------
 
 
+# Why a booking checked again at send time may no longer ring, by the field that fails.
+_NO_LONGER_ALLOWED = {
+    "persona_id": "The persona is no longer available.",
+    "scenario_template_id": "The scenario is no longer available.",
+}
+
+
 def _send_time_problem(booking: ScheduledCall) -> str:
     """Why this booking may no longer ring, checked at send time; empty when it may."""
     user = booking.user
     if not user.is_active:
         return "The account is closed."
-    if not phone_is_verified(user=user, phone=booking.phone_number):
+    try:
+        call_services.call_request_validate(
+            user=user,
+            phone_number=booking.phone_number,
+            persona_id=booking.persona_id,
+            scenario_template_id=booking.scenario_template_id,
+            call_pretext=booking.call_pretext,
+        )
+    except call_services.PhoneNotVerified:
         return "The phone number is no longer verified."
-    persona = booking.persona
-    if persona is None or not persona_selectors.visible_to(Persona.objects.filter(pk=persona.pk), user).exists():
-        return "The persona is no longer available."
+    except ValidationFailed as error:
+        return _NO_LONGER_ALLOWED.get(next(iter(error.details), ""), error.message)
     if booking.authorization is None:
         return "The call has no payment hold."
     try:
@@ -680,9 +657,13 @@ def series_create(
         raise ValidationFailed.for_field(
             "off_session_consent", "Agree to a hold being placed on your default card before each call."
         )
-    persona = _visible_persona(user=user, persona_id=persona_id)
-    template = _visible_template(user=user, template_id=scenario_template_id)
-    number = _callable_number(user=user, phone_number=phone_number)
+    request = call_services.call_request_validate(
+        user=user,
+        phone_number=phone_number,
+        persona_id=persona_id,
+        scenario_template_id=scenario_template_id,
+        call_pretext=call_pretext,
+    )
     zone_name = _clean_timezone(timezone_name)
     if not pricing.MIN_ESTIMATE_MINUTES <= estimated_duration <= pricing.MAX_ESTIMATE_MINUTES:
         raise ValidationFailed.for_field("estimated_duration", "Between 1 and 30 minutes.")
@@ -695,10 +676,10 @@ def series_create(
         raise billing_services.NoPaymentMethod()
     series = CallSeries.objects.create(
         user=user,
-        persona=persona,
-        scenario_template=template,
-        call_pretext=_clean_pretext(call_pretext),
-        phone_number=number,
+        persona=request.persona,
+        scenario_template=request.scenario_template,
+        call_pretext=request.call_pretext,
+        phone_number=request.phone_number,
         local_time=local_time.replace(second=0, microsecond=0),
         weekdays=_clean_weekdays(weekdays),
         timezone=zone_name,

@@ -11,6 +11,7 @@ failing at dial releases the hold at once; the sweeper settles anything left beh
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
@@ -28,6 +29,7 @@ from accounts import selectors as account_selectors
 from accounts.models import User
 from accounts.validators import clean_callable_phone
 from billing import pricing
+from billing import selectors as billing_selectors
 from billing import services as billing_services
 from billing import tasks as billing_tasks
 from billing.errors import StripeServiceError
@@ -35,7 +37,7 @@ from billing.models import PaymentAuthorization
 from callmeback import cache
 from callmeback.errors import ApplicationError, NotFound, ValidationFailed
 from callmeback.logging import mask_phone
-from calls import selectors, twilio
+from calls import scheduling_selectors, selectors, twilio
 from calls.models import Call, CallerIdNumber, CallFeedback, CallRecording
 from personas import selectors as persona_selectors
 from personas import services as persona_services
@@ -143,23 +145,33 @@ def _accessible(getter: Callable[..., T], field: str, label: str, **kwargs: Any)
         raise ValidationFailed.for_field(field, f"{label} not found.") from None
 
 
-def call_place(
+@dataclass(frozen=True)
+class CallRequest:
+    """What a call may be placed or booked with, once checked."""
+
+    phone_number: str
+    persona: Persona
+    scenario_template: ScenarioTemplate | None
+    call_pretext: str
+
+
+def call_request_validate(
     *,
     user: User,
     phone_number: str,
     persona_id: object,
-    payment_intent_id: str,
     scenario_template_id: object = None,
     call_pretext: str = "",
-) -> Call:
-    """What `POST /api/call` does (`000_*` §2.2): validate, check the hold, create the call
-    with its hold attached, dial."""
+) -> CallRequest:
+    """The rules every call obeys, whether placed now, booked, part of a series or re-checked
+    at send time: a callable number the person verified, a persona and scenario they may
+    use, a pretext within its limits."""
     number = _clean_phone(phone_number)
     persona = _accessible(
         persona_selectors.persona_get_visible, "persona_id", "Persona", persona_id=persona_id, viewer=user
     )
     scenario = None
-    if scenario_template_id:
+    if scenario_template_id not in (None, ""):
         scenario = _accessible(
             persona_selectors.scenario_template_get_visible,
             "scenario_template_id",
@@ -173,17 +185,61 @@ def call_place(
         raise ValidationFailed.for_field("call_pretext", error.messages[0]) from None
     if not account_selectors.phone_is_verified(user=user, phone=number):
         raise PhoneNotVerified()
+    return CallRequest(phone_number=number, persona=persona, scenario_template=scenario, call_pretext=pretext)
+
+
+def authorization_reserve(
+    *, user: User, payment_intent_id: str, valid_until: datetime | None = None
+) -> PaymentAuthorization:
+    """The hold a new call or booking may take, locked until the caller's transaction ends:
+    billing's rules (the person's own, held, unspent, long enough), and not reserved by a
+    booking. Call on a hold and booking on a hold both take this lock first, so of two
+    racing for one hold, the second sees what the first did and is refused."""
     if not payment_intent_id:
         raise PaymentRequired()
-    authorization = billing_services.authorization_check(user=user, payment_intent_id=payment_intent_id)
-    call = call_create(
-        user=user,
-        phone_number=number,
-        persona=persona,
-        authorization=authorization,
-        scenario_template=scenario,
-        call_pretext=pretext,
+    billing_selectors.authorization_for_user(user=user, payment_intent_id=payment_intent_id, for_update=True)
+    authorization = billing_services.authorization_check(
+        user=user, payment_intent_id=payment_intent_id, valid_until=valid_until
     )
+    if scheduling_selectors.booking_for_authorization(authorization=authorization) is not None:
+        raise ValidationFailed.for_field(
+            "payment_intent_id", "This payment authorisation is reserved for a scheduled call."
+        )
+    return authorization
+
+
+def call_place(
+    *,
+    user: User,
+    phone_number: str,
+    persona_id: object,
+    payment_intent_id: str,
+    scenario_template_id: object = None,
+    call_pretext: str = "",
+) -> Call:
+    """What `POST /api/call` does (`000_*` §2.2): validate, reserve the hold, create the call
+    with its hold attached, dial."""
+    request = call_request_validate(
+        user=user,
+        phone_number=phone_number,
+        persona_id=persona_id,
+        scenario_template_id=scenario_template_id,
+        call_pretext=call_pretext,
+    )
+    return _place_on_hold(user=user, request=request, payment_intent_id=payment_intent_id)
+
+
+def _place_on_hold(*, user: User, request: CallRequest, payment_intent_id: str) -> Call:
+    with transaction.atomic():
+        authorization = authorization_reserve(user=user, payment_intent_id=payment_intent_id)
+        call = call_create(
+            user=user,
+            phone_number=request.phone_number,
+            persona=request.persona,
+            authorization=authorization,
+            scenario_template=request.scenario_template,
+            call_pretext=request.call_pretext,
+        )
     return call_dial(call=call)
 
 
@@ -575,21 +631,18 @@ def call_place_on_default_card(
     """Holds the estimate for `estimated_minutes` on the default card, then places the call
     on that hold (the dashboard's "Call now"). What can be refused without Stripe is checked
     first; a hold the call did not take is released at once, so none is left behind."""
-    number = _clean_phone(phone_number)
-    if not account_selectors.phone_is_verified(user=user, phone=number):
-        raise PhoneNotVerified()
+    request = call_request_validate(
+        user=user,
+        phone_number=phone_number,
+        persona_id=persona_id,
+        scenario_template_id=scenario_template_id,
+        call_pretext=call_pretext,
+    )
     if _has_active_call(user):
         raise ConcurrentCalls()
     hold = billing_services.authorization_create(user=user, estimated_duration=estimated_minutes).authorization
     try:
-        return call_place(
-            user=user,
-            phone_number=number,
-            persona_id=persona_id,
-            payment_intent_id=hold.payment_intent_id,
-            scenario_template_id=scenario_template_id,
-            call_pretext=call_pretext,
-        )
+        return _place_on_hold(user=user, request=request, payment_intent_id=hold.payment_intent_id)
     except ApplicationError:
         if not Call.objects.filter(authorization=hold).exists():
             billing_tasks.release_authorization.delay(str(hold.pk))

@@ -1,17 +1,21 @@
 """POST /api/call (`000_*` §2.2): validate, check the hold, create the call, dial through Twilio."""
 
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connections
+from django.utils import timezone
 
 from accounts.models import VerifiedPhoneNumber
 from billing import services as billing_services
 from billing.models import PaymentAuthorization
-from calls import services
-from calls.models import Call, CallerIdNumber
+from callmeback.errors import ValidationFailed
+from calls import scheduling, services
+from calls.models import Call, CallerIdNumber, ScheduledCall
 from personas.models import Persona
 from tests.calls.conftest import PHONE, SITE_URL, call_body
+from tests.calls.scheduling_helpers import book
 from tests.conftest import client_for
 from tests.personas.factories import PersonaFactory, ScenarioTemplateFactory
 
@@ -223,6 +227,55 @@ def test_a_spent_hold_cannot_pay_for_another_call(caller_client, persona, hold):
 
     assert (response.status_code, _error(response)) == (400, "VALIDATION_ERROR")
     assert "already been used" in response.json()["message"]
+
+
+def test_a_hold_reserved_by_a_booking_cannot_pay_for_a_call_now(caller, caller_client, persona):
+    booking = book(caller, persona)
+
+    response = _place(caller_client, persona, booking.authorization)
+
+    assert (response.status_code, _error(response)) == (400, "VALIDATION_ERROR")
+    assert response.json()["details"] == {
+        "payment_intent_id": ["This payment authorisation is reserved for a scheduled call."]
+    }
+    assert not Call.objects.exists()
+    assert PaymentAuthorization.objects.get(pk=booking.authorization_id).call_id is None
+
+
+@pytest.mark.skipif(
+    connections["default"].vendor != "postgresql", reason="needs PostgreSQL's row locks for a real race"
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_call_and_a_booking_racing_for_one_hold_leave_one_of_them(caller, persona, twilio):
+    hold = billing_services.authorization_create(user=caller, estimated_duration=5).authorization
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+    common = {"user": caller, "phone_number": PHONE, "persona_id": persona.pk}
+    common["payment_intent_id"] = hold.payment_intent_id
+
+    def run(take) -> None:
+        try:
+            start.wait()
+            take()
+            outcomes.append("taken")
+        except ValidationFailed:
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    takers = [
+        lambda: services.call_place(**common),
+        lambda: scheduling.booking_create(**common, scheduled_time=timezone.now() + timedelta(hours=1)),
+    ]
+    threads = [threading.Thread(target=run, args=(take,)) for take in takers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["refused", "taken"]
+    taken_by = [*Call.objects.filter(authorization=hold), *ScheduledCall.objects.filter(authorization=hold)]
+    assert len(taken_by) == 1
 
 
 def test_twilio_refusing_the_dial_fails_the_call_and_releases_the_hold(caller_client, persona, hold, twilio):

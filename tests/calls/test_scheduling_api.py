@@ -11,7 +11,7 @@ from billing import services as billing_services
 from billing.models import PaymentAuthorization
 from calls.models import ScheduledCall
 from tests.billing.conftest import front  # noqa: F401  (fixture)
-from tests.calls.conftest import PHONE
+from tests.calls.conftest import PHONE, call_body
 from tests.calls.scheduling_helpers import book, schedule_body
 from tests.conftest import client_for
 from tests.personas.factories import PersonaFactory
@@ -144,6 +144,16 @@ def test_one_hold_pays_for_one_booking(caller_client, persona, hold):
 
     assert response.status_code == 400
     assert ScheduledCall.objects.count() == 1
+
+
+def test_a_hold_already_spent_on_a_call_cannot_pay_for_a_booking(caller_client, persona, hold, twilio):
+    assert caller_client.post("/api/call", call_body(persona, hold), format="json").status_code == 200
+
+    response = _schedule(caller_client, persona, hold)
+
+    assert (response.status_code, _error(response)) == (400, "VALIDATION_ERROR")
+    assert response.json()["details"] == {"payment_intent_id": ["This payment authorisation has already been used."]}
+    assert not ScheduledCall.objects.exists()
 
 
 def test_a_hold_ending_before_the_call_is_accepted_and_kept_for_re_authorisation(caller_client, persona, hold):
