@@ -534,6 +534,24 @@ def _remind_by_email(booking: ScheduledCall) -> None:
 # --- Re-authorisation ------------------------------------------------------------------------
 
 
+def _off_session_hold(*, user: User, estimated_duration: int) -> tuple[PaymentAuthorization | None, str]:
+    """A new hold on the default card placed while the person is away (they consented when
+    booking), or why there is none. Stripe being unreachable raises StripeServiceError."""
+    try:
+        hold = billing_services.authorization_create(
+            user=user,
+            estimated_duration=estimated_duration,
+            call_type=PaymentAuthorization.CallType.SCHEDULED,
+            off_session=True,
+        ).authorization
+    except (PaymentDeclined, billing_services.NoPaymentMethod) as error:
+        return None, error.message
+    if hold.status != PaymentAuthorization.Status.REQUIRES_CAPTURE:
+        _release_later(hold)
+        return None, "Your bank asks you to confirm this payment."
+    return hold, ""
+
+
 def booking_reauthorize(*, booking_id: uuid.UUID) -> ScheduledCall | None:
     """Replaces a hold that ends before the call with a new off-session one on the default
     card, then releases the first. If the card refuses or needs the person, the booking
@@ -551,24 +569,11 @@ def booking_reauthorize(*, booking_id: uuid.UUID) -> ScheduledCall | None:
         held = old is not None and old.status == PaymentAuthorization.Status.REQUIRES_CAPTURE
         if held and old.expires_at >= hold_needed_until(booking):
             return booking
-        problem = ""
-        new = None
         try:
-            new = billing_services.authorization_create(
-                user=booking.user,
-                estimated_duration=booking.estimated_duration,
-                call_type=PaymentAuthorization.CallType.SCHEDULED,
-                off_session=True,
-            ).authorization
-        except (PaymentDeclined, billing_services.NoPaymentMethod) as error:
-            problem = error.message
+            new, problem = _off_session_hold(user=booking.user, estimated_duration=booking.estimated_duration)
         except StripeServiceError:
             logger.warning("Stripe unavailable re-authorising booking %s; will retry", booking.pk)
             return booking
-        if new is not None and new.status != PaymentAuthorization.Status.REQUIRES_CAPTURE:
-            problem = "Your bank asks you to confirm this payment."
-            _release_later(new)
-            new = None
         if new is None:
             _finish(booking, status=Status.PAYMENT_FAILED, reason=problem)
             _release_later(old)
@@ -793,21 +798,7 @@ def _series_book_one(*, series: CallSeries, moment: datetime) -> ScheduledCall:
         estimated_duration=series.estimated_duration,
         off_session_consent_at=series.off_session_consent_at,
     )
-    problem = ""
-    try:
-        authorization = billing_services.authorization_create(
-            user=series.user,
-            estimated_duration=series.estimated_duration,
-            call_type=PaymentAuthorization.CallType.SCHEDULED,
-            off_session=True,
-        ).authorization
-        if authorization.status == PaymentAuthorization.Status.REQUIRES_CAPTURE:
-            booking.authorization = authorization
-        else:
-            problem = "Your bank asks you to confirm this payment."
-            _release_later(authorization)
-    except (PaymentDeclined, billing_services.NoPaymentMethod) as error:
-        problem = error.message
+    booking.authorization, problem = _off_session_hold(user=series.user, estimated_duration=series.estimated_duration)
     if problem:
         booking.status = Status.PAYMENT_FAILED
         booking.failure_reason = problem[:300]

@@ -7,6 +7,7 @@ or the local stand-ins (PocketSphinx, a scripted persona, espeak-ng).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -164,3 +165,18 @@ class TextToSpeech(Protocol):
 
 class ProviderError(Exception):
     """Any provider failure the engine must survive."""
+
+
+END_OF_STREAM = object()
+
+
+async def queued_output(queue: asyncio.Queue) -> AsyncIterator:
+    """What a provider's worker put on `queue`, up to END_OF_STREAM. A ProviderError the worker
+    queued is raised here, in the engine's reading task, where it can be handled."""
+    while True:
+        item = await queue.get()
+        if item is END_OF_STREAM:
+            return
+        if isinstance(item, ProviderError):
+            raise item
+        yield item

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 
 import aiohttp
 
-from .base import AudioChunk, ContextDone, ProviderError, VoiceSettings
+from .base import END_OF_STREAM, AudioChunk, ContextDone, ProviderError, VoiceSettings, queued_output
 from .http import SharedSession
 
 logger = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 OUTPUT_FORMAT = "ulaw_8000"
 INACTIVITY_TIMEOUT_SECONDS = 180  # the longest ElevenLabs allows: a caller may think before answering
 CLOSE_SOCKET = json.dumps({"close_socket": True})
-_END = object()
+_END = END_OF_STREAM
 
 
 class ElevenLabsTts:
@@ -131,14 +131,8 @@ class ElevenLabsSession:
         self._open_contexts.discard(context_id)
         await self._send({"context_id": context_id, "close_context": True})
 
-    async def audio(self) -> AsyncIterator[AudioChunk | ContextDone]:
-        while True:
-            item = await self._output.get()
-            if item is _END:
-                return
-            if isinstance(item, ProviderError):
-                raise item
-            yield item
+    def audio(self) -> AsyncIterator[AudioChunk | ContextDone]:
+        return queued_output(self._output)
 
     async def close(self) -> None:
         if self._closing:

@@ -25,12 +25,12 @@ import webrtcvad
 
 from . import sphinx_worker
 from .audio import Resampler, mulaw_to_pcm
-from .base import ProviderError, SpeechStarted, SttEvent, TranscriptUpdate
+from .base import END_OF_STREAM, ProviderError, SpeechStarted, SttEvent, TranscriptUpdate, queued_output
 
 FRAME_BYTES = 160  # 20 ms of 8 kHz mu-law
 FRAME_SECONDS = 0.02
 DECODER_RATE = sphinx_worker.SAMPLE_RATE
-_END = object()
+_END = END_OF_STREAM
 
 
 @dataclass(frozen=True)
@@ -133,14 +133,8 @@ class PocketSphinxStream:
     async def keep_alive(self) -> None:
         """Nothing times out locally."""
 
-    async def events(self) -> AsyncIterator[SttEvent]:
-        while True:
-            event = await self._events.get()
-            if event is _END:
-                return
-            if isinstance(event, ProviderError):
-                raise event
-            yield event
+    def events(self) -> AsyncIterator[SttEvent]:
+        return queued_output(self._events)
 
     async def close(self) -> None:
         if self._closed:

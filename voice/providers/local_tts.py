@@ -15,12 +15,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from .audio import mulaw_duration_ms, wav_to_mulaw
-from .base import AudioChunk, ContextDone, ProviderError, VoiceSettings
+from .base import END_OF_STREAM, AudioChunk, ContextDone, ProviderError, VoiceSettings, queued_output
 
 WORDS_PER_MINUTE = 175  # espeak-ng's default rate, for speed 1.0
 # espeak-ng voice variants; a persona's voice id picks one, so personas sound different.
 VARIANTS = ("m3", "f3", "m1", "f2", "m7", "f4")
-_END = object()
+_END = END_OF_STREAM
 
 
 class EspeakTts:
@@ -127,14 +127,8 @@ class EspeakSession:
         if self._speaking == context_id:
             self._kill()
 
-    async def audio(self) -> AsyncIterator[AudioChunk | ContextDone]:
-        while True:
-            item = await self._output.get()
-            if item is _END:
-                return
-            if isinstance(item, ProviderError):
-                raise item
-            yield item
+    def audio(self) -> AsyncIterator[AudioChunk | ContextDone]:
+        return queued_output(self._output)
 
     async def close(self) -> None:
         self._worker.cancel()
