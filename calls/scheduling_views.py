@@ -3,6 +3,7 @@ series, see upcoming bookings (with their reminders and outcome), cancel, pause,
 The same services as the API."""
 
 import zoneinfo
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from callmeback.dashboard import add_service_error
 from callmeback.errors import ApplicationError
-from callmeback.ratelimit import enforce_rate_limit
+from callmeback.ratelimit import RateLimit, enforce_rate_limit
 from calls import scheduling
 from calls import scheduling_ratelimits as ratelimits
 from calls import scheduling_selectors as selectors
@@ -28,31 +29,44 @@ def _zone(user) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo("UTC")
 
 
+def _submit(request, form, limit: RateLimit, action: Callable[[], object], done: str) -> bool:
+    """Runs a form's service call under its rate limit; a refusal becomes the form's error."""
+    try:
+        enforce_rate_limit(request, limit)
+        action()
+    except ApplicationError as error:
+        add_service_error(form, error)
+        return False
+    messages.success(request, done)
+    return True
+
+
 def _book(request, form: ScheduleForm) -> bool:
     data = form.cleaned_data
     when = scheduling.local_to_utc(data["local_time"].replace(tzinfo=None), _zone(request.user))
-    try:
-        enforce_rate_limit(request, ratelimits.SCHEDULE_CREATE)
-        scheduling.booking_create_on_default_card(
+    return _submit(
+        request,
+        form,
+        ratelimits.SCHEDULE_CREATE,
+        lambda: scheduling.booking_create_on_default_card(
             user=request.user,
             estimated_duration=data["estimated_duration"],
             phone_number=data["phone_number"],
             persona_id=data["persona_id"],
             scheduled_time=when,
             call_pretext=data["call_pretext"],
-        )
-    except ApplicationError as error:
-        add_service_error(form, error)
-        return False
-    messages.success(request, "Call booked.")
-    return True
+        ),
+        "Call booked.",
+    )
 
 
 def _start_series(request, form: SeriesForm) -> bool:
     data = form.cleaned_data
-    try:
-        enforce_rate_limit(request, ratelimits.SERIES_CREATE)
-        scheduling.series_create(
+    return _submit(
+        request,
+        form,
+        ratelimits.SERIES_CREATE,
+        lambda: scheduling.series_create(
             user=request.user,
             persona_id=data["persona_id"],
             phone_number=data["phone_number"],
@@ -64,12 +78,9 @@ def _start_series(request, form: SeriesForm) -> bool:
             max_calls=data["max_calls"],
             estimated_duration=data["estimated_duration"],
             call_pretext=data["call_pretext"],
-        )
-    except ApplicationError as error:
-        add_service_error(form, error)
-        return False
-    messages.success(request, "Series started.")
-    return True
+        ),
+        "Series started.",
+    )
 
 
 @login_required
