@@ -12,7 +12,6 @@ them, so what was heard so far in a turn is the finals joined plus the latest in
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import AsyncIterator
 from urllib.parse import urlencode
 
@@ -26,13 +25,10 @@ from .base import (
     TranscriptUpdate,
     TurnResumed,
 )
-from .http import SharedSession
-
-logger = logging.getLogger(__name__)
+from .http import SEND_ERRORS, SharedSession, socket_close
 
 KEEP_ALIVE = json.dumps({"type": "KeepAlive"})
 CLOSE_STREAM = json.dumps({"type": "CloseStream"})
-_SEND_ERRORS = (aiohttp.ClientError, ConnectionError, RuntimeError)  # what writing to a closed socket raises
 
 
 class DeepgramStt:
@@ -105,13 +101,13 @@ class DeepgramStream:
         """Called for every 20 ms frame of every call: the frame goes out as it came in."""
         try:
             await self._socket.send_bytes(mulaw)
-        except _SEND_ERRORS as error:
+        except SEND_ERRORS as error:
             raise ProviderError("Deepgram stream is closed") from error
 
     async def keep_alive(self) -> None:
         try:
             await self._socket.send_str(KEEP_ALIVE)
-        except _SEND_ERRORS as error:
+        except SEND_ERRORS as error:
             raise ProviderError("Deepgram stream is closed") from error
 
     async def events(self) -> AsyncIterator[SttEvent]:
@@ -128,12 +124,7 @@ class DeepgramStream:
         if self._closing:
             return
         self._closing = True
-        try:
-            if not self._socket.closed:
-                await self._socket.send_str(CLOSE_STREAM)
-        except _SEND_ERRORS:
-            logger.debug("Deepgram stream already gone at close")
-        await self._socket.close()
+        await socket_close(self._socket, goodbye=CLOSE_STREAM, provider="Deepgram")
 
 
 def _parse(text: str) -> dict:

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 import aiohttp
 
 from .base import END_OF_STREAM, AudioChunk, ContextDone, ProviderError, VoiceSettings, queued_output
-from .http import SharedSession
+from .http import SEND_ERRORS, SharedSession, socket_close
 
 logger = logging.getLogger(__name__)
 
@@ -138,19 +138,14 @@ class ElevenLabsSession:
         if self._closing:
             return
         self._closing = True
-        try:
-            if not self._socket.closed:
-                await self._socket.send_str(CLOSE_SOCKET)
-        except (aiohttp.ClientError, ConnectionError, RuntimeError):
-            logger.debug("ElevenLabs socket already gone at close")
-        await self._socket.close()
+        await socket_close(self._socket, goodbye=CLOSE_SOCKET, provider="ElevenLabs")
         await self._reader
         self._output.put_nowait(_END)
 
     async def _send(self, message: dict) -> None:
         try:
             await self._socket.send_str(json.dumps(message))
-        except (aiohttp.ClientError, ConnectionError, RuntimeError) as error:
+        except SEND_ERRORS as error:
             raise ProviderError("ElevenLabs speech socket is closed") from error
 
     async def _read(self) -> None:

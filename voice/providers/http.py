@@ -6,8 +6,23 @@ it was made on; a new loop (a test, a management command) gets its own.
 """
 
 import asyncio
+import logging
 
 import aiohttp
+
+logger = logging.getLogger(__name__)
+
+SEND_ERRORS = (aiohttp.ClientError, ConnectionError, RuntimeError)  # what writing to a closed socket raises
+
+
+async def socket_close(socket: aiohttp.ClientWebSocketResponse, *, goodbye: str, provider: str) -> None:
+    """Sends the provider's closing message while the socket is open, then closes it."""
+    try:
+        if not socket.closed:
+            await socket.send_str(goodbye)
+    except SEND_ERRORS:
+        logger.debug("%s socket already gone at close", provider)
+    await socket.close()
 
 
 class SharedSession:
