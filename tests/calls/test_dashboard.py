@@ -112,7 +112,7 @@ def test_a_dial_twilio_refuses_shows_the_error_and_releases_the_hold(browser, pe
     assert PaymentAuthorization.objects.get().status == Status.CANCELED
 
 
-def test_a_call_refused_after_the_hold_was_placed_releases_the_hold(caller, twilio):
+def test_a_persona_one_may_not_use_is_refused_before_any_hold_is_placed(caller, twilio):
     someone_elses = PersonaFactory(is_public=False, owner=UserFactory())
 
     with pytest.raises(ValidationFailed):
@@ -120,7 +120,7 @@ def test_a_call_refused_after_the_hold_was_placed_releases_the_hold(caller, twil
             user=caller, phone_number=PHONE, persona_id=someone_elses.pk, estimated_minutes=3
         )
 
-    assert PaymentAuthorization.objects.get().status == Status.CANCELED
+    assert not PaymentAuthorization.objects.exists()
     assert not Call.objects.exists()
 
 

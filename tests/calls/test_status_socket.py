@@ -4,7 +4,7 @@ layer, authenticated by the Django session; nobody else's."""
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
+from channels.layers import channel_layers, get_channel_layer
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.test import Client
@@ -17,6 +17,15 @@ from tests.calls.conftest import PHONE
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _channel_layer_of_this_test():
+    """Each test drives the consumer on an event loop of its own: a channel layer whose Redis
+    connections were opened on another test's loop must not be reused here."""
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
 
 
 def session_cookie(user) -> bytes:
