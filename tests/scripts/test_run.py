@@ -114,7 +114,7 @@ def test_run_prints_its_address_once_the_app_answers_and_stops_every_service_onc
     def read() -> None:
         for line in process.stdout:
             lines.append(line)
-            if "Call Me Back is running at" in line:
+            if "Create an admin account with" in line:  # the banner's last line
                 banner.set()
             if re.search(r"celery@\S+ ready", line):
                 worker_ready.set()
