@@ -7,6 +7,10 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "callmeback.settings")
 django_asgi_app = get_asgi_application()
 
+from callmeback.startup import require_secret_key  # noqa: E402  (needs Django set up)
+
+require_secret_key()
+
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)
 
 from callmeback.routing import websocket_urlpatterns  # noqa: E402

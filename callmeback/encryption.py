@@ -14,6 +14,8 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import models
 
+from callmeback.startup import require_secret_key
+
 
 @cache
 def _fernet(keys: tuple[str, ...]) -> MultiFernet:
@@ -23,6 +25,7 @@ def _fernet(keys: tuple[str, ...]) -> MultiFernet:
 def _keys() -> tuple[str, ...]:
     if settings.TRANSCRIPT_ENCRYPTION_KEYS:
         return tuple(settings.TRANSCRIPT_ENCRYPTION_KEYS)
+    require_secret_key()  # a throwaway key would make stored text unreadable tomorrow
     digest = hashlib.sha256(f"callmeback.transcripts:{settings.SECRET_KEY}".encode()).digest()
     return (base64.urlsafe_b64encode(digest).decode(),)
 

@@ -8,11 +8,11 @@ cache, in-memory channel layer and Celery on kombu's filesystem transport; `DATA
 and `REDIS_URL` move it onto PostgreSQL and Redis. Every variable is in `.env.example`.
 """
 
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -22,11 +22,11 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 
-SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    raise ImproperlyConfigured(
-        "SECRET_KEY must be set (scripts/run and scripts/test generate one for development in var/)."
-    )
+# No fallback: the web server and Celery refuse to start unless it comes from the environment
+# (callmeback/startup.py). Other commands (makemigrations, check) get a random key that
+# lives as long as the process, so nothing signed with it outlasts them.
+SECRET_KEY_FROM_ENVIRONMENT = bool(env.str("SECRET_KEY", default=""))
+SECRET_KEY = env.str("SECRET_KEY", default="") or secrets.token_urlsafe(50)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

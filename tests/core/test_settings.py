@@ -44,11 +44,47 @@ def _django_setting(name: str, env: dict[str, str]) -> subprocess.CompletedProce
     )
 
 
-def test_refuses_to_start_without_a_secret_key_even_in_debug():
-    result = _django_setting("DEBUG", {"DEBUG": "True"})
+def test_the_web_server_refuses_to_start_without_a_secret_key_even_in_debug():
+    for entry_point in ("callmeback.asgi", "callmeback.wsgi"):
+        result = subprocess.run(
+            [sys.executable, "-c", f"import {entry_point}"],
+            cwd=ROOT,
+            env={"PATH": os.environ["PATH"], "DEBUG": "True"},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+        assert result.returncode != 0
+        assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_a_celery_worker_refuses_to_start_without_a_secret_key():
+    result = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "callmeback", "worker", "--pool", "solo"],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "CELERY_BROKER_URL": "memory://"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
     assert result.returncode != 0
-    assert "SECRET_KEY must be set" in result.stderr
+    assert "SECRET_KEY must be set" in result.stdout + result.stderr
+
+
+def test_migration_check_needs_no_secret():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_debug_is_off_unless_asked_for():
