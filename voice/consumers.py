@@ -24,7 +24,7 @@ from voice.greetings import FALLBACK_LINE, fallback_audio, opening_audio
 from voice.providers import Providers, build_providers
 from voice.selectors import stream_call_context
 from voice.services import call_hang_up, call_turns_record
-from voice.streams import CALL_ID_PARAMETER, FRAME_BYTES, PERSONA_ID_PARAMETER, handshake_is_signed
+from voice.streams import CALL_ID_PARAMETER, PERSONA_ID_PARAMETER, handshake_is_signed
 
 logger = logging.getLogger(__name__)
 metrics_logger = logging.getLogger("voice.metrics")
@@ -185,9 +185,17 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
     # --- Channel-layer messages to the call's group ----------------------------------------
 
     async def dispatch(self, message: dict) -> None:
+        kind = message["type"]
+        if kind == "websocket.receive":
+            # The hot path, 50 messages a second per call. Channels' own dispatch first closes
+            # stale database connections in a worker thread, a thread round trip per frame;
+            # this consumer reaches the database only through database_sync_to_async, which
+            # does that itself.
+            await self.websocket_receive(message)
+            return
         # The group also carries what the call page listens to (status, our own transcript
         # lines); the stream acts only on a hang-up.
-        if message["type"].startswith("call.") and message["type"] != "call.hangup":
+        if kind.startswith("call.") and kind != "call.hangup":
             return
         await super().dispatch(message)
 
@@ -236,11 +244,10 @@ class StreamOutput:
         self.consumer = consumer
 
     async def send_audio(self, mulaw: bytes) -> None:
-        consumer = self.consumer
-        prefix = consumer._media_prefix
-        for offset in range(0, len(mulaw), FRAME_BYTES):
-            payload = base64.b64encode(mulaw[offset : offset + FRAME_BYTES]).decode("ascii")
-            await consumer.send(text_data=f'{prefix}{payload}"}}}}')
+        """The chunk in one `media` message: Twilio plays payloads of any length back to back,
+        and one message costs far less than a message per 20 ms frame."""
+        payload = base64.b64encode(mulaw).decode("ascii")
+        await self.consumer.send(text_data=f'{self.consumer._media_prefix}{payload}"}}}}')
 
     async def send_mark(self, name: str) -> None:
         await self.consumer.send(

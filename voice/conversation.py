@@ -44,7 +44,7 @@ from voice.providers.base import (
     VoiceSettings,
 )
 from voice.turns import BargeIn, BargeInConfig, BargeInDetector, is_backchannel, is_echo, same_words, talks_over, words
-from voice.vad import VadConfig, VoiceActivityDetector
+from voice.vad import FRAME_SECONDS, VadConfig, VoiceActivityDetector
 
 logger = logging.getLogger(__name__)
 
@@ -210,6 +210,7 @@ class Conversation:
         self._tasks: set[asyncio.Task] = set()
         self._inbound: deque[bytes] = deque(maxlen=self._config.inbound_backlog_frames)
         self._inbound_ready = asyncio.Event()
+        self._inbound_chunk_frames = max(1, round(stt.audio_chunk_ms / 1000 / FRAME_SECONDS))
         self._output_lock = asyncio.Lock()  # audio+mark pairs and clears never interleave
         self._turn: PersonaTurn | None = None  # the persona turn being generated or played
         self._paused = False  # a clear went out; the turn's remaining audio is held
@@ -262,7 +263,8 @@ class Conversation:
         if self._ended or self._failed:
             return
         self._inbound.append(mulaw)
-        self._inbound_ready.set()
+        if len(self._inbound) >= self._inbound_chunk_frames:
+            self._inbound_ready.set()
         now = self._clock.now()
         audible = self._persona_audible()
         playing = audible and not self._paused  # after a clear the line carries no echo of the persona
@@ -746,7 +748,8 @@ class Conversation:
     # --- providers, failure and the end ----------------------------------------------
 
     async def _pump_inbound(self) -> None:
-        """The caller's audio to the recogniser, batched when it falls behind."""
+        """The caller's audio to the recogniser, in the provider's chunk size (more when it
+        falls behind)."""
         while True:
             await self._inbound_ready.wait()
             self._inbound_ready.clear()

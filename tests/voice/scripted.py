@@ -99,6 +99,7 @@ class ScriptedSttStream:
     def __init__(self) -> None:
         self._events: asyncio.Queue[SttEvent | Exception] = asyncio.Queue()
         self.audio_bytes = 0
+        self.audio_messages = 0
         self.keep_alives = 0
         self.closed = False
 
@@ -110,6 +111,7 @@ class ScriptedSttStream:
 
     async def send_audio(self, mulaw: bytes) -> None:
         self.audio_bytes += len(mulaw)
+        self.audio_messages += 1
 
     async def keep_alive(self) -> None:
         self.keep_alives += 1
@@ -126,8 +128,9 @@ class ScriptedSttStream:
 
 
 class ScriptedStt:
-    def __init__(self) -> None:
+    def __init__(self, *, audio_chunk_ms: int = 20) -> None:
         self.stream = ScriptedSttStream()
+        self.audio_chunk_ms = audio_chunk_ms
 
     async def open_stream(self) -> ScriptedSttStream:
         return self.stream
@@ -309,9 +312,15 @@ def call_context(**overrides) -> CallContext:
 class PhoneCall:
     """A conversation wired to scripted providers, a fake clock and a fake Twilio line."""
 
-    def __init__(self, llm: ScriptedLlm | None = None, config: ConversationConfig | None = None, **context) -> None:
+    def __init__(
+        self,
+        llm: ScriptedLlm | None = None,
+        config: ConversationConfig | None = None,
+        stt: ScriptedStt | None = None,
+        **context,
+    ) -> None:
         self.clock = FakeClock()
-        self.stt = ScriptedStt()
+        self.stt = stt or ScriptedStt()
         self.llm = llm or ScriptedLlm()
         self.tts = ScriptedTts()
         self.line = FakeTwilioLine(self.clock)

@@ -4,7 +4,7 @@ from voice.prompt import END_CALL_TOOL, PHONE_RULES
 from voice.providers.base import EagerEndOfTurn, TranscriptUpdate, TurnResumed
 from voice.turns import words
 
-from .scripted import PhoneCall, ScriptedLlm, reply, run, speech_for
+from .scripted import PhoneCall, ScriptedLlm, ScriptedStt, reply, run, speech_for
 
 
 async def one_exchange(call: PhoneCall) -> None:
@@ -170,6 +170,18 @@ def test_caller_audio_is_passed_to_the_recogniser_untouched():
         await call.start()
         await call.voice(25)
         assert call.stt.stream.audio_bytes == 25 * 160
+
+    run(scenario())
+
+
+def test_caller_audio_reaches_the_recogniser_in_its_chunk_size():
+    async def scenario():
+        call = PhoneCall(stt=ScriptedStt(audio_chunk_ms=80))
+        await call.start()
+        await call.voice(24)
+        assert (call.stt.stream.audio_messages, call.stt.stream.audio_bytes) == (6, 24 * 160)
+        await call.voice(3)
+        assert call.stt.stream.audio_bytes == 24 * 160  # three frames wait for the fourth
 
     run(scenario())
 

@@ -66,6 +66,10 @@ class SttStream(Protocol):
 
 
 class SpeechToText(Protocol):
+    # Audio per message to the recogniser: fewer, larger messages cost less per call, at the
+    # price of up to this much delay on the last words (Twilio's frames are 20 ms).
+    audio_chunk_ms: int
+
     async def open_stream(self) -> SttStream: ...
 
 

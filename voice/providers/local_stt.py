@@ -45,6 +45,7 @@ class EndpointerConfig:
 
 class PocketSphinxStt:
     label = "pocketsphinx (local)"
+    audio_chunk_ms = 40
 
     def __init__(self, *, config: EndpointerConfig | None = None, decoder_command: list[str] | None = None) -> None:
         self._config = config or EndpointerConfig()

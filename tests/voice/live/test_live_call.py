@@ -75,7 +75,9 @@ def test_a_call_is_heard_answered_stored_encrypted_and_billed_for_its_real_durat
 
     assert opening_heard and opening_marks > 0
     assert reply_heard
-    assert all(len(frame) == 160 for _, frame in stream.received.media[:-1])
+    media, marks = stream.received.media, stream.received.marks
+    assert len(marks) == len(media)  # each chunk of audio is followed by its mark
+    assert all(mark_at >= media_at for (media_at, _), (mark_at, _) in zip(media, marks, strict=True))
     turns = wait_for(lambda: len(turns_of(live_call)) >= 3 and turns_of(live_call), what="three stored turns")
     assert [(turn.speaker, turn.text) for turn in turns] == [
         ("persona", live_call.persona.opening_line),
