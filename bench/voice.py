@@ -2,27 +2,32 @@
 
 Starts the loopback providers in a subprocess (Deepgram: final transcript 150 ms after the
 caller's speech ends; the LLM: first token after 200 ms; ElevenLabs: first audio after
-150 ms), one daphne process serving the project (with an event-loop lag probe, see
-`bench/voice_server.py`), and plays N callers against it over real websockets exactly as
-Twilio would. Each caller hears the opening line, takes turns, and interrupts the last
-reply. It prints, per N:
+150 ms), one uvicorn process serving the project as in production (with an event-loop lag
+probe, see `bench/voice_server.py`), and plays N callers against it over real websockets
+exactly as Twilio would, from a few caller processes of their own. The callers pick up over a
+few seconds, as calls arrive on a busy server, not in one instant. Each hears the opening
+line, takes turns, and interrupts the last reply. It prints, per N:
 
 - voice-to-voice: from the last voiced frame the caller sent to the first reply frame back;
 - overhead: the time our own code spent on the path from the recogniser's final words to the
   first audio frame, provider waits excluded, as the engine measures it per turn;
 - barge-in: from the first voiced frame of the interruption to the `clear`;
-- the server's event-loop lag (p99) and its CPU per call (% of one core).
+- the server's event-loop lag (p99) and its CPU per call (% of one core);
+- how busy the whole machine was: the server, the provider fakes and the callers together,
+  as a share of all its cores (they share them: past ~100 %, every figure is the machine's).
 
 Needs PostgreSQL (DATABASE_URL); Redis (REDIS_URL) is used when set. Creates and drops a
 test database.
 
-    .venv/bin/python bench/voice.py [--calls 1,50,100,200,400] [--turns 2]
+    .venv/bin/python bench/voice.py [--calls 1,50,100,200,400] [--turns 2] [--caller-processes 2]
 """
 
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -30,7 +35,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,8 +115,9 @@ def start_server(port: int, providers: dict[str, str], lag_file: str, log_file) 
         "TWILIO_API_BASE": "http://127.0.0.1:9",  # nothing hangs up during the bench
         "BENCH_LAG_FILE": lag_file,
         "LOG_LEVEL": "INFO",  # the consumer's per-call metrics line
+        "DEBUG": "0",  # as in production: no query log, no debug cursor
     }
-    command = [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port)]
+    command = [sys.executable, "-m", "uvicorn", "--no-access-log", "--host", "127.0.0.1", "--port", str(port)]
     server = subprocess.Popen(
         [*command, "bench.voice_server:application"], cwd=ROOT, env=environment, stdout=log_file, stderr=log_file
     )
@@ -122,7 +129,7 @@ def start_server(port: int, providers: dict[str, str], lag_file: str, log_file) 
         except OSError:
             time.sleep(0.1)
     server.terminate()
-    raise RuntimeError("daphne did not start")
+    raise RuntimeError("uvicorn did not start")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -153,7 +160,14 @@ def lag_p99(lag_file: str, since: float, until: float) -> float | None:
 # --- The calls ---------------------------------------------------------------------------
 
 
-def make_calls(count: int) -> list:
+@dataclass(frozen=True)
+class LiveCall:
+    sid: str
+    call_id: str
+    persona_id: str
+
+
+def make_calls(count: int) -> list[LiveCall]:
     """`count` in-progress calls with Twilio SIDs, one per bench account."""
     import secrets
 
@@ -173,7 +187,7 @@ def make_calls(count: int) -> list:
         ]
     )
     users = list(User.objects.filter(email__startswith="bench").order_by("email")[:count])
-    return Call.objects.bulk_create(
+    calls = Call.objects.bulk_create(
         [
             Call(
                 user=user,
@@ -189,6 +203,7 @@ def make_calls(count: int) -> list:
             for user in users
         ]
     )
+    return [LiveCall(sid=call.sid, call_id=str(call.id), persona_id=str(call.persona_id)) for call in calls]
 
 
 def voiced_only(mulaw: bytes) -> bytes:
@@ -206,19 +221,24 @@ class Figures:
     voice_to_voice: list[float] = field(default_factory=list)
     barge_in: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    call_seconds: list[float] = field(default_factory=list)  # how long each stream was open
 
 
-async def one_call(call, *, url: str, turns: int, speech: bytes, interruption: bytes, session, figures: Figures):
+async def one_call(
+    call: LiveCall, *, url: str, turns: int, speech: bytes, interruption: bytes, session, figures: Figures, delay: float
+):
     from voice.stream_client import TwilioMediaStream
 
+    await asyncio.sleep(delay)
     stream = TwilioMediaStream.for_call(
         url=url,
         auth_token=AUTH_TOKEN,
         call_sid=call.sid,
-        call_id=str(call.id),
-        persona_id=str(call.persona_id),
+        call_id=call.call_id,
+        persona_id=call.persona_id,
         account_sid=ACCOUNT_SID,
     )
+    opened = time.monotonic()
     try:
         await stream.open(session)
         stream.start_line()
@@ -249,33 +269,41 @@ async def one_call(call, *, url: str, turns: int, speech: bytes, interruption: b
         figures.failures.append(type(error).__name__)
     finally:
         await stream.stop()
+        figures.call_seconds.append(time.monotonic() - opened)
 
 
-async def run_phase(calls: list, *, url: str, turns: int, speech: bytes, interruption: bytes) -> Figures:
+async def play_calls(calls: list[LiveCall], *, ramp: float, **call_options) -> Figures:
     import aiohttp
 
     figures = Figures()
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
-        tasks = []
-        for index, call in enumerate(calls):
-            tasks.append(
-                asyncio.create_task(
-                    one_call(
-                        call,
-                        url=url,
-                        turns=turns,
-                        speech=speech,
-                        interruption=interruption,
-                        session=session,
-                        figures=figures,
-                    )
-                )
+        await asyncio.gather(
+            *(
+                one_call(call, session=session, figures=figures, delay=random.uniform(0, ramp), **call_options)
+                for call in calls
             )
-            if index % 20 == 19:
-                await asyncio.sleep(0.05)  # callers pick up over a few seconds, not in one instant
-        await asyncio.gather(*tasks)
+        )
     return figures
+
+
+def caller_process(calls: list[LiveCall], options: dict) -> tuple[dict, float]:
+    """One caller process's share of the calls: their figures and the CPU it spent."""
+    cpu_before = time.process_time()
+    figures = asyncio.run(play_calls(calls, **options))
+    return asdict(figures), time.process_time() - cpu_before
+
+
+def run_phase(calls: list[LiveCall], *, processes: int, **options) -> tuple[Figures, float]:
+    """All calls at once, spread over caller processes: their figures and CPU seconds."""
+    shares = [calls[index::processes] for index in range(processes) if calls[index::processes]]
+    figures, cpu = Figures(), 0.0
+    with ProcessPoolExecutor(len(shares), mp_context=multiprocessing.get_context("fork")) as pool:
+        for share_figures, share_cpu in pool.map(caller_process, shares, [options] * len(shares)):
+            for name, values in share_figures.items():
+                getattr(figures, name).extend(values)
+            cpu += share_cpu
+    return figures, cpu
 
 
 def percentile(values: list[float], fraction: float) -> float | None:
@@ -293,6 +321,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", default="1,50,100,200,400")
     parser.add_argument("--turns", type=int, default=2, help="Caller turns per call (the last one interrupted).")
+    parser.add_argument("--caller-processes", type=int, default=2, help="Processes playing the callers.")
+    parser.add_argument("--ramp", type=float, default=5.0, help="Seconds over which the calls are picked up.")
     parser.add_argument("--serve-fakes", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_fakes:
@@ -324,14 +354,26 @@ def main() -> None:
             calls = make_calls(count)
             connection.close()
             log_offset = Path(log_path).stat().st_size
-            began, cpu_before = time.time(), cpu_seconds(server.pid)
+            began = time.time()
+            server_before, fakes_before = cpu_seconds(server.pid), cpu_seconds(fakes.pid)
             turns = args.turns if count < LARGE else 1  # the largest run takes one (interrupted) turn per call
-            figures = asyncio.run(run_phase(calls, url=url, turns=turns, speech=speech, interruption=interruption))
-            ended, cpu_after = time.time(), cpu_seconds(server.pid)
+            figures, callers_cpu = run_phase(
+                calls,
+                processes=args.caller_processes,
+                ramp=args.ramp,
+                url=url,
+                turns=turns,
+                speech=speech,
+                interruption=interruption,
+            )
+            ended = time.time()
+            server_cpu = cpu_seconds(server.pid) - server_before
+            machine_cpu = server_cpu + cpu_seconds(fakes.pid) - fakes_before + callers_cpu
             time.sleep(0.5)  # the last calls' metrics lines
             overhead = engine_overheads(log_path, log_offset)
-            cpu_per_call = (cpu_after - cpu_before) / (ended - began) / count * 100
-            rows.append((count, overhead, figures, lag_p99(lag_file, began, ended), cpu_per_call))
+            cpu_per_call = server_cpu / sum(figures.call_seconds) * 100  # a core's share per live call
+            machine_load = machine_cpu / (ended - began) / os.cpu_count() * 100
+            rows.append((count, overhead, figures, lag_p99(lag_file, began, ended), cpu_per_call, machine_load))
             failures = ", ".join(f"{reason}: {n}" for reason, n in Counter(figures.failures).items())
             print(f"N={count}: done in {ended - began:.0f} s, failed calls: {failures or 'none'}", flush=True)
     finally:
@@ -349,7 +391,8 @@ def main() -> None:
     print(
         f"\nInjected provider latencies: STT final {STT_FINAL_DELAY * 1000:.0f} ms, LLM first token "
         f"{LLM_FIRST_TOKEN_DELAY * 1000:.0f} ms, TTS first audio {TTS_FIRST_AUDIO_DELAY * 1000:.0f} ms; "
-        f"{args.turns} caller turns per call ({LARGE}+ calls: 1), the last one interrupted. Times in ms."
+        f"{args.turns} caller turns per call ({LARGE}+ calls: 1), the last one interrupted; calls picked up "
+        f"over {args.ramp:g} s by {args.caller_processes} caller processes; {os.cpu_count()} cores. Times in ms."
     )
     header = (
         "calls",
@@ -360,11 +403,12 @@ def main() -> None:
         "barge-in p50",
         "p95",
         "loop lag p99",
-        "CPU/call %",
+        "server CPU/call %",
+        "machine busy %",
         "failed",
     )
     print(" | ".join(header))
-    for count, overhead, figures, lag, cpu in rows:
+    for count, overhead, figures, lag, cpu, machine_load in rows:
         print(
             " | ".join(
                 [
@@ -377,6 +421,7 @@ def main() -> None:
                     ms(percentile(figures.barge_in, 0.95)),
                     "-" if lag is None else f"{lag:.1f}",
                     f"{cpu:.2f}",
+                    f"{machine_load:.0f}",
                     str(len(figures.failures)),
                 ]
             )

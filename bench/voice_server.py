@@ -1,6 +1,6 @@
 """The project's ASGI application plus an event-loop lag probe, for `bench/voice.py`.
 
-    daphne bench.voice_server:application     (with BENCH_LAG_FILE set)
+    uvicorn bench.voice_server:application     (with BENCH_LAG_FILE set)
 
 Every 20 ms a task asks to wake up; how late it actually wakes is the loop's lag, which
 is what every call in the process waits on. Samples go to BENCH_LAG_FILE once a second as

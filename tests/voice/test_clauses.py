@@ -20,6 +20,21 @@ def test_clauses_end_at_punctuation_followed_by_a_space():
     ]
 
 
+def test_a_piece_ending_on_a_comma_or_question_mark_ends_its_clause_at_once():
+    buffer = ClauseBuffer(max_chars=90)
+    assert buffer.feed("Oh,") == ["Oh,"]
+    assert buffer.feed(" really?") == ["really?"]
+    assert buffer.feed(" That is") == []
+
+
+def test_a_piece_ending_on_a_full_stop_or_a_digit_and_comma_waits_for_the_next():
+    buffer = ClauseBuffer(max_chars=90)
+    assert buffer.feed("It costs 3.") == []
+    assert buffer.feed("50, or 1,") == ["It costs 3.50,"]
+    assert buffer.feed("000 in all.") == []
+    assert buffer.flush() == "or 1,000 in all."
+
+
 def test_decimals_are_not_cut():
     buffer = ClauseBuffer(max_chars=90)
     assert buffer.feed("It costs 3.50 today") == []
