@@ -41,6 +41,7 @@ from voice.providers.base import (
     TranscriptUpdate,
     TtsSession,
     TurnResumed,
+    Usage,
     VoiceSettings,
 )
 from voice.turns import BargeIn, BargeInConfig, BargeInDetector, is_backchannel, is_echo, same_words, talks_over, words
@@ -157,6 +158,25 @@ class ConversationMetrics:
     frames: int = 0
 
 
+@dataclass
+class ProviderUsage:
+    """The providers' billable work on one call, counted as it is handed over: what was sent
+    or generated is billed whether or not the caller heard it (a reply cut off by a barge-in
+    included)."""
+
+    stt_audio_bytes: int = 0  # caller audio sent to the recogniser (8 kHz mu-law, a byte a sample)
+    llm_requests: int = 0  # replies asked of the LLM
+    llm_reported: int = 0  # of those, the ones whose token usage the server reported
+    llm_input_tokens: int = 0  # reported tokens only
+    llm_output_tokens: int = 0
+    tts_characters: int = 0  # text sent to the TTS
+
+    def add_llm(self, usage: Usage) -> None:
+        self.llm_reported += 1
+        self.llm_input_tokens += usage.input_tokens
+        self.llm_output_tokens += usage.output_tokens
+
+
 @dataclass(eq=False)
 class PersonaTurn:
     """One thing the persona says: a reply, the opening, a goodbye or the fallback line."""
@@ -204,6 +224,7 @@ class Conversation:
         self._barge_in = BargeInDetector(self._config.barge_in)
         self._playback = Playback()
         self._metrics = ConversationMetrics()
+        self._usage = ProviderUsage()
         self._history: list[ChatMessage] = []
         self._stt: SttStream | None = None
         self._tts: TtsSession | None = None
@@ -315,6 +336,14 @@ class Conversation:
     @property
     def metrics(self) -> ConversationMetrics:
         return self._metrics
+
+    @property
+    def usage(self) -> ProviderUsage:
+        return self._usage
+
+    @property
+    def context(self) -> CallContext:
+        return self._context
 
     # --- the caller -----------------------------------------------------------------
 
@@ -513,6 +542,7 @@ class Conversation:
         """Stream the LLM's reply into the TTS, clause by clause."""
         context = self._context
         clauses = ClauseBuffer(self._config.clause_max_chars)
+        self._usage.llm_requests += 1
         stream = self._llm.stream_reply(
             messages=messages, model=context.llm_model, temperature=context.llm_temperature, tools=(END_CALL_TOOL,)
         )
@@ -530,6 +560,8 @@ class Conversation:
                         turn.metrics.stop()
                 elif isinstance(item, ToolCall) and item.name == END_CALL_TOOL.name:
                     turn.end_reason = turn.end_reason or "persona"
+                elif isinstance(item, Usage):
+                    self._usage.add_llm(item)
         finally:
             close = getattr(stream, "aclose", None)
             if close is not None:  # a cancelled reply aborts its HTTP request now, not at garbage collection
@@ -552,8 +584,10 @@ class Conversation:
         if turn.metrics is not None:
             turn.metrics.stop()
         turn.first_text_sent = True
-        turn.audio.spoken_text += text + " "
-        await self._tts.send_text(turn.context_id, text + " ", flush=True)
+        text += " "
+        turn.audio.spoken_text += text
+        self._usage.tts_characters += len(text)  # before the await: a barge-in may cancel it mid-send
+        await self._tts.send_text(turn.context_id, text, flush=True)
 
     async def _finish_text(self, turn: PersonaTurn) -> None:
         if turn.audio.spoken_text:
@@ -756,6 +790,7 @@ class Conversation:
             if self._inbound:
                 audio = b"".join(self._inbound)
                 self._inbound.clear()
+                self._usage.stt_audio_bytes += len(audio)
                 await self._stt.send_audio(audio)
 
     async def _read_stt(self) -> None:

@@ -4,8 +4,10 @@
 events and `data: [DONE]`, as OpenAI, Groq, Cerebras and Ollama do. Replies are scripted
 (`replies`, consumed one per request, then `default_reply`); each can stream text, stream a
 tool call with its arguments split into fragments, fail with an HTTP status, send an error
-event or drop the connection mid-stream. Every request is recorded, including whether the
-client hung up before the end (`aborted`).
+event or drop the connection mid-stream. With `stream_options.include_usage` it ends, as
+OpenAI does, with a chunk of empty `choices` and a `usage` object (`reports_usage=False`
+plays a server that never sends one). Every request is recorded, including whether the
+client hung up before the end (`aborted`) and the usage reported.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class RecordedRequest:
     authorization: str | None
     aborted: bool = False
     completed: bool = False
+    usage: dict | None = None  # the usage object sent, if any
 
 
 class FakeOpenAi(LoopbackServer):
@@ -50,12 +53,14 @@ class FakeOpenAi(LoopbackServer):
         default_reply: Reply | None = None,
         first_token_delay: float = 0.0,
         token_delay: float = 0.0,
+        reports_usage: bool = True,
     ) -> None:
         super().__init__()
         self.replies = list(replies or [])
         self.default_reply = default_reply or Reply()
         self.first_token_delay = first_token_delay
         self.token_delay = token_delay
+        self.reports_usage = reports_usage
         self.requests: list[RecordedRequest] = []
 
     @property
@@ -79,25 +84,33 @@ class FakeOpenAi(LoopbackServer):
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
         try:
-            await self._stream(request, response, body["model"], reply)
+            await self._stream(request, response, recorded, reply)
             recorded.completed = True
         except (asyncio.CancelledError, ConnectionResetError):
             recorded.aborted = True
             raise
         return response
 
-    async def _stream(self, request: web.Request, response: web.StreamResponse, model: str, reply: Reply) -> None:
+    async def _stream(
+        self, request: web.Request, response: web.StreamResponse, recorded: RecordedRequest, reply: Reply
+    ) -> None:
         chunk_id = f"chatcmpl-{uuid.uuid4().hex[:12]}"
+        include_usage = self.reports_usage and bool((recorded.body.get("stream_options") or {}).get("include_usage"))
 
-        async def event(delta: dict, finish_reason: str | None = None) -> None:
+        async def send(choices: list[dict], **extra) -> None:
             chunk = {
                 "id": chunk_id,
                 "object": "chat.completion.chunk",
                 "created": int(time.time()),
-                "model": model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+                "model": recorded.body["model"],
+                "choices": choices,
+                **({"usage": None} if include_usage else {}),
+                **extra,
             }
             await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+
+        async def event(delta: dict, finish_reason: str | None = None) -> None:
+            await send([{"index": 0, "delta": delta, "finish_reason": finish_reason}])
 
         await asyncio.sleep(self.first_token_delay)
         await event({"role": "assistant", "content": ""})
@@ -120,8 +133,18 @@ class FakeOpenAi(LoopbackServer):
             for part in (encoded[:middle], encoded[middle:]):
                 await event({"tool_calls": [{"index": index, "function": {"arguments": part}}]})
         await event({}, "tool_calls" if reply.tool_calls else "stop")
+        if include_usage:
+            recorded.usage = _usage(recorded.body, reply)
+            await send([], usage=recorded.usage)
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
+
+
+def _usage(body: dict, reply: Reply) -> dict:
+    """Token counts a test can predict: a token per word of the prompt, per delta and per tool call."""
+    prompt = sum(len(str(message.get("content") or "").split()) for message in body["messages"])
+    completion = len(reply.deltas) + len(reply.tool_calls)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
 def _error(status: int, message: str, code: str) -> web.Response:

@@ -23,11 +23,13 @@ from voice.providers.base import (
     AudioChunk,
     ChatMessage,
     ContextDone,
+    LlmItem,
     ProviderError,
     SttEvent,
     TextDelta,
     ToolCall,
     ToolSpec,
+    Usage,
     VoiceSettings,
 )
 
@@ -128,6 +130,8 @@ class ScriptedSttStream:
 
 
 class ScriptedStt:
+    label = "scripted recogniser"
+
     def __init__(self, *, audio_chunk_ms: int = 20) -> None:
         self.stream = ScriptedSttStream()
         self.audio_chunk_ms = audio_chunk_ms
@@ -136,7 +140,7 @@ class ScriptedStt:
         return self.stream
 
 
-Script = Sequence[TextDelta | ToolCall | asyncio.Event | Exception]
+Script = Sequence[TextDelta | ToolCall | Usage | asyncio.Event | Exception]
 
 
 @dataclass
@@ -150,7 +154,9 @@ class LlmCall:
 
 
 class ScriptedLlm:
-    """Each request takes the next script: deltas and tool calls, an Event to wait on, or an error to raise."""
+    """Each request takes the next script: deltas, tool calls and usage, an Event to wait on, or an error to raise."""
+
+    label = "scripted model"
 
     def __init__(self, *scripts: Script) -> None:
         self._scripts = list(scripts)
@@ -161,7 +167,7 @@ class ScriptedLlm:
 
     async def stream_reply(
         self, *, messages: Sequence[ChatMessage], model: str, temperature: float, tools: Sequence[ToolSpec] = ()
-    ) -> AsyncIterator[TextDelta | ToolCall]:
+    ) -> AsyncIterator[LlmItem]:
         call = LlmCall(list(messages), model, temperature, list(tools))
         self.calls.append(call)
         script = self._scripts.pop(0) if self._scripts else [TextDelta("Mm.")]
@@ -179,7 +185,7 @@ class ScriptedLlm:
             raise
 
 
-def reply(text: str, *extra: TextDelta | ToolCall | asyncio.Event | Exception) -> list:
+def reply(text: str, *extra: TextDelta | ToolCall | Usage | asyncio.Event | Exception) -> list:
     """A script streaming `text` a word at a time, then `extra`."""
     pieces = text.split(" ")
     deltas = [TextDelta(piece if index == 0 else " " + piece) for index, piece in enumerate(pieces)]
@@ -232,6 +238,8 @@ class ScriptedTtsSession:
 
 
 class ScriptedTts:
+    label = "scripted speech"
+
     def __init__(self) -> None:
         self.session = ScriptedTtsSession()
         self.voices: list[VoiceSettings] = []

@@ -7,10 +7,11 @@ import pytest
 
 from tests.fakes.openai_sse import API_KEY, FakeOpenAi, Reply
 from tests.voice.helpers import eventually
-from voice.providers.base import ChatMessage, ProviderError, TextDelta, ToolCall, ToolSpec
+from voice.providers.base import ChatMessage, ProviderError, TextDelta, ToolCall, ToolSpec, Usage
 from voice.providers.openai_llm import OpenAiLlm
 
 MESSAGES = [ChatMessage("system", "You are Ada, a friendly neighbour."), ChatMessage("user", "Hi Ada!")]
+PROMPT_TOKENS = 8  # the fake counts a token per word of the prompt
 END_CALL = ToolSpec(
     name="end_call",
     description="Hang up after saying goodbye.",
@@ -29,7 +30,8 @@ async def reply_of(fake: FakeOpenAi, *, api_key: str = API_KEY) -> list:
 
 def test_text_streams_as_deltas_from_a_request_in_the_openai_format():
     with FakeOpenAi(replies=[Reply(deltas=["Hi", " there", ", neighbour."])]) as fake:
-        assert asyncio.run(reply_of(fake)) == [TextDelta("Hi"), TextDelta(" there"), TextDelta(", neighbour.")]
+        items = asyncio.run(reply_of(fake))
+    assert items[:-1] == [TextDelta("Hi"), TextDelta(" there"), TextDelta(", neighbour.")]
     request = fake.requests[0]
     assert request.authorization == f"Bearer {API_KEY}"
     assert request.body == {
@@ -40,8 +42,22 @@ def test_text_streams_as_deltas_from_a_request_in_the_openai_format():
         ],
         "temperature": 0.7,
         "stream": True,
+        "stream_options": {"include_usage": True},
     }
     assert request.completed
+
+
+def test_the_tokens_the_server_reports_in_its_usage_chunk_end_the_reply():
+    with FakeOpenAi(replies=[Reply(deltas=["Hi", " there", ", neighbour."])]) as fake:
+        items = asyncio.run(reply_of(fake))
+    assert fake.requests[0].usage["prompt_tokens"] == PROMPT_TOKENS  # sent as a last chunk with no choices
+    assert items[-1] == Usage(input_tokens=PROMPT_TOKENS, output_tokens=3)
+
+
+def test_a_server_that_reports_no_usage_yields_none_rather_than_a_guess():
+    with FakeOpenAi(replies=[Reply(deltas=["Hi", " there."])], reports_usage=False) as fake:
+        items = asyncio.run(reply_of(fake))
+    assert items == [TextDelta("Hi"), TextDelta(" there.")]
 
 
 def test_a_tool_call_streamed_in_fragments_arrives_whole_after_the_text():
@@ -53,7 +69,11 @@ def test_a_tool_call_streamed_in_fragments_arrives_whole_after_the_text():
     reply = Reply(deltas=["Goodbye!"], tool_calls=[("end_call", {"reason": "said goodbye"})])
     with FakeOpenAi(replies=[reply]) as fake:
         items = asyncio.run(scenario(fake))
-    assert items == [TextDelta("Goodbye!"), ToolCall(name="end_call", arguments={"reason": "said goodbye"})]
+    assert items == [
+        TextDelta("Goodbye!"),
+        ToolCall(name="end_call", arguments={"reason": "said goodbye"}),
+        Usage(input_tokens=PROMPT_TOKENS, output_tokens=2),
+    ]
     assert fake.requests[0].body["tools"] == [{
         "type": "function",
         "function": {"name": "end_call", "description": END_CALL.description, "parameters": END_CALL.parameters},

@@ -66,6 +66,7 @@ class SttStream(Protocol):
 
 
 class SpeechToText(Protocol):
+    label: str  # names the provider and model where its usage is shown ("deepgram nova-3")
     # Audio per message to the recogniser: fewer, larger messages cost less per call, at the
     # price of up to this much delay on the last words (Twilio's frames are 20 ms).
     audio_chunk_ms: int
@@ -100,7 +101,22 @@ class ToolCall:
     arguments: dict
 
 
+@dataclass(frozen=True)
+class Usage:
+    """The tokens one request consumed, as the server reported them: the stream's last item.
+    A server that reports none (or a reply cut off before the end) yields no Usage, and its
+    tokens stay unknown rather than guessed."""
+
+    input_tokens: int
+    output_tokens: int
+
+
+LlmItem = TextDelta | ToolCall | Usage
+
+
 class LanguageModel(Protocol):
+    label: str
+
     def stream_reply(
         self,
         *,
@@ -108,7 +124,7 @@ class LanguageModel(Protocol):
         model: str,
         temperature: float,
         tools: Sequence[ToolSpec] = (),
-    ) -> AsyncIterator[TextDelta | ToolCall]:
+    ) -> AsyncIterator[LlmItem]:
         """Cancelling the consuming task (or aclose()) aborts the HTTP request."""
         ...
 
@@ -160,6 +176,8 @@ class TtsSession(Protocol):
 
 
 class TextToSpeech(Protocol):
+    label: str
+
     async def open_session(self, voice: VoiceSettings) -> TtsSession: ...
 
     async def synthesize(self, text: str, voice: VoiceSettings) -> bytes:

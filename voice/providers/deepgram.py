@@ -34,8 +34,6 @@ CLOSE_STREAM = json.dumps({"type": "CloseStream"})
 class DeepgramStt:
     """Creates one websocket stream per call, over the process's shared HTTP session."""
 
-    label = "deepgram"
-
     def __init__(
         self,
         *,
@@ -54,6 +52,10 @@ class DeepgramStt:
         self._utterance_end_ms = max(utterance_end_ms, 1000)  # Deepgram's minimum
         self._eager_eot_threshold = eager_eot_threshold
         self._session = session or SharedSession()
+
+    @property
+    def label(self) -> str:
+        return f"deepgram {self.model}"
 
     @property
     def is_flux(self) -> bool:

@@ -39,7 +39,7 @@ class ElevenLabsTts:
 
     @property
     def label(self) -> str:
-        return f"elevenlabs:{self.model}"
+        return f"elevenlabs {self.model}"
 
     def session_url(self, voice_id: str) -> str:
         base = self._api_url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)

@@ -10,9 +10,10 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 import openai
+from openai.types import CompletionUsage
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from .base import ChatMessage, ProviderError, TextDelta, ToolCall, ToolSpec
+from .base import ChatMessage, LlmItem, ProviderError, TextDelta, ToolCall, ToolSpec, Usage
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +39,11 @@ class OpenAiLlm:
         model: str,
         temperature: float,
         tools: Sequence[ToolSpec] = (),
-    ) -> AsyncIterator[TextDelta | ToolCall]:
-        """Text as it streams, then any tool calls once their arguments are complete.
+    ) -> AsyncIterator[LlmItem]:
+        """Text as it streams, then any tool calls once their arguments are complete, then the
+        request's token usage when the server reports it (a last chunk with no choices, sent
+        when `stream_options.include_usage` is asked for, as OpenAI, Groq, Cerebras, Ollama
+        and llama.cpp's server do).
 
         Leaving the loop early, cancelling the consuming task or `aclose()` closes the
         response, which drops the connection and so aborts the request upstream.
@@ -49,6 +53,7 @@ class OpenAiLlm:
             "messages": [{"role": message.role, "content": message.content} for message in messages],
             "temperature": temperature,
             "stream": True,
+            "stream_options": {"include_usage": True},
         }
         if tools:
             request["tools"] = [_tool_schema(tool) for tool in tools]
@@ -66,10 +71,13 @@ class OpenAiLlm:
         except openai.OpenAIError as error:
             raise ProviderError(f"LLM request failed: {_describe(error)}") from error
         calls: dict[int, _PendingToolCall] = {}
+        usage: Usage | None = None
         try:
             async for chunk in stream:
+                if chunk.usage is not None:
+                    usage = _usage(chunk.usage) or usage
                 if not chunk.choices:
-                    continue  # e.g. a trailing usage-only chunk
+                    continue
                 delta = chunk.choices[0].delta
                 if delta.content:
                     yield TextDelta(delta.content)
@@ -83,6 +91,8 @@ class OpenAiLlm:
             call = calls[index].finished()
             if call is not None:
                 yield call
+        if usage is not None:
+            yield usage
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -121,6 +131,14 @@ def _tool_schema(tool: ToolSpec) -> dict:
         "type": "function",
         "function": {"name": tool.name, "description": tool.description, "parameters": tool.parameters},
     }
+
+
+def _usage(reported: CompletionUsage) -> Usage | None:
+    """The server's count, or None when it left a figure out (never a guessed 0)."""
+    prompt, completion = reported.prompt_tokens, reported.completion_tokens
+    if not isinstance(prompt, int) or not isinstance(completion, int):
+        return None
+    return Usage(input_tokens=prompt, output_tokens=completion)
 
 
 def _describe(error: openai.OpenAIError | ValueError) -> str:

@@ -10,7 +10,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Sequence
 
-from .base import ChatMessage, TextDelta, ToolCall, ToolSpec
+from .base import ChatMessage, LlmItem, TextDelta, ToolCall, ToolSpec
 
 END_CALL = "end_call"
 _PERSONA_NAME = re.compile(r"Your name is ([^.\n]+)\.")
@@ -44,7 +44,8 @@ class ScriptedPersonaLlm:
         model: str,
         temperature: float,
         tools: Sequence[ToolSpec] = (),
-    ) -> AsyncIterator[TextDelta | ToolCall]:
+    ) -> AsyncIterator[LlmItem]:
+        """No model, so no tokens: it reports no Usage."""
         reply, hang_up = compose_reply(messages)
         for index, word in enumerate(reply.split()):
             if index:
