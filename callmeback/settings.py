@@ -10,6 +10,7 @@ and `REDIS_URL` move it onto PostgreSQL and Redis. Every variable is in `.env.ex
 
 import secrets
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -302,6 +303,15 @@ LLM_API_KEY = env.str("LLM_API_KEY", default="")
 LLM_MODEL = env.str("LLM_MODEL", default="gpt-4o-mini")
 # How long a synthesised opening line (and the fallback apology) stays cached, in seconds.
 GREETING_CACHE_SECONDS = env.int("GREETING_CACHE_SECONDS", default=7 * 24 * 60 * 60)
+# What the voice providers charge us, in US dollars, for the per-call cost breakdown in the
+# admin (the local stand-ins cost nothing). Defaults: Deepgram Nova-3 streaming, gpt-4o-mini,
+# ElevenLabs Flash; set your plan's rates.
+DEEPGRAM_PRICE_PER_MINUTE = Decimal(env.str("DEEPGRAM_PRICE_PER_MINUTE", default="0.0077"))
+LLM_PRICE_PER_MILLION_INPUT_TOKENS = Decimal(env.str("LLM_PRICE_PER_MILLION_INPUT_TOKENS", default="0.15"))
+LLM_PRICE_PER_MILLION_OUTPUT_TOKENS = Decimal(env.str("LLM_PRICE_PER_MILLION_OUTPUT_TOKENS", default="0.60"))
+ELEVENLABS_PRICE_PER_THOUSAND_CHARACTERS = Decimal(
+    env.str("ELEVENLABS_PRICE_PER_THOUSAND_CHARACTERS", default="0.05")
+)
 
 # --- Stripe --------------------------------------------------------------------------------
 

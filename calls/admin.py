@@ -1,5 +1,6 @@
-"""Calls in Django admin: calls (active now, hang up), the caller-ID pool (search and buy
-numbers at Twilio), and a daily page of calls, minutes, revenue and Twilio's cost.
+"""Calls in Django admin: calls (active now, hang up, what each cost us provider by
+provider), the caller-ID pool (search and buy numbers at Twilio), and a daily page of calls,
+minutes, revenue and what the providers cost.
 
 Call records are read-only here: they change through the services (hang-up goes to
 Twilio, whose callback then finishes the call and settles its hold)."""
@@ -23,13 +24,18 @@ from billing.pricing import cents_to_dollars
 from callmeback.errors import ApplicationError
 from callmeback.logging import mask_phone
 from calls import services, twilio
-from calls.models import Call, CallerIdNumber
+from calls.models import Call, CallerIdNumber, CallUsage
 
 DAILY_PAGE_DAYS = 31
 
 
 def _dollars(cents: int | None) -> str:
     return "—" if cents is None else f"${cents_to_dollars(cents):,.2f}"
+
+
+def _provider_dollars(amount: Decimal | None, *, unknown: str = "unknown") -> str:
+    """Provider costs run to fractions of a cent per call."""
+    return unknown if amount is None else f"${amount:,.4f}"
 
 
 class ActiveNowFilter(admin.SimpleListFilter):
@@ -61,7 +67,7 @@ class CallAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     actions = ["hang_up"]
     change_list_template = "calls/admin/call_change_list.html"
-    readonly_fields = ["hold", "settlements"]
+    readonly_fields = ["hold", "settlements", "provider_costs"]
     fieldsets = [
         (None, {"fields": ["user", "persona", "persona_name", "scenario_template", "call_pretext"]}),
         (
@@ -69,7 +75,10 @@ class CallAdmin(admin.ModelAdmin):
             {"fields": ["phone_number", "caller_id", "sid", "status", "twilio_status", "ended_by", "error_message"]},
         ),
         ("Time", {"fields": ["created_at", "start_time", "end_time", "duration", "authorized_seconds"]}),
-        ("Money", {"fields": ["cost_cents", "provider_cost", "provider_cost_unit", "hold", "settlements"]}),
+        (
+            "Money",
+            {"fields": ["cost_cents", "provider_cost", "provider_cost_unit", "hold", "settlements", "provider_costs"]},
+        ),
     ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -120,6 +129,21 @@ class CallAdmin(admin.ModelAdmin):
             ((row.get_kind_display(), _dollars(row.amount), row.source, row.created_at) for row in rows),
         )
 
+    @admin.display(description="Provider costs")
+    def provider_costs(self, call: Call) -> str:
+        """What the call cost us, provider by provider, beside what the person paid."""
+        breakdown = cost_breakdown(call)
+        total = _provider_dollars(breakdown.total)
+        return format_html(
+            '<table id="call-provider-costs"><thead><tr><th>Kind</th><th>Provider</th><th>Usage</th><th>Cost</th>'
+            '</tr></thead><tbody>{}</tbody><tfoot><tr><th colspan="3">Total provider cost{}</th><td>{}</td></tr>'
+            '<tr><th colspan="3">Revenue (what the person paid)</th><td>{}</td></tr></tfoot></table>',
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", breakdown.lines),
+            "" if breakdown.complete else " (at least: some usage is unknown)",
+            total,
+            _dollars(call.cost_cents),
+        )
+
     @admin.action(description="Hang up the selected calls", permissions=["hang_up"])
     def hang_up(self, request, queryset):
         ended = 0
@@ -146,6 +170,36 @@ class CallAdmin(admin.ModelAdmin):
 
 
 @dataclass(frozen=True)
+class CostBreakdown:
+    lines: list[tuple[str, str, str, str]]  # kind, provider, usage, cost
+    total: Decimal
+    complete: bool  # every part of the total is known
+
+
+USAGE_ORDER = {kind: index for index, kind in enumerate(CallUsage.Kind.values)}
+
+
+def cost_breakdown(call: Call) -> CostBreakdown:
+    """Twilio's minutes and price (from its status callback) and the voice providers' usage
+    (stored when the stream ended), with the total we paid for the call."""
+    minutes = "—" if call.duration is None else f"{call.duration / 60:,.1f} minutes ({call.duration} s)"
+    lines = [("Telephony", "twilio", minutes, _provider_dollars(call.provider_cost, unknown="not reported yet"))]
+    costs = [call.provider_cost]
+    complete = call.provider_cost is not None
+    for usage in sorted(call.usage.all(), key=lambda row: (USAGE_ORDER[row.kind], row.unit)):
+        amount = "not reported" if usage.quantity is None else f"{usage.quantity.normalize():,f}"
+        described = f"{amount} {usage.get_unit_display()}"
+        if usage.unreported:
+            described += f" (+ {usage.unreported} request(s) whose usage was never reported)"
+        lines.append((usage.get_kind_display(), usage.provider, described, _provider_dollars(usage.cost)))
+        costs.append(usage.cost)
+        complete = complete and usage.cost is not None and not usage.unreported
+    return CostBreakdown(
+        lines=lines, total=sum((cost for cost in costs if cost is not None), Decimal(0)), complete=complete
+    )
+
+
+@dataclass(frozen=True)
 class DayRow:
     day: date
     calls: int
@@ -153,11 +207,14 @@ class DayRow:
     minutes: int
     revenue: str
     twilio_cost: str
+    voice_cost: str
+    total_cost: str
 
 
 def daily_summary(*, since: date) -> list[DayRow]:
     """Per UTC day since `since`, newest first: calls placed, completed, talk minutes, what
-    people paid (finished calls' cost) and what Twilio charged us. One query."""
+    people paid (finished calls' cost), what Twilio charged us and what the voice providers
+    did (at the configured prices). Two queries: calls, and their usage rows."""
     rows = (
         Call.objects.filter(created_at__date__gte=since)
         .annotate(day=TruncDay("created_at"))
@@ -171,6 +228,13 @@ def daily_summary(*, since: date) -> list[DayRow]:
         )
         .order_by("-day")
     )
+    voice = dict(
+        CallUsage.objects.filter(call__created_at__date__gte=since)
+        .annotate(day=TruncDay("call__created_at"))
+        .values("day")
+        .annotate(cost=Sum("cost", default=Decimal(0)))
+        .values_list("day", "cost")
+    )
     return [
         DayRow(
             day=row["day"].date(),
@@ -179,6 +243,8 @@ def daily_summary(*, since: date) -> list[DayRow]:
             minutes=(row["seconds"] + 30) // 60,
             revenue=_dollars(row["cents"]),
             twilio_cost=f"${row['provider']:,.2f}",
+            voice_cost=f"${voice.get(row['day'], Decimal(0)):,.2f}",
+            total_cost=f"${row['provider'] + voice.get(row['day'], Decimal(0)):,.2f}",
         )
         for row in rows
     ]

@@ -1,5 +1,5 @@
-"""Phone calls: the call record, what was said on it, its recording, the caller's feedback,
-and the pool of numbers we call from.
+"""Phone calls: the call record, what was said on it, what the voice providers did for it,
+its recording, the caller's feedback, and the pool of numbers we call from.
 
 The rules that must never break are constraints here: at most one active call per user,
 E.164 numbers, one Twilio call per record, one feedback per call, turns numbered once.
@@ -131,6 +131,48 @@ class CallTurn(models.Model):
 
     def __str__(self) -> str:
         return f"turn {self.index} of {self.call_id} ({self.speaker})"
+
+
+class CallUsage(models.Model):
+    """What one voice provider did for one call and what it cost us, stored when the media
+    stream ends (`001_*` cost tracking). Admin only. Twilio's part is on the call itself
+    (`duration`, `provider_cost`), from its status callback."""
+
+    class Kind(models.TextChoices):
+        STT = "stt", "Speech to text"
+        LLM = "llm", "Language model"
+        TTS = "tts", "Text to speech"
+
+    class Unit(models.TextChoices):
+        SECONDS = "seconds", "seconds of audio"
+        INPUT_TOKENS = "input_tokens", "input tokens"
+        OUTPUT_TOKENS = "output_tokens", "output tokens"
+        CHARACTERS = "characters", "characters"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="usage")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    provider = models.CharField(max_length=100, help_text="The provider and model, e.g. deepgram nova-3.")
+    unit = models.CharField(max_length=20, choices=Unit.choices)
+    quantity = models.DecimalField(
+        max_digits=14, decimal_places=3, null=True, blank=True, help_text="Empty: the provider reported none."
+    )
+    unreported = models.PositiveIntegerField(
+        default=0,
+        help_text="Requests whose usage the provider never reported (cut off by a barge-in, or a server "
+        "that reports none): not in the quantity or the cost.",
+    )
+    cost = models.DecimalField(
+        max_digits=12, decimal_places=6, null=True, blank=True, help_text="US dollars; empty when unknown."
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name_plural = "call usage"
+        constraints = [models.UniqueConstraint(fields=["call", "kind", "unit"], name="call_usage_once")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.call_id}: {self.quantity} {self.unit}"
 
 
 class CallRecording(models.Model):

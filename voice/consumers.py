@@ -25,7 +25,7 @@ from voice.conversation import CallContext, Conversation, HeardTurn
 from voice.greetings import FALLBACK_LINE, fallback_audio, opening_audio
 from voice.providers import Providers, build_providers
 from voice.selectors import stream_call_context
-from voice.services import call_hang_up, call_turns_record
+from voice.services import call_hang_up, call_turns_record, call_usage_record
 from voice.streams import CALL_ID_PARAMETER, PERSONA_ID_PARAMETER, handshake_is_signed
 
 logger = logging.getLogger(__name__)
@@ -87,6 +87,7 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
     conversation: Conversation | None = None
     writer: TranscriptWriter | None = None
     group: str | None = None
+    providers: Providers | None = None  # the ones this call's conversation uses
     _media_prefix = ""
 
     async def __call__(self, scope, receive, send) -> None:
@@ -183,7 +184,7 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         await self.conversation.start()
 
     async def _conversation(self, context: CallContext) -> Conversation:
-        providers = shared_providers()
+        providers = self.providers = shared_providers()
         opening, fallback = await asyncio.gather(
             opening_audio(providers.tts, context.opening_line, context.voice),
             fallback_audio(providers.tts, context.voice),
@@ -199,11 +200,13 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         await self._finish()
 
     async def _finish(self) -> None:
-        """The stream is over: stop the conversation, store the last turns, leave the group."""
+        """The stream is over: stop the conversation, store the last turns and what the
+        providers did, leave the group."""
         conversation, self.conversation = self.conversation, None
         if conversation is not None:
             await conversation.stop()
             log_metrics(self.call_id, conversation)
+            await self._store_usage(conversation)
         for task in list(getattr(self, "background", ())):
             task.cancel()
         writer, self.writer = self.writer, None
@@ -212,6 +215,17 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         group, self.group = self.group, None
         if group is not None:
             await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def _store_usage(self, conversation: Conversation) -> None:
+        try:
+            await database_sync_to_async(call_usage_record)(
+                call_id=self.call_id,
+                usage=conversation.usage,
+                providers=self.providers,
+                llm_model=conversation.context.llm_model,
+            )
+        except Exception:
+            logger.exception("Provider usage of call %s could not be stored", self.call_id)
 
     # --- Channel-layer messages to the call's group ----------------------------------------
 

@@ -1,16 +1,24 @@
-"""Writes made by a live call: the transcript, turn by turn, as it is heard."""
+"""Writes made by a live call: the transcript, turn by turn, as it is heard, and at its end
+what the voice providers did for it."""
 
 import secrets
 import uuid
 from collections.abc import Sequence
+from decimal import Decimal
 
+from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import User
-from calls.models import Call, CallTurn
+from calls.models import Call, CallTurn, CallUsage
 from calls.services import call_end
 from personas.models import Persona
-from voice.conversation import HeardTurn
+from voice.conversation import HeardTurn, ProviderUsage
+from voice.providers import Providers
+from voice.vad import SAMPLE_RATE
+
+COST_PLACES = Decimal("0.000001")  # CallUsage.cost
+QUANTITY_PLACES = Decimal("0.001")  # CallUsage.quantity
 
 
 def call_turns_record(*, call_id: str, turns: Sequence[HeardTurn]) -> None:
@@ -30,6 +38,67 @@ def call_turns_record(*, call_id: str, turns: Sequence[HeardTurn]) -> None:
         ],
         ignore_conflicts=True,
     )
+
+
+def call_usage_record(*, call_id: str, usage: ProviderUsage, providers: Providers, llm_model: str) -> None:
+    """Stores, once the stream has ended, one row per provider and unit, priced from the
+    settings. LLM tokens the server never reported stay unknown: the rows count those
+    requests instead of guessing their tokens. A local stand-in costs nothing, so nothing of
+    its cost is unknown. A call has one media stream; rows already stored for it stay."""
+    llm = providers.llm.label if providers.is_local["llm"] else llm_model
+    tokens_known = usage.llm_reported > 0 or usage.llm_requests == 0
+    unreported = usage.llm_requests - usage.llm_reported
+    rows = [
+        CallUsage(
+            kind=CallUsage.Kind.STT,
+            provider=providers.stt.label,
+            unit=CallUsage.Unit.SECONDS,
+            quantity=Decimal(usage.stt_audio_bytes) / SAMPLE_RATE,
+        ),
+        CallUsage(
+            kind=CallUsage.Kind.LLM,
+            provider=llm,
+            unit=CallUsage.Unit.INPUT_TOKENS,
+            quantity=Decimal(usage.llm_input_tokens) if tokens_known else None,
+            unreported=unreported,
+        ),
+        CallUsage(
+            kind=CallUsage.Kind.LLM,
+            provider=llm,
+            unit=CallUsage.Unit.OUTPUT_TOKENS,
+            quantity=Decimal(usage.llm_output_tokens) if tokens_known else None,
+            unreported=unreported,
+        ),
+        CallUsage(
+            kind=CallUsage.Kind.TTS,
+            provider=providers.tts.label,
+            unit=CallUsage.Unit.CHARACTERS,
+            quantity=Decimal(usage.tts_characters),
+        ),
+    ]
+    for row in rows:
+        row.call_id = call_id
+        row.provider = row.provider[:100]
+        if providers.is_local[row.kind]:
+            row.cost, row.unreported = Decimal(0), 0
+        else:
+            row.cost = _usage_cost(unit=row.unit, quantity=row.quantity)
+        if row.quantity is not None:
+            row.quantity = row.quantity.quantize(QUANTITY_PLACES)
+    CallUsage.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def _usage_cost(*, unit: str, quantity: Decimal | None) -> Decimal | None:
+    """What `quantity` of `unit` costs us at the configured price, in US dollars; None when unknown."""
+    if quantity is None:
+        return None
+    price, per = {
+        CallUsage.Unit.SECONDS: (settings.DEEPGRAM_PRICE_PER_MINUTE, 60),
+        CallUsage.Unit.INPUT_TOKENS: (settings.LLM_PRICE_PER_MILLION_INPUT_TOKENS, 1_000_000),
+        CallUsage.Unit.OUTPUT_TOKENS: (settings.LLM_PRICE_PER_MILLION_OUTPUT_TOKENS, 1_000_000),
+        CallUsage.Unit.CHARACTERS: (settings.ELEVENLABS_PRICE_PER_THOUSAND_CHARACTERS, 1000),
+    }[unit]
+    return (quantity * price / per).quantize(COST_PLACES)
 
 
 ENDED_BY_REASON = {

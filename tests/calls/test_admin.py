@@ -1,5 +1,6 @@
 """Calls in Django admin: active calls, hang-up through Twilio, the hold and its settlement,
-the daily page, and buying caller-ID numbers through Twilio's API."""
+what a call cost us provider by provider, the daily page, and buying caller-ID numbers
+through Twilio's API."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -8,7 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from calls.models import Call, CallerIdNumber
+from calls.models import Call, CallerIdNumber, CallUsage
 from tests.calls.conftest import PHONE
 from tests.factories import UserFactory
 
@@ -78,6 +79,70 @@ def test_the_daily_page_sums_calls_minutes_revenue_and_twilio_cost_per_day(staff
     today, yesterday = timezone.now().date(), timezone.now().date() - timedelta(days=1)
     assert f"<td>{today:%Y-%m-%d}</td><td>2</td><td>1</td><td>2</td><td>$1.05</td><td>$0.03</td>" in page
     assert f"<td>{yesterday:%Y-%m-%d}</td><td>1</td><td>1</td><td>1</td><td>$0.45</td><td>$0.01</td>" in page
+
+
+def usage(call: Call, kind: str, provider: str, unit: str, quantity: str | None, cost: str | None, unreported=0):
+    CallUsage.objects.create(
+        call=call,
+        kind=kind,
+        provider=provider,
+        unit=unit,
+        quantity=None if quantity is None else Decimal(quantity),
+        cost=None if cost is None else Decimal(cost),
+        unreported=unreported,
+    )
+
+
+def test_a_call_page_shows_what_each_provider_did_and_cost_beside_the_revenue(staff, caller, persona):
+    call = finished(caller, persona, duration=150, cost_cents=125, provider_cost="0.034")
+    usage(call, "stt", "deepgram nova-3", "seconds", "149.96", "0.019245")
+    usage(call, "llm", "gpt-4o-mini", "input_tokens", "2000", "0.000300")
+    usage(call, "llm", "gpt-4o-mini", "output_tokens", "120", "0.000072", unreported=1)
+    usage(call, "tts", "elevenlabs eleven_flash_v2_5", "characters", "900", "0.045000")
+
+    page = staff.get(f"/admin/calls/call/{call.pk}/change/").content.decode()
+
+    rows = [
+        ("Telephony", "twilio", "2.5 minutes (150 s)", "$0.0340"),
+        ("Speech to text", "deepgram nova-3", "149.96 seconds of audio", "$0.0192"),
+        ("Language model", "gpt-4o-mini", "2,000 input tokens", "$0.0003"),
+        (
+            "Language model",
+            "gpt-4o-mini",
+            "120 output tokens (+ 1 request(s) whose usage was never reported)",
+            "$0.0001",
+        ),
+        ("Text to speech", "elevenlabs eleven_flash_v2_5", "900 characters", "$0.0450"),
+    ]
+    body = "".join(
+        f"<tr><td>{kind}</td><td>{provider}</td><td>{used}</td><td>{cost}</td></tr>"
+        for kind, provider, used, cost in rows
+    )
+    assert f"<tbody>{body}</tbody>" in page
+    assert "Total provider cost (at least: some usage is unknown)</th><td>$0.0986</td>" in page
+    assert "Revenue (what the person paid)</th><td>$1.25</td>" in page
+
+
+def test_a_call_whose_usage_is_all_known_shows_its_total_as_exact(staff, caller, persona):
+    call = finished(caller, persona, provider_cost="0.028")
+    usage(call, "tts", "elevenlabs eleven_flash_v2_5", "characters", "100", "0.005000")
+
+    page = staff.get(f"/admin/calls/call/{call.pk}/change/").content.decode()
+
+    assert "Total provider cost</th><td>$0.0330</td>" in page
+
+
+def test_the_daily_page_adds_the_voice_providers_cost_and_the_total_per_day(staff, caller, persona):
+    first = finished(caller, persona, provider_cost="0.028")
+    second = finished(caller, persona, provider_cost="0.014")
+    usage(first, "tts", "elevenlabs eleven_flash_v2_5", "characters", "2000", "0.100000")
+    usage(first, "stt", "deepgram nova-3", "seconds", "120", "0.015400")
+    usage(second, "tts", "elevenlabs eleven_flash_v2_5", "characters", "1000", "0.050000")
+
+    page = staff.get("/admin/calls/call/daily/").content.decode()
+
+    assert f"<td>{timezone.now().date():%Y-%m-%d}</td><td>2</td>" in page
+    assert "<td>$2.10</td><td>$0.04</td><td>$0.17</td><td>$0.21</td></tr>" in page
 
 
 def test_a_number_found_at_twilio_is_bought_into_the_pool_and_calls_go_out_from_it(staff, place, twilio):
