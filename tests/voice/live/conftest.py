@@ -5,6 +5,7 @@ answer TwiML, the consumer, the engine, the providers' adapters, the status call
 the capture."""
 
 import asyncio
+import time
 
 import pytest
 import requests
@@ -12,7 +13,7 @@ from twilio.request_validator import RequestValidator
 
 from billing import services as billing_services
 from calls import services as call_services
-from calls.models import Call
+from calls.models import Call, CallUsage
 from personas.models import Persona
 from tests.asgi_server import AsgiServer
 from tests.billing.conftest import _stripe_settings, card_user, localstripe, make_card, stripe_client, stripe_front  # noqa: F401
@@ -74,7 +75,24 @@ def _live_server_settings(settings, transactional_db, asgi_server, twilio, deepg
     settings.ELEVENLABS_API_URL = tts.http_url
     shared_providers.cache_clear()
     yield
+    # Each stream's end is stored by the server (the call's provider usage) after the test's
+    # socket has closed: let it land before the database is flushed under it. Every call that
+    # reached the engine opened one recogniser stream.
+    wait_for(
+        lambda: CallUsage.objects.values("call").distinct().count() >= len(deepgram.streams),
+        what="the server to store the end of each stream",
+    )
     shared_providers.cache_clear()
+
+
+def wait_for(condition, *, timeout: float = 15.0, what: str = "the condition"):
+    """Bounded poll for something the server does in its own thread."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+    return result
 
 
 @pytest.fixture

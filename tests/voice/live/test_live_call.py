@@ -17,19 +17,9 @@ from calls.services import call_group
 from tests.conftest import client_for
 from tests.fakes.openai_sse import Reply
 from tests.fakes.twilio_media import speech
-from tests.voice.live.conftest import run
+from tests.voice.live.conftest import run, wait_for
 
 ANSWER = "I'm doing great, thanks for calling."
-
-
-def wait_for(condition, *, timeout: float = 15.0, what: str = "the condition"):
-    """Bounded poll for something the server does in its own thread."""
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-    return result
 
 
 def turns_of(call: Call) -> list[CallTurn]:

@@ -9,8 +9,8 @@ from django.conf import settings
 from calls.models import Call, CallUsage
 from tests.fakes.openai_sse import Reply
 from tests.fakes.twilio_media import speech
-from tests.voice.live.conftest import run
-from tests.voice.live.test_live_call import ANSWER, wait_for
+from tests.voice.live.conftest import run, wait_for
+from tests.voice.live.test_live_call import ANSWER
 
 REPLY = ["So", " glad", " to", " hear", " it."]
 
