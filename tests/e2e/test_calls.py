@@ -1,7 +1,10 @@
 """The whole loop in a browser: a new person registers, verifies their phone with the code
 the local Twilio texted, adds a card (localstripe), places a call, answers it on the local
-Twilio's phone page, hangs up, and finds it completed with its cost in the history. The
-call page follows the call live over its websocket; the app runs under daphne."""
+Twilio's phone page, hears the persona, hangs up, and finds it completed with its cost in
+the history. The call page follows the call live over its websocket, the transcript
+included; the app runs under daphne, and the call's media stream goes from the local
+Twilio to the app's consumer with the local voice (espeak-ng, PocketSphinx, the scripted
+persona)."""
 
 import pytest
 from playwright.sync_api import expect
@@ -13,6 +16,7 @@ from tests.e2e.test_billing import _add_card
 from tests.fakes.localstripe_server import LocalStripeServer
 from tests.fakes.twilio import LocalTwilioServer
 from tests.personas.factories import PersonaFactory
+from voice.consumers import shared_providers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -35,10 +39,22 @@ def app_url(settings) -> str:
 
 
 @pytest.fixture
-def twilio(settings):
+def local_voice(settings):
+    """Calls speak and listen with the local stand-ins, whatever keys the environment holds."""
+    settings.DEEPGRAM_API_KEY = settings.LLM_API_KEY = settings.LLM_BASE_URL = settings.ELEVENLABS_API_KEY = ""
+    shared_providers.cache_clear()
+    yield
+    shared_providers.cache_clear()
+
+
+@pytest.fixture
+def twilio(settings, local_voice):
+    """The local Twilio as `scripts/run` serves it: it plays calls out (autopilot) and bridges
+    the phone page to the app's media stream."""
     twilio = LocalTwilioServer.shared()
     twilio.reset()
     twilio.autopilot = True
+    twilio.bridge_phone_audio()
     settings.TWILIO_API_BASE = twilio.url
     settings.TWILIO_ACCOUNT_SID = twilio.account_sid
     settings.TWILIO_AUTH_TOKEN = twilio.auth_token
@@ -56,7 +72,7 @@ def app_page(browser, app_url):
     context.close()
 
 
-def test_register_verify_pay_call_answer_hang_up_and_see_the_cost(app_page, twilio):
+def test_register_verify_pay_call_answer_hear_the_persona_hang_up_and_see_the_cost(app_page, twilio):
     PersonaFactory(is_public=True, name="Morning Coach", greeting="Rise and shine, champion!")
     page = app_page
 
@@ -91,6 +107,11 @@ def test_register_verify_pay_call_answer_hang_up_and_see_the_cost(app_page, twil
     expect(status).to_have_text("Initiated")
     phone.get_by_role("button", name="Answer").click()
     expect(phone.get_by_text("media stream connected")).to_be_visible()
+    expect(status).to_have_text("In progress")
+    transcript = page.locator("[data-live-transcript]")
+    expect(transcript).to_contain_text("Morning Coach: Rise and shine, champion!")
+    page.reload()  # mid-call: the page starts again from the lines so far
+    expect(transcript).to_contain_text("Morning Coach: Rise and shine, champion!")
     expect(status).to_have_text("In progress")
     phone.get_by_role("button", name="Hang up").click()
 
