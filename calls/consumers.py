@@ -15,8 +15,10 @@ NOT_FOUND = 4404
 class CallStatusConsumer(AsyncJsonWebsocketConsumer):
     """Joins the call's channel-layer group and forwards its `call.status` messages (sent by
     the services whenever the call changes), starting with the status as it is now, and the
-    transcript lines the voice stream stores as the call goes (`call.transcript`). The
-    session cookie authenticates; someone else's call looks missing."""
+    transcript lines the voice stream stores as the call goes (`call.transcript`), starting
+    with the lines stored so far. A line stored just as the page joins may come twice; the
+    page keeps one per index. The session cookie authenticates; someone else's call looks
+    missing."""
 
     group = ""
 
@@ -34,8 +36,10 @@ class CallStatusConsumer(AsyncJsonWebsocketConsumer):
         self.group = services.call_group(call.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        # Joined first, then the current status: no change can fall between the two.
+        # Joined first, then the current status and transcript: nothing can fall between.
         await database_sync_to_async(services.call_notify)(call)
+        for line in await database_sync_to_async(selectors.call_transcript_lines)(call=call):
+            await self.send_json({"transcript": line})
 
     async def disconnect(self, code: int) -> None:
         if self.group:
@@ -46,7 +50,7 @@ class CallStatusConsumer(AsyncJsonWebsocketConsumer):
 
     async def call_transcript(self, event: dict) -> None:
         """A line of the conversation, as the voice stream stores it: shown live on the page."""
-        line = {key: event[key] for key in ("index", "speaker", "text", "interrupted") if key in event}
+        line = {key: event[key] for key in selectors.TRANSCRIPT_LINE_FIELDS if key in event}
         await self.send_json({"transcript": line})
 
     async def call_hangup(self, event: dict) -> None:

@@ -67,6 +67,16 @@ def call_get_owned(*, user: User, call_id: object) -> Call:
     return call
 
 
+# A line of the call page's live transcript, as the voice stream publishes it.
+TRANSCRIPT_LINE_FIELDS = ("index", "speaker", "text", "interrupted")
+
+
+def call_transcript_lines(*, call: Call) -> list[dict]:
+    """The turns stored so far, in order, as live-transcript lines (decrypted here): the call
+    page joining late, or again after a reload, starts from these."""
+    return list(call.turns.order_by("index").values(*TRANSCRIPT_LINE_FIELDS))
+
+
 def call_detail(*, user: User, call_id: object) -> Call:
     """The user's call with what its detail shows (hold, feedback, turns, recordings), in three queries."""
     parsed = _parse_uuid(call_id)

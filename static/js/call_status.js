@@ -1,6 +1,7 @@
 // A live call's page: its status arrives over a websocket as Twilio reports it, and the
-// transcript line by line as the conversation goes; once the call is over the page reloads
-// to show the cost and the feedback form.
+// transcript line by line as the conversation goes (first the lines so far, so a reload
+// mid-call shows them all); once the call is over the page reloads to show the cost and the
+// feedback form.
 (() => {
   const panel = document.querySelector("[data-call-status]");
   if (!panel) return;
@@ -10,17 +11,19 @@
   const field = (name) => panel.querySelector(`[data-field="${name}"]`);
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const transcript = document.querySelector("[data-live-transcript]");
-  const addLine = (line) => {
+  const lines = new Map();  // turn index -> line: a line sent twice as the page joins shows once
+  const showLine = (line) => {
     if (!transcript) return;
     const speaker = line.speaker === "persona" ? transcript.dataset.personaName : "You";
-    const text = `${speaker}: ${line.text}${line.interrupted ? " …" : ""}`;
-    transcript.textContent = transcript.textContent ? `${transcript.textContent}\n${text}` : text;
+    lines.set(line.index, `${speaker}: ${line.text}${line.interrupted ? " …" : ""}`);
+    const indexes = [...lines.keys()].sort((a, b) => a - b);
+    transcript.textContent = indexes.map((index) => lines.get(index)).join("\n");
   };
   const socket = new WebSocket(`${scheme}://${location.host}${panel.dataset.socketPath}`);
   socket.addEventListener("message", (event) => {
     const update = JSON.parse(event.data);
     if (update.transcript) {
-      addLine(update.transcript);
+      showLine(update.transcript);
       return;
     }
     const status = field("status");

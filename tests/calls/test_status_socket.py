@@ -12,7 +12,7 @@ from django.test import Client
 from callmeback.routing import websocket_urlpatterns
 from calls import services
 from calls.consumers import NOT_FOUND, UNAUTHENTICATED
-from calls.models import Call
+from calls.models import Call, CallTurn
 from tests.calls.conftest import PHONE
 from tests.factories import UserFactory
 
@@ -105,3 +105,23 @@ def test_the_owner_sees_each_transcript_line_the_voice_stream_stores(call):
     pushed = async_to_sync(scenario)()
 
     assert pushed == {"transcript": {"index": 0, "speaker": "persona", "text": "Hi there!", "interrupted": False}}
+
+
+def test_a_page_joining_mid_call_first_gets_the_lines_stored_so_far_in_order(call):
+    CallTurn.objects.create(call=call, index=1, speaker="person", text="Fine, thanks.")
+    CallTurn.objects.create(call=call, index=0, speaker="persona", text="Hi there!", interrupted=True)
+    socket = communicator(call.pk, cookie=session_cookie(call.user))
+
+    async def scenario():
+        await socket.connect()
+        received = [await socket.receive_json_from(timeout=5) for _ in range(3)]
+        await socket.disconnect()
+        return received
+
+    received = async_to_sync(scenario)()
+
+    assert [message["transcript"] for message in received if "transcript" in message] == [
+        {"index": 0, "speaker": "persona", "text": "Hi there!", "interrupted": True},
+        {"index": 1, "speaker": "person", "text": "Fine, thanks.", "interrupted": False},
+    ]
+    assert [message["status"] for message in received if "status" in message] == ["initiated"]

@@ -22,6 +22,7 @@ from twilio.rest import Client
 from calls.localtwilio import server as localtwilio
 from calls.localtwilio.callbacks import SignedCallback, recording_callback, status_callback, subscribed
 from calls.localtwilio.media import MediaStreamBridge
+from calls.localtwilio.phone_audio import PhoneAudioBridge
 from calls.localtwilio.server import LocalTwilio, RecordedRequest, ScriptedFailure
 from calls.localtwilio.state import TERMINAL_CALL_STATUSES, Call, Message, Recording
 
@@ -102,6 +103,7 @@ class LocalTwilioServer:
         self.console: list[str] = []
         self.twilio = LocalTwilio(autopilot=False, log=self.console.append)
         self.deliver: Callable[[SignedCallback], Any] = post_over_http
+        self.phone_bridge = PhoneAudioBridge(self.twilio)
         self._loop = asyncio.new_event_loop()
         self._started = threading.Event()
 
@@ -119,7 +121,9 @@ class LocalTwilioServer:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
-        runner = web.AppRunner(self.twilio.app(), access_log=None)
+        app = self.twilio.app()
+        self.phone_bridge.add_routes(app)  # the phone page's audio socket, for `bridge_phone_audio()`
+        runner = web.AppRunner(app, access_log=None)
         self._loop.run_until_complete(runner.setup())
         site = web.SockSite(runner, localtwilio.bind(0))
         self._loop.run_until_complete(site.start())
@@ -168,6 +172,12 @@ class LocalTwilioServer:
         self.twilio.media_bridge = MediaStreamBridge()
         self.deliver = post_over_http
         self.console.clear()
+
+    def bridge_phone_audio(self) -> None:
+        """Until the next `reset()`, a call's `<Connect><Stream>` opens the media stream to the
+        app as Twilio does, carrying what the phone page's microphone hears (silence without
+        one) and playing the persona on its speaker, as `run_localtwilio` does."""
+        self.twilio.media_bridge = self.phone_bridge
 
     def client(self) -> Client:
         """An SDK client for test set-up and for checking what the local Twilio holds."""

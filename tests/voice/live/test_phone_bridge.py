@@ -13,38 +13,22 @@ from billing import pricing
 from billing import services as billing_services
 from billing.models import PaymentAuthorization
 from calls import services as call_services
-from calls.localtwilio.phone_audio import PhoneAudioBridge
 from calls.models import Call
 from tests.fakes.openai_sse import Reply
-from tests.fakes.twilio import LocalTwilioServer
 from tests.fakes.twilio_media import speech
 from tests.voice.live.conftest import run
 from tests.voice.live.test_live_call import ANSWER, turns_of, wait_for
 from voice.streams import FRAME_BYTES
 
 
-@pytest.fixture(scope="session")
-def phone_twilio() -> LocalTwilioServer:
-    """A local Twilio of its own that plays calls out, answers them, and bridges its phone page."""
-    server = LocalTwilioServer()
-    server.phone_bridge = PhoneAudioBridge(server.twilio)
-    server.twilio.media_bridge = server.phone_bridge  # its phone-page route goes in with the app
-    server._start()
-    return server
-
-
 @pytest.fixture
-def autopilot(phone_twilio, settings):
-    phone_twilio.reset()
-    phone_twilio.twilio.media_bridge = phone_twilio.phone_bridge
-    phone_twilio.autopilot = True
-    phone_twilio.twilio.set_auto_answer(True)
-    settings.TWILIO_ACCOUNT_SID = phone_twilio.account_sid
-    settings.TWILIO_AUTH_TOKEN = phone_twilio.auth_token
-    settings.TWILIO_API_BASE = phone_twilio.url
-    settings.TWILIO_CALLER_ID = phone_twilio.caller_id
-    yield phone_twilio
-    phone_twilio.reset()
+def autopilot(twilio):
+    """The local Twilio plays calls out, answers them, and bridges its phone page."""
+    twilio.bridge_phone_audio()
+    twilio.autopilot = True
+    twilio.twilio.set_auto_answer(True)
+    yield twilio
+    twilio.reset()
 
 
 def dial(user, persona) -> Call:
