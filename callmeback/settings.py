@@ -344,6 +344,9 @@ TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=15.0)
 CALL_ALLOWED_COUNTRIES = [code.upper() for code in env.list("CALL_ALLOWED_COUNTRIES", default=["US", "CA", "GB"])]
 # A call Twilio has not reported finished this long after its time limit is fetched from Twilio.
 CALL_SWEEP_GRACE_SECONDS = env.int("CALL_SWEEP_GRACE_SECONDS", default=5 * 60)
+# A call ended from the app or by an admin hears the persona's goodbye first; past this, the
+# line is cut at Twilio whatever happened to the stream.
+CALL_GOODBYE_TIMEOUT_SECONDS = env.int("CALL_GOODBYE_TIMEOUT_SECONDS", default=15)
 # How long a signed recording link works.
 RECORDING_LINK_SECONDS = env.int("RECORDING_LINK_SECONDS", default=5 * 60)
 

@@ -2,8 +2,9 @@
 provider), the caller-ID pool (search and buy numbers at Twilio), and a daily page of calls,
 minutes, revenue and what the providers cost.
 
-Call records are read-only here: they change through the services (hang-up goes to
-Twilio, whose callback then finishes the call and settles its hold)."""
+Call records are read-only here: they change through the services. Hanging up is the
+app's own hang-up (a live call hears the persona's goodbye first, then Twilio ends it);
+Twilio's callback then finishes the call and settles its hold."""
 
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -72,7 +73,18 @@ class CallAdmin(admin.ModelAdmin):
         (None, {"fields": ["user", "persona", "persona_name", "scenario_template", "call_pretext"]}),
         (
             "Line",
-            {"fields": ["phone_number", "caller_id", "sid", "status", "twilio_status", "ended_by", "error_message"]},
+            {
+                "fields": [
+                    "phone_number",
+                    "caller_id",
+                    "sid",
+                    "status",
+                    "twilio_status",
+                    "live_stream_sid",
+                    "ended_by",
+                    "error_message",
+                ]
+            },
         ),
         ("Time", {"fields": ["created_at", "start_time", "end_time", "duration", "authorized_seconds"]}),
         (
@@ -153,7 +165,7 @@ class CallAdmin(admin.ModelAdmin):
                 ended += 1
             except ApplicationError as error:
                 self.message_user(request, f"{call}: {error.message}", messages.ERROR)
-        self.message_user(request, f"Hung up {ended} call(s).", messages.SUCCESS)
+        self.message_user(request, f"Hanging up {ended} call(s).", messages.SUCCESS)
 
     def get_urls(self):
         daily = self.admin_site.admin_view(self.daily_view)

@@ -61,6 +61,11 @@ class Call(models.Model):
     sid = models.CharField(max_length=64, unique=True, null=True, blank=True, help_text="Twilio Call SID.")
     error_message = models.CharField(max_length=500, blank=True)
     ended_by = models.CharField(max_length=20, choices=EndedBy.choices, blank=True)
+    live_stream_sid = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Twilio's media stream carrying the call now: set when it starts, cleared when it ends.",
+    )
 
     authorization = models.OneToOneField(
         "billing.PaymentAuthorization", null=True, blank=True, on_delete=models.PROTECT, related_name="call"

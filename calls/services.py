@@ -430,6 +430,7 @@ def call_apply_status(*, sid: str, params: dict, call_id: object = None) -> Call
 def _finish(call: Call, params: dict, moment: datetime) -> None:
     """Terminal report: status, times, duration and what it costs (the caller saves)."""
     status = params.get("CallStatus")
+    call.live_stream_sid = ""  # a stream's server that died never cleared it
     duration = _int_param(params, "CallDuration") or 0
     if status == "completed" and (duration or call.start_time):
         call.status = Call.Status.COMPLETED
@@ -513,26 +514,73 @@ def calls_sweep(*, now: datetime | None = None) -> int:
 
 
 def call_end(*, call: Call, ended_by: str = Call.EndedBy.USER) -> Call:
-    """Hangs up through Twilio; the completed callback then finishes the call. Ending a call
-    that has already ended changes nothing."""
+    """A person (the app, the dashboard) or an admin ends a call; ending it again changes nothing.
+
+    On a live media stream the persona says a short goodbye first: the stream's consumer is
+    asked to (`call.hangup` on the call's group) and hangs up at Twilio once the goodbye has
+    been heard. A safety net hangs up `CALL_GOODBYE_TIMEOUT_SECONDS` later whatever happened
+    to the stream (a restarted server). Until then the call stays in progress, as it is.
+    A call not yet answered, or answered with no stream, is hung up at once. Either way
+    Twilio's completed callback then finishes the call and settles its hold.
+    """
     with transaction.atomic():
         locked = Call.objects.select_for_update().get(pk=call.pk)
         if not locked.is_active:
             return locked
-        if not locked.ended_by:
-            locked.ended_by = ended_by
-            locked.save(update_fields=["ended_by", "updated_at"])
-    _group_send(locked, {"type": "call.hangup", "call_id": str(locked.pk), "ended_by": locked.ended_by})
-    if not locked.sid:
-        return locked
+        first_request = _record_ender(locked, ended_by)
+        if locked.live_stream_sid:
+            if first_request:
+                transaction.on_commit(lambda: _say_goodbye(locked))
+            return locked
+    return _hang_up_at_twilio(locked)
+
+
+def call_hang_up(*, call_id: object, ended_by: str = Call.EndedBy.SYSTEM) -> Call | None:
+    """Cuts the line at Twilio now, no goodbye: the live call once its goodbye has been heard
+    (or the persona ended it), and the safety net after a goodbye's time. Safe to run twice
+    and concurrently: a call Twilio has already ended is taken at its word, and the money
+    moves only with its terminal status, once."""
+    with transaction.atomic():
+        locked = Call.objects.select_for_update().filter(pk=call_id).first()
+        if locked is None or not locked.is_active:
+            return locked
+        _record_ender(locked, ended_by)
+    return _hang_up_at_twilio(locked)
+
+
+def _record_ender(call: Call, ended_by: str) -> bool:
+    """Keeps the first of who ended a locked, active call; True when this request was the first."""
+    if call.ended_by:
+        return False
+    call.ended_by = ended_by
+    call.save(update_fields=["ended_by", "updated_at"])
+    _changed(call)
+    return True
+
+
+def _say_goodbye(call: Call) -> None:
+    """After commit: the live stream's consumer has the persona say goodbye and hang up; the
+    safety net hangs up later if the stream never does."""
+    from calls import tasks  # calls.tasks imports this module
+
+    _group_send(call, {"type": "call.hangup", "call_id": str(call.pk), "ended_by": call.ended_by})
+    tasks.hang_up_after_goodbye.apply_async(args=[str(call.pk)], countdown=settings.CALL_GOODBYE_TIMEOUT_SECONDS)
+
+
+def _hang_up_at_twilio(call: Call) -> Call:
+    """Asks Twilio to end the call: cancel it while it rings, complete it once answered (a
+    live stream means it was, whatever report is still on its way)."""
+    if not call.sid:
+        return call
+    answered = _rank(call.twilio_status) >= _TWILIO_RANK["in-progress"] or bool(call.live_stream_sid)
     try:
-        twilio.call_hang_up(sid=locked.sid, ringing=_rank(locked.twilio_status) < _TWILIO_RANK["in-progress"])
+        twilio.call_hang_up(sid=call.sid, ringing=not answered)
     except twilio.TwilioRequestRejected as error:
         if not (error.is_missing or error.twilio_code == twilio.CALL_NOT_IN_PROGRESS):
             raise
         # Already over at Twilio: take its word for how it ended.
-        return call_refresh_from_twilio(call=locked) or locked
-    return locked
+        return call_refresh_from_twilio(call=call) or call
+    return call
 
 
 def recording_record(*, params: dict, call_id: object = None) -> CallRecording | None:

@@ -1,8 +1,10 @@
-"""Fixtures shared by every test: clean cache, fast hashing, eager Celery, API clients."""
+"""Fixtures shared by every test: clean cache, fast hashing, eager Celery (or a real worker),
+API clients."""
 
 import time
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -43,6 +45,18 @@ def _eager_celery():
     celery_app.conf.task_eager_propagates = True
     yield
     celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker in a thread, on the configured broker (Redis in CI), instead of
+    eager tasks: for tests where a countdown matters. It reads through its own database
+    connection, so the test commits. Tasks still waiting when the test ends are dropped."""
+    celery_app.conf.task_always_eager = False
+    celery_app.control.purge()
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        yield
+    celery_app.control.purge()
 
 
 @pytest.fixture

@@ -3,8 +3,9 @@
 A thin layer: it checks who is on the other end (the signed handshake, then the call the
 `start` message claims), turns Twilio's messages into engine events and the engine's output
 into `media` / `mark` / `clear`. The conversation itself lives in `voice.conversation`.
-The database is read once at `start`, written by a background task (the transcript) and at
-the end (the hang-up); nothing on the audio path waits for it.
+The database is read and the call marked live on this stream at `start`, written by a
+background task (the transcript) and at the end (the hang-up, the stream's end); nothing on
+the audio path waits for it.
 """
 
 import asyncio
@@ -25,7 +26,13 @@ from voice.conversation import CallContext, Conversation, HeardTurn
 from voice.greetings import FALLBACK_LINE, fallback_audio, opening_audio
 from voice.providers import Providers, build_providers
 from voice.selectors import stream_call_context
-from voice.services import call_hang_up, call_turns_record, call_usage_record
+from voice.services import (
+    call_hang_up,
+    call_stream_closed,
+    call_stream_opened,
+    call_turns_record,
+    call_usage_record,
+)
 from voice.streams import CALL_ID_PARAMETER, PERSONA_ID_PARAMETER, handshake_is_signed
 
 logger = logging.getLogger(__name__)
@@ -180,6 +187,8 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(self.group, self.channel_name)
         self.writer = TranscriptWriter(call_id=context.call_id, publish=self._publish_turn)
         self.conversation = await self._conversation(context)
+        # Marked live once a hang-up on the group reaches a conversation that can say goodbye.
+        await database_sync_to_async(call_stream_opened)(call_id=context.call_id, stream_sid=stream_sid)
         logger.info("Media stream started for call %s", context.call_id)
         await self.conversation.start()
 
@@ -201,12 +210,16 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
 
     async def _finish(self) -> None:
         """The stream is over: stop the conversation, store the last turns and what the
-        providers did, leave the group."""
+        providers did, leave the group, and the call is no longer live on a stream."""
         conversation, self.conversation = self.conversation, None
         if conversation is not None:
             await conversation.stop()
             log_metrics(self.call_id, conversation)
             await self._store_usage(conversation)
+            try:
+                await database_sync_to_async(call_stream_closed)(call_id=self.call_id, stream_sid=self.stream_sid)
+            except Exception:  # the call's end (its terminal status) clears it too
+                logger.exception("Call %s: the end of its stream could not be recorded", self.call_id)
         for task in list(getattr(self, "background", ())):
             task.cancel()
         writer, self.writer = self.writer, None
@@ -245,7 +258,9 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         await super().dispatch(message)
 
     async def call_hangup(self, event: dict) -> None:
-        """Hang-up from the app or an admin: the persona says goodbye, then the call ends."""
+        """Hang-up from the app or an admin: the persona says goodbye, then `StreamOutput.end_call`
+        cuts the line at Twilio (`calls.services.call_end` keeps a safety net for a stream that
+        never does)."""
         if self.conversation is None:
             return
         task = asyncio.create_task(self.conversation.request_end(str(event.get("ended_by") or "user")))

@@ -1,5 +1,5 @@
-"""Writes made by a live call: the transcript, turn by turn, as it is heard, and at its end
-what the voice providers did for it."""
+"""Writes made by a live call: its stream opening and closing, the transcript turn by turn
+as it is heard, its hang-up, and at its end what the voice providers did for it."""
 
 import secrets
 import uuid
@@ -10,8 +10,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import User
+from calls import services as call_services
 from calls.models import Call, CallTurn, CallUsage
-from calls.services import call_end
 from personas.models import Persona
 from voice.conversation import HeardTurn, ProviderUsage
 from voice.providers import Providers
@@ -111,10 +111,20 @@ ENDED_BY_REASON = {
 
 
 def call_hang_up(*, call_id: str, reason: str) -> None:
-    """The conversation ended the call (goodbye, silence, time, a provider failure): hang up
-    through Twilio like any other end; the status callback then settles the money."""
-    call = Call.objects.get(id=call_id)
-    call_end(call=call, ended_by=ENDED_BY_REASON.get(reason, Call.EndedBy.SYSTEM))
+    """The conversation ended the call (a goodbye heard, silence, time, a provider failure):
+    the line is cut at Twilio now; the status callback then settles the money."""
+    call_services.call_hang_up(call_id=call_id, ended_by=ENDED_BY_REASON.get(reason, Call.EndedBy.SYSTEM))
+
+
+def call_stream_opened(*, call_id: str, stream_sid: str) -> None:
+    """The call has a live stream now: a hang-up from the app or an admin asks it for a
+    goodbye instead of cutting the line at once."""
+    Call.objects.filter(pk=call_id, status__in=Call.ACTIVE).update(live_stream_sid=stream_sid)
+
+
+def call_stream_closed(*, call_id: str, stream_sid: str) -> None:
+    """The stream is over; a newer stream of the same call keeps its own mark."""
+    Call.objects.filter(pk=call_id, live_stream_sid=stream_sid).update(live_stream_sid="")
 
 
 SIMULATED_CALL_SECONDS = 300

@@ -1,10 +1,8 @@
 """One call (`002_*` §3): detail, hanging up, feedback, the recording; and ownership."""
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.test import TestCase
 
-from calls import services
 from calls.models import Call, CallFeedback, CallRecording, CallTurn
 from tests.conftest import client_for
 
@@ -84,7 +82,7 @@ def test_a_malformed_call_id_is_not_found(caller_client):
 # --- ending a call ----------------------------------------------------------------------------
 
 
-def test_ending_an_answered_call_hangs_up_through_twilio(caller_client, place, twilio):
+def test_ending_an_answered_call_with_no_stream_hangs_up_through_twilio_at_once(caller_client, place, twilio):
     call = place()
     twilio.advance(call.sid, "in-progress")
 
@@ -104,18 +102,6 @@ def test_ending_a_ringing_call_cancels_it(caller_client, place, twilio):
 
     assert _hang_up_requests(twilio, call.sid) == ["canceled"]
     assert twilio.calls[call.sid].status == "canceled"
-
-
-def test_ending_a_call_tells_the_live_voice_consumer_to_say_goodbye(caller_client, place, twilio, channel_layer):
-    call = place()
-    twilio.advance(call.sid, "in-progress")
-    channel = async_to_sync(channel_layer.new_channel)()
-    async_to_sync(channel_layer.group_add)(services.call_group(call.pk), channel)
-
-    _post(caller_client, f"/api/calls/{call.pk}/end")
-
-    message = async_to_sync(channel_layer.receive)(channel)
-    assert (message["type"], message["call_id"]) == ("call.hangup", str(call.pk))
 
 
 def test_ending_a_finished_call_changes_nothing(caller_client, finished_call, twilio):

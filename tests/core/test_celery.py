@@ -2,25 +2,14 @@
 
 import threading
 
-import pytest
-from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
 from django.core import mail
 
 from accounts.tasks import send_email
-from callmeback.celery import app as celery_app
 
 
-@pytest.fixture
-def worker(settings):
+def test_worker_sends_queued_email(celery_worker, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    celery_app.conf.task_always_eager = False
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        yield
-
-
-@pytest.mark.django_db(transaction=True)
-def test_worker_sends_queued_email(worker):
     mail.outbox = []
     finished = threading.Event()
 

@@ -7,17 +7,20 @@ import asyncio
 import time
 
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
 from django.db import connection
 
 from billing import pricing
-from billing.models import PaymentAuthorization
+from billing.models import AuthorizationSettlement, PaymentAuthorization
 from calls.models import Call, CallTurn
 from calls.services import call_group
+from calls.tasks import hang_up_after_goodbye
 from tests.conftest import client_for
 from tests.fakes.openai_sse import Reply
 from tests.fakes.twilio_media import speech
 from tests.voice.live.conftest import run, wait_for
+from voice.conversation import ConversationConfig
 
 ANSWER = "I'm doing great, thanks for calling."
 
@@ -212,21 +215,75 @@ def test_the_persona_says_goodbye_before_the_authorised_time_runs_out(card_user,
     assert finish_at_twilio(twilio, call).ended_by == Call.EndedBy.TIME_LIMIT
 
 
-def test_hanging_up_from_the_app_reaches_the_live_call(live_call, open_stream, twilio):
+def end_from_the_app(client, call: Call):
+    """`POST /api/calls/:id/end` from a thread of its own, whose database connection it closes
+    (the test client keeps it open past the request)."""
+    try:
+        return client.post(f"/api/calls/{call.pk}/end")
+    finally:
+        connection.close()
+
+
+def spoken_since(tts, connections_before: int) -> list[str]:
+    """What the text-to-speech service was asked to say on the sessions opened since."""
+    contexts = [context for opened in tts.connections[connections_before:] for context in opened.contexts.values()]
+    return [text for context in contexts for text in context.spoken]
+
+
+def hang_ups_seen_by(monkeypatch, twilio, stream) -> list[tuple[int, int, int]]:
+    """Each hang-up request Twilio gets, with how much the stream had received then: media
+    messages, marks, and marks echoed back (the audio before them played)."""
+    seen: list[tuple[int, int, int]] = []
+    hang_up = twilio.twilio.call_hangup_requested
+
+    def watched(call, status: str) -> None:
+        received = stream.received
+        seen.append((len(received.media), len(received.marks), len(received.echoed)))
+        hang_up(call, status)
+
+    monkeypatch.setattr(twilio.twilio, "call_hangup_requested", watched)
+    return seen
+
+
+def test_ending_a_live_call_from_the_app_plays_the_goodbye_then_hangs_up_and_bills_once(
+    celery_worker, monkeypatch, live_call, open_stream, tts, twilio
+):
     stream = open_stream(live_call)
+    hang_ups = hang_ups_seen_by(monkeypatch, twilio, stream)
     client = client_for(live_call.user)
+    goodbye = ConversationConfig().hangup_line.format(first_name=(live_call.user.name.split() or [""])[0]).strip()
+    connections_before = len(tts.connections)
 
     async def scenario():
         await stream.open()
         stream.start_line()
         await stream.listen(timeout=15, quiet=0.5)
-        asked = time.monotonic()
-        ended = await asyncio.to_thread(client.post, f"/api/calls/{live_call.pk}/end")
+        # The consumer marked the call live before the opening line began.
+        marked = await database_sync_to_async(Call.objects.get)(pk=live_call.pk)
+        assert marked.live_stream_sid == stream.stream_sid
+        asked, media_before = time.monotonic(), len(stream.received.media)
+        ended = await asyncio.to_thread(end_from_the_app, client, live_call)
         goodbye_heard = await stream.listen(timeout=15, quiet=0.3, since=asked)
-        return ended.status_code, goodbye_heard, await hang_up_reaches_twilio(stream, twilio, live_call)
+        return ended, media_before, goodbye_heard, await hang_up_reaches_twilio(stream, twilio, live_call)
 
-    status_code, goodbye_heard, hung_up = run(scenario())
+    ended, media_before, goodbye_heard, hung_up = run(scenario())
 
-    assert status_code == 200
+    assert ended.status_code == 200
+    assert (ended.json()["call"]["status"], ended.json()["call"]["ended_by"]) == ("in-progress", "user")
     assert goodbye_heard and hung_up
-    assert finish_at_twilio(twilio, live_call).ended_by == Call.EndedBy.USER
+    assert any(goodbye in text for text in spoken_since(tts, connections_before))
+    [(media, marks, echoed)] = hang_ups  # one hang-up, once the goodbye had played to its last mark
+    assert media > media_before and echoed == marks == len(stream.received.marks)
+    wait_for(lambda: not Call.objects.get(pk=live_call.pk).live_stream_sid, what="the stream's end recorded")
+
+    call = finish_at_twilio(twilio, live_call)
+    assert (call.status, call.ended_by) == (Call.Status.COMPLETED, Call.EndedBy.USER)
+    authorization = wait_for(
+        lambda: PaymentAuthorization.objects.filter(pk=call.authorization_id, amount_captured__gt=0).first(),
+        what="the capture by the worker",
+    )
+    assert authorization.amount_captured == pricing.call_cost_cents(call.duration)
+    # The safety net's turn comes later: the call is over, so it changes nothing.
+    assert hang_up_after_goodbye.apply(args=[str(call.pk)]).get() == "completed"
+    assert len(hang_ups) == 1
+    assert AuthorizationSettlement.objects.get(authorization_id=call.authorization_id).kind == "capture"
