@@ -19,7 +19,7 @@ line, takes turns, and interrupts the last reply. It prints, per N:
 Needs PostgreSQL (DATABASE_URL); Redis (REDIS_URL) is used when set. Creates and drops a
 test database.
 
-    .venv/bin/python bench/voice.py [--calls 1,50,100,200,400] [--turns 2] [--caller-processes 2]
+    .venv/bin/python bench/voice.py [--calls 1,50,100,200,400] [--turns 3] [--caller-processes 2]
 """
 
 import argparse
@@ -221,7 +221,18 @@ class Figures:
     voice_to_voice: list[float] = field(default_factory=list)
     barge_in: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
-    call_seconds: list[float] = field(default_factory=list)  # how long each stream was open
+    open_spans: list[tuple[float, float]] = field(default_factory=list)  # each stream's (opened, closed), unix time
+
+    def peak_concurrency(self) -> int:
+        """The most streams open at one moment."""
+        events = sorted(
+            [(opened, 1) for opened, _ in self.open_spans] + [(closed, -1) for _, closed in self.open_spans]
+        )
+        open_now = peak = 0
+        for _, change in events:
+            open_now += change
+            peak = max(peak, open_now)
+        return peak
 
 
 async def one_call(
@@ -238,7 +249,7 @@ async def one_call(
         persona_id=call.persona_id,
         account_sid=ACCOUNT_SID,
     )
-    opened = time.monotonic()
+    opened = time.time()
     try:
         await stream.open(session)
         stream.start_line()
@@ -269,7 +280,7 @@ async def one_call(
         figures.failures.append(type(error).__name__)
     finally:
         await stream.stop()
-        figures.call_seconds.append(time.monotonic() - opened)
+        figures.open_spans.append((opened, time.time()))
 
 
 async def play_calls(calls: list[LiveCall], *, ramp: float, **call_options) -> Figures:
@@ -320,7 +331,7 @@ def ms(value: float | None, decimals: int = 0) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", default="1,50,100,200,400")
-    parser.add_argument("--turns", type=int, default=2, help="Caller turns per call (the last one interrupted).")
+    parser.add_argument("--turns", type=int, default=3, help="Caller turns per call (the last one interrupted).")
     parser.add_argument("--caller-processes", type=int, default=2, help="Processes playing the callers.")
     parser.add_argument("--ramp", type=float, default=5.0, help="Seconds over which the calls are picked up.")
     parser.add_argument("--serve-fakes", action="store_true", help=argparse.SUPPRESS)
@@ -371,7 +382,8 @@ def main() -> None:
             machine_cpu = server_cpu + cpu_seconds(fakes.pid) - fakes_before + callers_cpu
             time.sleep(0.5)  # the last calls' metrics lines
             overhead = engine_overheads(log_path, log_offset)
-            cpu_per_call = server_cpu / sum(figures.call_seconds) * 100  # a core's share per live call
+            call_seconds = sum(closed - opened for opened, closed in figures.open_spans)
+            cpu_per_call = server_cpu / call_seconds * 100  # a core's share per live call
             machine_load = machine_cpu / (ended - began) / os.cpu_count() * 100
             rows.append((count, overhead, figures, lag_p99(lag_file, began, ended), cpu_per_call, machine_load))
             failures = ", ".join(f"{reason}: {n}" for reason, n in Counter(figures.failures).items())
@@ -396,6 +408,7 @@ def main() -> None:
     )
     header = (
         "calls",
+        "peak open",
         "overhead p50",
         "p95",
         "voice-to-voice p50",
@@ -413,6 +426,7 @@ def main() -> None:
             " | ".join(
                 [
                     str(count),
+                    str(figures.peak_concurrency()),
                     ms(percentile(overhead, 0.5), 1),
                     ms(percentile(overhead, 0.95), 1),
                     ms(percentile(figures.voice_to_voice, 0.5)),
