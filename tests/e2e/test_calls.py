@@ -1,14 +1,13 @@
 """The whole loop in a browser: a new person registers, verifies their phone with the code
 the local Twilio texted, adds a card (localstripe), places a call, answers it on the local
 Twilio's phone page, hangs up, and finds it completed with its cost in the history. The
-call page follows the call live over its websocket; the app runs under daphne."""
+call page follows the call live over its websocket; the app runs under uvicorn."""
 
 import pytest
 from playwright.sync_api import expect
 
 from billing.models import PaymentAuthorization
 from calls.models import Call
-from tests.e2e.live_asgi import AsgiLiveServer
 from tests.e2e.test_billing import _add_card
 from tests.fakes.localstripe_server import LocalStripeServer
 from tests.fakes.twilio import LocalTwilioServer
@@ -20,18 +19,17 @@ PHONE = "+14155550123"
 
 
 @pytest.fixture
-def app_url(settings) -> str:
-    """The app under daphne, talking to localstripe and to the local Twilio, which plays
+def app_url(settings, asgi_server) -> str:
+    """The app under uvicorn, talking to localstripe and to the local Twilio, which plays
     calls out for real (autopilot) and posts its callbacks to the app."""
-    server = AsgiLiveServer.shared()
     stripe = LocalStripeServer.shared()
     stripe.reset()
     settings.STRIPE_SECRET_KEY = ""
     settings.STRIPE_PUBLISHABLE_KEY = ""
     settings.STRIPE_API_BASE = stripe.url
     settings.STRIPE_JS_URL = "https://js.stripe.com/v3/"
-    settings.SITE_URL = server.url
-    return server.url
+    settings.SITE_URL = asgi_server.url
+    return asgi_server.url
 
 
 @pytest.fixture
