@@ -1,7 +1,7 @@
 """What the call-history and usage reads cost, through the real ASGI server over HTTP.
 
 Fills a scratch PostgreSQL database with 100,000 calls across 1,000 people (one heavy user
-with 10,000 of them, so a deep page is really deep), starts daphne on it in a subprocess,
+with 10,000 of them, so a deep page is really deep), starts uvicorn on it in a subprocess,
 and times over keep-alive HTTP:
 
   - `GET /health`: a bare JSON view in the same server process (the baseline);
@@ -112,7 +112,10 @@ def start_server(port: int) -> subprocess.Popen:
         "RATELIMIT_ENABLED": "False",
         "LOG_LEVEL": "WARNING",
     }
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "callmeback.asgi:application"]
+    command = [
+        *(sys.executable, "-m", "uvicorn", "callmeback.asgi:application", "--host", "127.0.0.1", "--port", str(port)),
+        *("--no-access-log", "--lifespan", "off"),  # as scripts/run serves it
+    ]
     server = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -122,7 +125,7 @@ def start_server(port: int) -> subprocess.Popen:
         except requests.ConnectionError:
             time.sleep(0.2)
     server.terminate()
-    raise SystemExit("daphne did not start")
+    raise SystemExit("uvicorn did not start")
 
 
 def seconds(session: requests.Session, base: str, plan: list[tuple[str, str | None]]) -> float:
@@ -183,7 +186,7 @@ def main() -> None:
         session = requests.Session()
         seconds(session, base, [("/health", None)] * 50)  # warm up
         cache = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
-        print(f"database: postgresql, cache: {cache}, server: daphne; {count} requests each, keep-alive HTTP")
+        print(f"database: postgresql, cache: {cache}, server: uvicorn; {count} requests each, keep-alive HTTP")
         print("each read alternates with as many GET /health (a bare JSON view in the same server)")
         for label, repeated, distinct in reads:
             cached, health_cached = compare(session, base, repeated)

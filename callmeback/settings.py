@@ -34,7 +34,6 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "daphne",
     # Before django.contrib.auth, so its createsuperuser (checked like registration) wins.
     "accounts",
     "django.contrib.admin",
@@ -401,6 +400,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # The ASGI server's own lines (uvicorn.access is left to its --access-log switch), in
+        # the same format and through the same redaction.
+        "uvicorn.error": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         "stripe": {"level": "WARNING"},
         "twilio": {"level": "WARNING"},

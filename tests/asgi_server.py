@@ -1,15 +1,21 @@
-"""The project's real ASGI application under daphne, for tests that need websockets.
+"""The project's ASGI application under uvicorn, as in production (HTTP and websockets), for
+tests that need real sockets: live calls and the browser tests.
 
-One server per test process, in a background thread, on 127.0.0.1 and a free port (Twisted's
-reactor runs once per process). It shares the test process's settings, database and channel
-layer, so a test's `settings` overrides (SITE_URL, Twilio credentials, provider URLs) reach
-it at once. Tests using it need `transactional_db`: the server reads through its own
-connections and must see what the test committed.
+One server per test process, started on first use in a daemon thread with its own event
+loop, on 127.0.0.1 and a free port. It shares the test process's settings, database,
+channel layer and Celery configuration (eager), so a test's `settings` overrides (SITE_URL,
+provider URLs and keys) reach it at once. It reads and writes through its own database
+connections, so tests using it need `transactional_db`; use it through the `asgi_server`
+fixture (tests/conftest.py).
 """
 
 import threading
+import time
 
-from django.conf import settings
+import uvicorn
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+START_TIMEOUT_SECONDS = 30
 
 
 class AsgiServer:
@@ -17,47 +23,41 @@ class AsgiServer:
     _lock = threading.Lock()
 
     def __init__(self) -> None:
+        from callmeback.asgi import application
+
+        config = uvicorn.Config(
+            # Static files straight from the apps' folders, as `runserver` serves them.
+            ASGIStaticFilesHandler(application),
+            host="127.0.0.1",
+            port=0,
+            log_config=None,  # the test process's logging stays as pytest and Django set it
+            access_log=False,
+            proxy_headers=False,
+            lifespan="off",
+        )
+        self._server = uvicorn.Server(config)
         self.url = ""
-        self._ready = threading.Event()
-        self._server = None
 
     @classmethod
     def shared(cls) -> "AsgiServer":
         with cls._lock:
             if cls._shared is None:
-                cls._shared = cls()
-                cls._shared._start()
+                server = cls()
+                server._start()
+                cls._shared = server
             return cls._shared
 
     def _start(self) -> None:
-        # daphne.server installs Twisted's asyncio reactor when imported: import it first.
-        from daphne.endpoints import build_endpoint_description_strings
-        from daphne.server import Server
-
-        from callmeback.asgi import application
-
-        self._server = Server(
-            application=application,
-            endpoints=build_endpoint_description_strings(host="127.0.0.1", port=0),
-            signal_handlers=False,
-            ready_callable=None,
-        )
-        threading.Thread(target=self._server.run, name="daphne", daemon=True).start()
-        self._wait_listening()
-
-    def _wait_listening(self) -> None:
-        for _ in range(200):
-            if self._server.listening_addresses:
-                host, port = self._server.listening_addresses[0]
-                self.url = f"http://{host}:{port}"
-                return
-            self._ready.wait(0.05)
-        raise RuntimeError("daphne did not start listening")
+        thread = threading.Thread(target=self._server.run, name="uvicorn", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not self._server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start listening")
+            time.sleep(0.02)
+        host, port = self._server.servers[0].sockets[0].getsockname()[:2]
+        self.url = f"http://{host}:{port}"
 
     @property
     def ws_url(self) -> str:
         return "ws" + self.url.removeprefix("http")
-
-    def serve_as_site(self, django_settings=settings) -> None:
-        """Make this server the public SITE_URL, the URL Twilio signs and calls back."""
-        django_settings.SITE_URL = self.url

@@ -1,5 +1,5 @@
 """Fixtures shared by every test: clean cache, fast hashing, eager Celery (or a real worker),
-API clients."""
+API clients, and the app under a real ASGI server for the tests that need one."""
 
 import time
 
@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from accounts.tokens import token_pair_issue
 from callmeback import ratelimit
 from callmeback.celery import app as celery_app
+from tests.asgi_server import AsgiServer
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 
@@ -89,3 +90,9 @@ def client_for(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair_issue(user=user).access}")
     return client
+
+
+@pytest.fixture
+def asgi_server(transactional_db) -> AsgiServer:
+    """The app under uvicorn in this process (one server for the whole run)."""
+    return AsgiServer.shared()

@@ -39,8 +39,8 @@ logger = logging.getLogger(__name__)
 metrics_logger = logging.getLogger("voice.metrics")
 
 POLICY_VIOLATION = 1008  # refused before accepting: the server answers the handshake 403
-# After accepting, daphne (autobahn) only sends 1000 or 3000-4999: 1008's twin in the
-# application range says "policy violation" once the socket is open.
+# After accepting: 1008's twin in the application range (4000-4999) says "policy violation"
+# once the socket is open; an application code reaches the client as it is under any server.
 STREAM_REFUSED = 4008
 
 

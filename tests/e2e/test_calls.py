@@ -2,7 +2,7 @@
 the local Twilio texted, adds a card (localstripe), places a call, answers it on the local
 Twilio's phone page, hears the persona, hangs up, and finds it completed with its cost in
 the history. The call page follows the call live over its websocket, the transcript
-included; the app runs under daphne, and the call's media stream goes from the local
+included; the app runs under uvicorn, and the call's media stream goes from the local
 Twilio to the app's consumer with the local voice (espeak-ng, PocketSphinx, the scripted
 persona)."""
 
@@ -18,7 +18,6 @@ from billing import services as billing_services
 from billing.models import PaymentAuthorization
 from calls.models import Call
 from tests.e2e.conftest import CHROMIUM_FLAGS, _chromium_path
-from tests.e2e.live_asgi import AsgiLiveServer
 from tests.e2e.test_billing import _add_card, _log_in
 from tests.factories import UserFactory
 from tests.fakes.localstripe_server import LocalStripeServer
@@ -33,18 +32,17 @@ PHONE = "+14155550123"
 
 
 @pytest.fixture
-def app_url(settings) -> str:
-    """The app under daphne, talking to localstripe and to the local Twilio, which plays
+def app_url(settings, asgi_server) -> str:
+    """The app under uvicorn, talking to localstripe and to the local Twilio, which plays
     calls out for real (autopilot) and posts its callbacks to the app."""
-    server = AsgiLiveServer.shared()
     stripe = LocalStripeServer.shared()
     stripe.reset()
     settings.STRIPE_SECRET_KEY = ""
     settings.STRIPE_PUBLISHABLE_KEY = ""
     settings.STRIPE_API_BASE = stripe.url
     settings.STRIPE_JS_URL = "https://js.stripe.com/v3/"
-    settings.SITE_URL = server.url
-    return server.url
+    settings.SITE_URL = asgi_server.url
+    return asgi_server.url
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
-"""Live calls over real sockets: the project under daphne, the local Twilio, localstripe,
-and the loopback Deepgram, LLM and ElevenLabs; Twilio's media stream is played by
-`tests/fakes/twilio_media.py`. Everything the server does goes through the real code: the
-answer TwiML, the consumer, the engine, the providers' adapters, the status callback and
-the capture."""
+"""Live calls over real sockets: the project under uvicorn (the `asgi_server` fixture), the
+local Twilio, localstripe, and the loopback Deepgram, LLM and ElevenLabs; Twilio's media
+stream is played by `tests/fakes/twilio_media.py`. Everything the server does goes through
+the real code: the answer TwiML, the consumer, the engine, the providers' adapters, the
+status callback and the capture."""
 
 import asyncio
 import time
@@ -15,7 +15,6 @@ from billing import services as billing_services
 from calls import services as call_services
 from calls.models import Call, CallUsage
 from personas.models import Persona
-from tests.asgi_server import AsgiServer
 from tests.billing.conftest import _stripe_settings, card_user, localstripe, make_card, stripe_client, stripe_front  # noqa: F401
 from tests.fakes.deepgram import API_KEY as DEEPGRAM_KEY
 from tests.fakes.deepgram import FakeDeepgram
@@ -27,11 +26,6 @@ from tests.fakes.twilio import LocalTwilioServer
 from tests.fakes.twilio_media import caller_stream
 from tests.personas.factories import PersonaFactory
 from voice.consumers import shared_providers
-
-
-@pytest.fixture(scope="session")
-def asgi_server() -> AsgiServer:
-    return AsgiServer.shared()
 
 
 @pytest.fixture(scope="session")
