@@ -6,16 +6,19 @@ loop, on 127.0.0.1 and a free port. It shares the test process's settings, datab
 channel layer and Celery configuration (eager), so a test's `settings` overrides (SITE_URL,
 provider URLs and keys) reach it at once. It reads and writes through its own database
 connections, so tests using it need `transactional_db`; use it through the `asgi_server`
-fixture (tests/conftest.py).
+fixture (tests/conftest.py), which lets the server finish its work before the database is
+flushed.
 """
 
 import threading
 import time
 
 import uvicorn
+from asgiref.sync import SyncToAsync
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
 START_TIMEOUT_SECONDS = 30
+IDLE_TIMEOUT_SECONDS = 10
 
 
 class AsgiServer:
@@ -61,3 +64,41 @@ class AsgiServer:
     @property
     def ws_url(self) -> str:
         return "ws" + self.url.removeprefix("http")
+
+    def running_tasks(self) -> frozenset:
+        """The connection tasks running now (one per request or websocket being served)."""
+        return frozenset(self._server.server_state.tasks)
+
+    def wait_until_idle(
+        self, *, already_running: frozenset = frozenset(), timeout: float = IDLE_TIMEOUT_SECONDS
+    ) -> None:
+        """Returns once no request or websocket is being served (other than `already_running`,
+        tasks a test found when it began) and no database work the app handed to a thread is
+        left, so nothing of the test's is still being written; raises after `timeout`.
+
+        A client's last message or hang-up returns before the server has acted on it: a live
+        call's consumer stores its last turns and ends the call after its stream closes. A
+        database flushed under that work deadlocks or loses it. Idle keep-alive connections
+        (a browser's, the local Twilio's) carry no work and are not waited for: the server
+        would keep them open for seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while busy := self._busy(already_running):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the test server is still busy after {timeout:g} s: {busy}")
+            time.sleep(0.02)
+        # Database work from async code runs on asgiref's one shared thread, in order, and goes
+        # on even when the task awaiting it was cancelled: once a no-op queued behind it has
+        # run, it is done.
+        SyncToAsync.single_thread_executor.submit(lambda: None).result(timeout=max(0.0, deadline - time.monotonic()))
+
+    def _busy(self, already_running: frozenset) -> str:
+        """What the server is still doing: its new connection tasks and its open websockets
+        (named by their paths), or "" when nothing."""
+        state = self._server.server_state
+        websocket = self._server.config.ws_protocol_class
+        tasks = len(self.running_tasks() - already_running)
+        sockets = [c.scope["path"] for c in list(state.connections) if isinstance(c, websocket) and hasattr(c, "scope")]
+        if not tasks and not sockets:
+            return ""
+        return f"{tasks} running connection task(s), open websocket(s): {sockets or 'none'}"

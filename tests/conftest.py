@@ -2,6 +2,7 @@
 API clients, and the app under a real ASGI server for the tests that need one."""
 
 import time
+from collections.abc import Iterator
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -93,6 +94,11 @@ def client_for(user) -> APIClient:
 
 
 @pytest.fixture
-def asgi_server(transactional_db) -> AsgiServer:
-    """The app under uvicorn in this process (one server for the whole run)."""
-    return AsgiServer.shared()
+def asgi_server(transactional_db) -> Iterator[AsgiServer]:
+    """The app under uvicorn in this process (one server for the whole run). After the test,
+    and before its database is flushed, waits until the server has finished what the test
+    set going (a call's last turns, its hang-up), so the flush never runs under it."""
+    server = AsgiServer.shared()
+    already_running = server.running_tasks()
+    yield server
+    server.wait_until_idle(already_running=already_running)
