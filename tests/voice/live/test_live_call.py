@@ -226,12 +226,18 @@ def test_hanging_up_from_the_app_reaches_the_live_call(live_call, open_stream, t
     stream = open_stream(live_call)
     client = client_for(live_call.user)
 
+    def end_from_the_app():
+        try:
+            return client.post(f"/api/calls/{live_call.pk}/end")
+        finally:
+            connection.close()  # this worker thread's own; left open, it outlives the test database
+
     async def scenario():
         await stream.open()
         stream.start_line()
         await stream.listen(timeout=15, quiet=0.5)
         asked = time.monotonic()
-        ended = await asyncio.to_thread(client.post, f"/api/calls/{live_call.pk}/end")
+        ended = await asyncio.to_thread(end_from_the_app)
         goodbye_heard = await stream.listen(timeout=15, quiet=0.3, since=asked)
         return ended.status_code, goodbye_heard, await hang_up_reaches_twilio(stream, twilio, live_call)
 
