@@ -6,13 +6,14 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.security.websocket import AllowedHostsOriginValidator
 
 from callmeback.errors import NotFound
+from callmeback.websockets import SocketAndLayerLoop
 from calls import selectors, services
 
 UNAUTHENTICATED = 4401
 NOT_FOUND = 4404
 
 
-class CallStatusConsumer(AsyncJsonWebsocketConsumer):
+class CallStatusConsumer(SocketAndLayerLoop, AsyncJsonWebsocketConsumer):
     """Joins the call's channel-layer group and forwards its `call.status` messages (sent by
     the services whenever the call changes), starting with the status as it is now, and the
     transcript lines the voice stream stores as the call goes (`call.transcript`), starting

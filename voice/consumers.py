@@ -17,10 +17,9 @@ import json
 import logging
 
 from channels.db import database_sync_to_async
-from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
-from channels.layers import get_channel_layer
 
+from callmeback.websockets import SocketAndLayerLoop
 from calls.services import call_group
 from voice.conversation import CallContext, Conversation, HeardTurn
 from voice.greetings import FALLBACK_LINE, fallback_audio, opening_audio
@@ -86,7 +85,7 @@ class TranscriptWriter:
                 await self.publish(turn)
 
 
-class MediaStreamConsumer(AsyncWebsocketConsumer):
+class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
     """`/api/voice/stream`: Twilio's bidirectional media stream for one call."""
 
     stream_sid: str | None = None
@@ -96,35 +95,6 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
     group: str | None = None
     providers: Providers | None = None  # the ones this call's conversation uses
     _media_prefix = ""
-
-    async def __call__(self, scope, receive, send) -> None:
-        """Channels' consumer loop, made cheaper per frame.
-
-        Channels waits on the socket and the channel layer together, with a new task and an
-        `asyncio.wait` for every message: at 50 frames a second per call, a large share of a
-        frame's cost. Here the socket is read in a plain loop and the channel layer (it brings
-        only the hang-up) by a task of its own.
-        """
-        self.scope = scope
-        self.base_send = send
-        self.channel_layer = get_channel_layer(self.channel_layer_alias)
-        self.channel_name = await self.channel_layer.new_channel()
-        layer_reader = asyncio.create_task(self._read_channel_layer())
-        try:
-            while True:
-                await self.dispatch(await receive())
-        except StopConsumer:
-            pass
-        finally:
-            layer_reader.cancel()
-
-    async def _read_channel_layer(self) -> None:
-        while True:
-            message = await self.channel_layer.receive(self.channel_name)
-            try:
-                await self.dispatch(message)
-            except Exception:
-                logger.exception("Media stream: a channel-layer message failed (%s)", message.get("type"))
 
     async def connect(self) -> None:
         signature = dict(self.scope["headers"]).get(b"x-twilio-signature", b"").decode("latin-1")

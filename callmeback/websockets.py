@@ -1,0 +1,57 @@
+"""Channels' consumer loop, reworked for sockets that live long or carry many messages."""
+
+import asyncio
+import logging
+
+from channels.exceptions import StopConsumer
+from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
+
+READER_STOP = "layer.reader.stop"  # sent by a consumer to itself when its socket ends
+READER_STOP_SECONDS = 2.0
+
+
+class SocketAndLayerLoop:
+    """Mixed in before a Channels websocket consumer: reads the socket in a plain loop and the
+    channel layer in a task of its own.
+
+    Channels waits on both together, with a new task and an `asyncio.wait` for every message:
+    at 50 frames a second per live call, a large share of a frame's cost. And it ends by
+    cancelling the layer read: redis-py 8.1 can swallow a cancellation that lands while
+    channels_redis waits in BZPOPMIN, and the read then polls for ever (a leaked task and
+    connection per socket, or a test's event loop that never closes). Here the read is ended
+    by a message the consumer sends itself, and cancelled only if that does not arrive.
+    """
+
+    async def __call__(self, scope, receive, send) -> None:
+        self.scope = scope
+        self.base_send = send
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.channel_name = await self.channel_layer.new_channel()
+        layer_reader = asyncio.create_task(self._read_channel_layer())
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
+        finally:
+            await self._stop_reader(layer_reader)
+
+    async def _read_channel_layer(self) -> None:
+        while True:
+            message = await self.channel_layer.receive(self.channel_name)
+            if message.get("type") == READER_STOP:
+                return
+            try:
+                await self.dispatch(message)
+            except Exception:
+                logger.exception("A channel-layer message to a websocket failed (%s)", message.get("type"))
+
+    async def _stop_reader(self, reader: asyncio.Task) -> None:
+        try:
+            await self.channel_layer.send(self.channel_name, {"type": READER_STOP})
+            await asyncio.wait({reader}, timeout=READER_STOP_SECONDS)
+        finally:
+            if not reader.done():
+                reader.cancel()
