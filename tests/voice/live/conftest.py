@@ -13,7 +13,7 @@ from twilio.request_validator import RequestValidator
 
 from billing import services as billing_services
 from calls import services as call_services
-from calls.models import Call, CallUsage
+from calls.models import Call
 from personas.models import Persona
 from tests.billing.conftest import _stripe_settings, card_user, localstripe, make_card, stripe_client, stripe_front  # noqa: F401
 from tests.fakes.deepgram import API_KEY as DEEPGRAM_KEY
@@ -68,14 +68,7 @@ def _live_server_settings(settings, transactional_db, asgi_server, twilio, deepg
     settings.ELEVENLABS_API_KEY = ELEVENLABS_KEY
     settings.ELEVENLABS_API_URL = tts.http_url
     shared_providers.cache_clear()
-    yield
-    # Each stream's end is stored by the server (the call's provider usage) after the test's
-    # socket has closed: let it land before the database is flushed under it. Every call that
-    # reached the engine opened one recogniser stream.
-    wait_for(
-        lambda: CallUsage.objects.values("call").distinct().count() >= len(deepgram.streams),
-        what="the server to store the end of each stream",
-    )
+    yield  # the `asgi_server` fixture lets the server store each stream's end before the flush
     shared_providers.cache_clear()
 
 
