@@ -39,6 +39,18 @@ def communicator(call_id, *, cookie: bytes = b"", origin: bytes = b"http://local
     return WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/calls/{call_id}/status", headers=headers)
 
 
+def connect_once(socket: WebsocketCommunicator) -> tuple[bool, int | None]:
+    """Connects, then hangs up, so the consumer has ended before the test's event loop closes
+    (closing it cancels whatever still runs, a pending channel-layer read included)."""
+
+    async def scenario():
+        outcome = await socket.connect()
+        await socket.disconnect()
+        return outcome
+
+    return async_to_sync(scenario)()
+
+
 @pytest.fixture
 def call(persona) -> Call:
     owner = UserFactory()
@@ -69,7 +81,7 @@ def test_the_owner_gets_the_current_status_then_each_change(call):
 def test_someone_elses_call_looks_missing(call):
     socket = communicator(call.pk, cookie=session_cookie(UserFactory()))
 
-    connected, code = async_to_sync(socket.connect)()
+    connected, code = connect_once(socket)
 
     assert (connected, code) == (False, NOT_FOUND)
 
@@ -77,7 +89,7 @@ def test_someone_elses_call_looks_missing(call):
 def test_without_a_session_the_socket_is_refused(call):
     socket = communicator(call.pk)
 
-    connected, code = async_to_sync(socket.connect)()
+    connected, code = connect_once(socket)
 
     assert (connected, code) == (False, UNAUTHENTICATED)
 
@@ -85,7 +97,7 @@ def test_without_a_session_the_socket_is_refused(call):
 def test_a_page_from_another_site_cannot_open_the_socket(call):
     socket = communicator(call.pk, cookie=session_cookie(call.user), origin=b"https://evil.example")
 
-    connected, _ = async_to_sync(socket.connect)()
+    connected, _ = connect_once(socket)
 
     assert connected is False
 
