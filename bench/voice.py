@@ -28,6 +28,7 @@ import json
 import multiprocessing
 import os
 import random
+import secrets
 import signal
 import socket
 import subprocess
@@ -42,6 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "callmeback.settings")
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))  # a throwaway database, a throwaway key
 
 import django  # noqa: E402
 
