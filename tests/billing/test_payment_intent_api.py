@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from billing import services
-from billing.localstripe import bind
 from billing.models import PaymentAuthorization
+from devtools.localstripe.server import bind
 from tests.conftest import client_for
 
 URL = "/api/user/create-payment-intent"

@@ -14,8 +14,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from calls.models import Call
+from devtools.stream_client import TwilioMediaStream, mulaw_to_wav
+from voice.providers.audio import TELEPHONE_RATE, wav_to_mulaw
 from voice.services import call_simulation_create
-from voice.stream_client import TwilioMediaStream, mulaw_to_wav, wav_to_mulaw
 from voice.streams import handshake_signature, stream_url
 
 
@@ -36,7 +37,7 @@ class Command(BaseCommand):
         if not settings.TWILIO_AUTH_TOKEN:
             raise CommandError("TWILIO_AUTH_TOKEN is not set: the server would refuse the stream.")
         call = self._call(options)
-        turns = [wav_to_mulaw(Path(path).read_bytes()) for path in options["wav"]]
+        turns = [self._caller_audio(Path(path)) for path in options["wav"]]
         stream = TwilioMediaStream.for_call(
             url=stream_url(options["url"]),
             auth_token=settings.TWILIO_AUTH_TOKEN,
@@ -48,9 +49,18 @@ class Command(BaseCommand):
         )
         heard = asyncio.run(self._play(stream, turns, timeout=options["timeout"]))
         Path(options["out"]).write_bytes(mulaw_to_wav(heard))
-        self.stdout.write(f"Call {call.id}: {len(heard) / 8000:.1f} s of the persona written to {options['out']}")
+        seconds = len(heard) / TELEPHONE_RATE
+        self.stdout.write(f"Call {call.id}: {seconds:.1f} s of the persona written to {options['out']}")
         if stream.close_code not in (None, 1000):
             self.stdout.write(f"The server closed the stream with code {stream.close_code}.")
+
+    @staticmethod
+    def _caller_audio(path: Path) -> bytes:
+        """The caller's WAV as the phone line carries it (the project's one WAV reader)."""
+        try:
+            return wav_to_mulaw(path.read_bytes())
+        except ValueError as error:
+            raise CommandError(f"{path}: {error}") from error
 
     def _call(self, options) -> Call:
         if options["call_id"]:

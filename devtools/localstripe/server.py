@@ -21,7 +21,7 @@ from aiohttp import web
 from localstripe.resources import PaymentMethod, store
 from localstripe.webhooks import register_webhook
 
-from billing.conf import LOCALSTRIPE_HOST
+from callmeback.stand_ins import LOOPBACK_HOST
 
 with warnings.catch_warnings():
     # localstripe registers plain functions as aiohttp handlers, which aiohttp deprecates.
@@ -106,7 +106,7 @@ def bind(port: int) -> socket.socket:
     from the moment it is returned, so clients may connect before the server loop runs."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((LOCALSTRIPE_HOST, port))
+    sock.bind((LOOPBACK_HOST, port))
     sock.listen(128)
     return sock
 

@@ -2,7 +2,7 @@
 
 import shlex
 
-from calls.localtwilio import LOCAL_ENVIRONMENT
+from callmeback.stand_ins import LOCALTWILIO_SETTINGS
 
-for name, value in LOCAL_ENVIRONMENT.items():
+for name, value in LOCALTWILIO_SETTINGS.items():
     print(f"export {name}={shlex.quote(value)}")

@@ -29,9 +29,9 @@ def client(twilio) -> Client:
 
 @pytest.fixture
 def receiver():
-    receiver = AppStub()
+    receiver = AppStub().start()
     yield receiver
-    receiver.close()
+    receiver.stop()
 
 
 def place_call(twilio, client, *, callback_url="https://app.example/api/twilio/callback", **overrides):

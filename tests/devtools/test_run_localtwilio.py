@@ -9,7 +9,7 @@ import pytest
 import requests
 from twilio.rest import Client
 
-from calls.localtwilio import LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN
+from callmeback.stand_ins import LOCALTWILIO_ACCOUNT_SID, LOCALTWILIO_AUTH_TOKEN
 from tests.fakes.twilio import RebasedHttpClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,14 +41,14 @@ def test_listens_on_loopback_serves_the_phone_page_and_keeps_bought_numbers(tmp_
     try:
         assert url.startswith("http://127.0.0.1:")
         assert "Answer calls automatically" in requests.get(f"{url}/phone", timeout=5).text
-        client = Client(LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN, http_client=RebasedHttpClient(url))
+        client = Client(LOCALTWILIO_ACCOUNT_SID, LOCALTWILIO_AUTH_TOKEN, http_client=RebasedHttpClient(url))
         client.incoming_phone_numbers.create(phone_number="+12125550142")
     finally:
         _stop(process)
 
     process, url = _start(numbers_file)
     try:
-        client = Client(LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN, http_client=RebasedHttpClient(url))
+        client = Client(LOCALTWILIO_ACCOUNT_SID, LOCALTWILIO_AUTH_TOKEN, http_client=RebasedHttpClient(url))
         owned = [number.phone_number for number in client.incoming_phone_numbers.list()]
         assert "+12125550142" in owned
     finally:

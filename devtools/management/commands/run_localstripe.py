@@ -6,8 +6,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.urls import reverse
 
-from billing import localstripe
-from billing.conf import LOCALSTRIPE_PORT, stripe_config
+from billing.conf import stripe_config
+from callmeback.stand_ins import LOCALSTRIPE_PORT
+from devtools.localstripe import server as localstripe
 
 
 class Command(BaseCommand):

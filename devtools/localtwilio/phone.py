@@ -7,14 +7,13 @@ content type other sites cannot send without a preflight, so they cannot press t
 """
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
-from calls.localtwilio.state import Call, last4, now
-
-if TYPE_CHECKING:
-    from calls.localtwilio.server import LocalTwilio
+from devtools.localtwilio.account import ACCOUNT
+from devtools.localtwilio.lifecycle import SWITCHBOARD
+from devtools.localtwilio.state import Call, last4, now
 
 PAGE = Path(__file__).with_name("phone.html")
 SHOWN_CALLS = 5
@@ -33,18 +32,12 @@ def call_state(call: Call) -> dict[str, Any]:
     }
 
 
-def twilio_of(request: web.Request) -> "LocalTwilio":
-    from calls.localtwilio.server import TWILIO
-
-    return request.app[TWILIO]
-
-
 async def page(request: web.Request) -> web.Response:
     return web.Response(text=PAGE.read_text(), content_type="text/html")
 
 
 async def state(request: web.Request) -> web.Response:
-    twilio = twilio_of(request)
+    twilio = request.app[ACCOUNT]
     with twilio.store.lock:
         calls = sorted(twilio.store.calls.values(), key=lambda call: call.date_created, reverse=True)
         shown = [call_state(call) for call in calls[:SHOWN_CALLS]]
@@ -53,22 +46,20 @@ async def state(request: web.Request) -> web.Response:
 
 async def act(request: web.Request) -> web.Response:
     """The person answers, declines or hangs up one call."""
-    twilio = twilio_of(request)
     action, sid = request.match_info["action"], request.match_info["sid"]
     if request.content_type != "application/json" or action not in ACTIONS:
         raise web.HTTPBadRequest(text="POST JSON to answer, decline or hangup")
-    if not twilio.phone_action(sid, action):
+    if not request.app[SWITCHBOARD].phone_action(sid, action):
         raise web.HTTPConflict(text="That call is not ringing or on the line.")
     return web.json_response({"ok": True})
 
 
 async def auto_answer(request: web.Request) -> web.Response:
-    twilio = twilio_of(request)
     if request.content_type != "application/json":
         raise web.HTTPBadRequest(text='POST JSON {"on": true|false}')
     body = await request.json()
-    twilio.set_auto_answer(bool(body.get("on")))
-    return web.json_response({"auto_answer": twilio.auto_answer})
+    request.app[SWITCHBOARD].set_auto_answer(bool(body.get("on")))
+    return web.json_response({"auto_answer": request.app[ACCOUNT].auto_answer})
 
 
 def add_routes(app: web.Application) -> None:

@@ -1,12 +1,13 @@
-"""The local Twilio as one object: its credentials, its records, the REST API and (with
-`autopilot`) the calls it plays out like Twilio would. `manage.py run_localtwilio` serves
-it; the test suite runs it in a thread (tests/fakes/twilio.py)."""
+"""The local Twilio's account: its credentials, where it listens, its records and the REST
+requests it got. Everything else (the REST API, the phone page, the calls it plays out)
+acts on this one object, which imports none of them.
+"""
 
 import base64
+import binascii
 import json
 import re
 import secrets
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,20 +15,14 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from calls.localtwilio import (
-    LOCAL_ACCOUNT_SID,
-    LOCAL_AUTH_TOKEN,
-    LOCAL_CALLER_ID,
-    LOCAL_VERIFY_SERVICE_SID,
-    LOCALTWILIO_HOST,
-    phone,
-    rest,
+from callmeback.stand_ins import (
+    LOCALTWILIO_ACCOUNT_SID,
+    LOCALTWILIO_AUTH_TOKEN,
+    LOCALTWILIO_CALLER_ID,
+    LOCALTWILIO_VERIFY_SERVICE_SID,
 )
-from calls.localtwilio.lifecycle import CallRunner
-from calls.localtwilio.media import MediaStreamBridge
-from calls.localtwilio.state import Call, Recording, Store, last4, new_sid
-
-TWILIO = web.AppKey("localtwilio", object)
+from devtools.localtwilio.media import MediaStreamBridge
+from devtools.localtwilio.state import Call, Recording, Store, last4, new_sid
 
 
 @dataclass(frozen=True)
@@ -51,20 +46,20 @@ class ScriptedFailure:
         return method == self.method and re.search(self.path_pattern, path) is not None
 
 
-class LocalTwilio:
+class TwilioAccount:
     """One Twilio account with one Verify service and one number, `caller_id`.
 
-    With `autopilot` each call is played out like Twilio does (lifecycle.CallRunner) and
+    With `autopilot` each call is played out like Twilio does (lifecycle.Switchboard) and
     rings the phone page; without it calls stay as the REST API left them (for tests,
     which move them on themselves)."""
 
     def __init__(
         self,
         *,
-        account_sid: str = LOCAL_ACCOUNT_SID,
-        auth_token: str = LOCAL_AUTH_TOKEN,
-        verify_service_sid: str = LOCAL_VERIFY_SERVICE_SID,
-        caller_id: str = LOCAL_CALLER_ID,
+        account_sid: str = LOCALTWILIO_ACCOUNT_SID,
+        auth_token: str = LOCALTWILIO_AUTH_TOKEN,
+        verify_service_sid: str = LOCALTWILIO_VERIFY_SERVICE_SID,
+        caller_id: str = LOCALTWILIO_CALLER_ID,
         autopilot: bool = True,
         auto_answer: bool = False,
         media_bridge: MediaStreamBridge | None = None,
@@ -84,7 +79,6 @@ class LocalTwilio:
         self.store = Store()
         self.requests: list[RecordedRequest] = []
         self.failures: list[ScriptedFailure] = []
-        self.runners: dict[str, CallRunner] = {}
         self._session: aiohttp.ClientSession | None = None
         self.store.own_number(account_sid, caller_id, "Local caller ID")
         self.numbers_file = numbers_file
@@ -92,25 +86,13 @@ class LocalTwilio:
             for number in json.loads(numbers_file.read_text()):
                 self.store.own_number(account_sid, number["phone_number"], number["friendly_name"])
 
-    def reset(self) -> None:
+    def forget_records(self) -> None:
         """Forgets every record, request and scripted failure; keeps the caller ID number."""
         with self.store.lock:
             self.store.clear()
             self.requests.clear()
             self.failures.clear()
-            for runner in self.runners.values():
-                runner.stop()
-            self.runners.clear()
             self.store.own_number(self.account_sid, self.caller_id, "Local caller ID")
-
-    def app(self) -> web.Application:
-        app = web.Application(middlewares=[rest.rest_middleware])
-        app[TWILIO] = self
-        rest.add_routes(app)
-        phone.add_routes(app)
-        self.media_bridge.add_routes(app)
-        app.on_cleanup.append(self._close_session)
-        return app
 
     def session(self) -> aiohttp.ClientSession:
         """The HTTP client for requests to the app (callbacks, TwiML), on the server's loop."""
@@ -118,7 +100,7 @@ class LocalTwilio:
             self._session = aiohttp.ClientSession()
         return self._session
 
-    async def _close_session(self, app: web.Application) -> None:
+    async def close_session(self, app: web.Application) -> None:
         if self._session is not None:
             await self._session.close()
 
@@ -135,7 +117,7 @@ class LocalTwilio:
         return None
 
     def authenticated(self, header: str) -> bool:
-        credentials = rest.basic_auth(header)
+        credentials = basic_auth(header)
         return credentials is not None and (
             secrets.compare_digest(credentials[0], self.account_sid)
             and secrets.compare_digest(credentials[1], self.auth_token)
@@ -148,51 +130,7 @@ class LocalTwilio:
     def recording_media_url(self, sid: str) -> str:
         return f"{self.url}/2010-04-01/Accounts/{self.account_sid}/Recordings/{sid}"
 
-    # --- What the REST API sets in motion -----------------------------------------------
-
-    def call_created(self, call: Call) -> None:
-        self.log(f"Call {call.sid} to {last4(call.to)} queued")
-        if self.autopilot:
-            self.runners[call.sid] = runner = CallRunner(self, call)
-            runner.start()
-
-    def call_hangup_requested(self, call: Call, status: str) -> None:
-        """A REST hang-up: a call not yet answered is canceled, an answered one completed
-        (`Status=canceled` leaves an answered call alone, as Twilio does).
-        A played-out call ends through its runner, which posts the final callback."""
-        runner = self.runners.get(call.sid)
-        if runner is not None:
-            runner.act(status)
-            return
-        with self.store.lock:
-            if call.status != "in-progress":
-                call.finish("canceled")
-            elif status == "completed":
-                call.finish("completed")
-
-    def call_redirected(self, call: Call) -> None:
-        """A REST redirect (new Twiml or Url): the runner plays it instead of the current TwiML."""
-        runner = self.runners.get(call.sid)
-        if runner is not None:
-            runner.act("redirect")
-
-    def set_auto_answer(self, on: bool) -> None:
-        """Turning it on also picks up the calls ringing now."""
-        self.auto_answer = on
-        if on:
-            for sid, runner in list(self.runners.items()):
-                if runner.call.status == "ringing":
-                    self.phone_action(sid, "answer")
-
-    def phone_action(self, sid: str, action: str) -> bool:
-        """The person answers, declines or hangs up on the phone page; False if that call
-        is not ringing (answer, decline) or on the line (hang up) under autopilot."""
-        runner = self.runners.get(sid)
-        expected = "in-progress" if action == "hangup" else "ringing"
-        if runner is None or runner.call.status != expected:
-            return False
-        runner.act(action)
-        return True
+    # --- What the REST API and played-out calls leave behind --------------------------------
 
     def recording_made(self, call: Call) -> Recording:
         """The recording of a finished call that asked for one (`Record=true`)."""
@@ -227,10 +165,16 @@ class LocalTwilio:
         self.log(f"SMS to {last4(to)}: {body}")
 
 
-def bind(port: int) -> socket.socket:
-    """A listening socket on 127.0.0.1 (port 0 picks a free one), accepting connections at once."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((LOCALTWILIO_HOST, port))
-    sock.listen(128)
-    return sock
+def basic_auth(header: str) -> tuple[str, str] | None:
+    """The username and password of an `Authorization: Basic` header, or None."""
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        username, _, password = base64.b64decode(encoded).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return username, password
+
+
+ACCOUNT = web.AppKey("localtwilio-account", TwilioAccount)

@@ -6,7 +6,7 @@ import pytest
 import requests
 from twilio.request_validator import RequestValidator
 
-from calls.localtwilio.media import MediaStreamBridge
+from devtools.localtwilio.media import MediaStreamBridge
 from tests.fakes.twilio import AppStub, LocalTwilioServer, wait_until
 
 TO = "+14155550123"
@@ -24,9 +24,9 @@ def twilio():
 
 @pytest.fixture
 def app():
-    stub = AppStub()
+    stub = AppStub().start()
     yield stub
-    stub.close()
+    stub.stop()
 
 
 def dial(twilio, app, **overrides):

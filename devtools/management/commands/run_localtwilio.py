@@ -1,4 +1,4 @@
-"""`manage.py run_localtwilio`: Twilio on one machine, with no account (see calls.localtwilio)."""
+"""`manage.py run_localtwilio`: Twilio on one machine, with no account (see devtools.localtwilio)."""
 
 from pathlib import Path
 
@@ -6,9 +6,9 @@ from aiohttp import web
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from calls.localtwilio import LOCALTWILIO_PORT
-from calls.localtwilio.phone_audio import PhoneAudioBridge
-from calls.localtwilio.server import LocalTwilio, bind
+from callmeback.stand_ins import LOCALTWILIO_PORT
+from devtools.localtwilio.phone_audio import PhoneAudioBridge
+from devtools.localtwilio.server import LocalTwilio, bind
 
 
 class Command(BaseCommand):

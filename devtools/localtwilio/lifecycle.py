@@ -4,23 +4,21 @@ limit enforced, and the final status posted with the real duration, then the rec
 
 import asyncio
 import math
-from typing import TYPE_CHECKING
 from xml.etree import ElementTree
 
 import aiohttp
+from aiohttp import web
 
-from calls.localtwilio.callbacks import (
+from devtools.localtwilio.account import TwilioAccount
+from devtools.localtwilio.callbacks import (
     SignedCallback,
     answer_request,
     recording_callback,
     status_callback,
     subscribed,
 )
-from calls.localtwilio.media import StreamRequest
-from calls.localtwilio.state import Call, last4, now
-
-if TYPE_CHECKING:
-    from calls.localtwilio.server import LocalTwilio
+from devtools.localtwilio.media import StreamRequest
+from devtools.localtwilio.state import Call, last4, now
 
 # Twilio answers the REST request before it dials; the first callback follows a moment later.
 DIAL_DELAY_SECONDS = 0.5
@@ -44,7 +42,7 @@ class CallRunner:
     "answer", "decline", "hangup" (the callee); "canceled", "completed", "redirect" (REST).
     Like Twilio, a REST "canceled" ends only a call not yet answered."""
 
-    def __init__(self, twilio: "LocalTwilio", call: Call) -> None:
+    def __init__(self, twilio: TwilioAccount, call: Call) -> None:
         self.twilio = twilio
         self.call = call
         self.actions: asyncio.Queue[str] = asyncio.Queue()
@@ -237,3 +235,66 @@ class CallRunner:
             return
         if status >= 400:
             self.twilio.log(f"Callback to {callback.url} answered HTTP {status}")
+
+
+class Switchboard:
+    """The calls in play: under autopilot each new call gets a CallRunner, and the REST API's
+    and the phone page's actions reach the call's runner through here."""
+
+    def __init__(self, twilio: TwilioAccount) -> None:
+        self.twilio = twilio
+        self.runners: dict[str, CallRunner] = {}
+
+    def call_created(self, call: Call) -> None:
+        self.twilio.log(f"Call {call.sid} to {last4(call.to)} queued")
+        if self.twilio.autopilot:
+            self.runners[call.sid] = runner = CallRunner(self.twilio, call)
+            runner.start()
+
+    def call_hangup_requested(self, call: Call, status: str) -> None:
+        """A REST hang-up: a call not yet answered is canceled, an answered one completed
+        (`Status=canceled` leaves an answered call alone, as Twilio does).
+        A played-out call ends through its runner, which posts the final callback."""
+        runner = self.runners.get(call.sid)
+        if runner is not None:
+            runner.act(status)
+            return
+        with self.twilio.store.lock:
+            if call.status != "in-progress":
+                call.finish("canceled")
+            elif status == "completed":
+                call.finish("completed")
+
+    def call_redirected(self, call: Call) -> None:
+        """A REST redirect (new Twiml or Url): the runner plays it instead of the current TwiML."""
+        runner = self.runners.get(call.sid)
+        if runner is not None:
+            runner.act("redirect")
+
+    def set_auto_answer(self, on: bool) -> None:
+        """Turning it on also picks up the calls ringing now."""
+        self.twilio.auto_answer = on
+        if on:
+            for sid, runner in list(self.runners.items()):
+                if runner.call.status == "ringing":
+                    self.phone_action(sid, "answer")
+
+    def phone_action(self, sid: str, action: str) -> bool:
+        """The person answers, declines or hangs up on the phone page; False if that call
+        is not ringing (answer, decline) or on the line (hang up) under autopilot."""
+        runner = self.runners.get(sid)
+        expected = "in-progress" if action == "hangup" else "ringing"
+        if runner is None or runner.call.status != expected:
+            return False
+        runner.act(action)
+        return True
+
+    def drop_calls(self) -> None:
+        """Drops every call in play without a word (from any thread)."""
+        with self.twilio.store.lock:
+            for runner in self.runners.values():
+                runner.stop()
+            self.runners.clear()
+
+
+SWITCHBOARD = web.AppKey("localtwilio-switchboard", Switchboard)

@@ -1,5 +1,6 @@
 """Twilio's side of a media stream, played by our own code: the local Twilio's phone bridge,
 `manage.py simulate_call`, the tests and the benchmark all open the stream through this.
+Development tooling: production never plays Twilio's side.
 
 It behaves like Twilio: a handshake signed with the auth token over the public stream URL,
 `connected` then `start` (with the `<Parameter>`s) then `media` frames of 20 ms, `dtmf`,
@@ -9,7 +10,6 @@ drops the unplayed audio and echoes every pending mark at once.
 """
 
 import asyncio
-import audioop
 import base64
 import contextlib
 import io
@@ -23,24 +23,10 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from voice.providers.audio import SAMPLE_WIDTH, TELEPHONE_RATE, mulaw_to_pcm
 from voice.streams import CALL_ID_PARAMETER, FRAME_BYTES, PERSONA_ID_PARAMETER, handshake_signature
 
-SAMPLE_RATE = 8000
 MULAW_SILENCE = 0xFF
-
-
-def wav_to_mulaw(data: bytes) -> bytes:
-    """Any PCM WAV → 8 kHz mono mu-law, what a phone line carries."""
-    with wave.open(io.BytesIO(data)) as wav:
-        channels, width, rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
-        pcm = wav.readframes(wav.getnframes())
-    if channels == 2:
-        pcm = audioop.tomono(pcm, width, 0.5, 0.5)
-    if width != 2:
-        pcm = audioop.lin2lin(pcm, width, 2)
-    if rate != SAMPLE_RATE:
-        pcm, _ = audioop.ratecv(pcm, 2, 1, rate, SAMPLE_RATE, None)
-    return audioop.lin2ulaw(pcm, 2)
 
 
 def mulaw_to_wav(mulaw: bytes) -> bytes:
@@ -48,14 +34,14 @@ def mulaw_to_wav(mulaw: bytes) -> bytes:
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as wav:
         wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(SAMPLE_RATE)
-        wav.writeframes(audioop.ulaw2lin(mulaw, 2))
+        wav.setsampwidth(SAMPLE_WIDTH)
+        wav.setframerate(TELEPHONE_RATE)
+        wav.writeframes(mulaw_to_pcm(mulaw))
     return buffer.getvalue()
 
 
 def silence(seconds: float) -> bytes:
-    return bytes([MULAW_SILENCE]) * int(seconds * SAMPLE_RATE)
+    return bytes([MULAW_SILENCE]) * int(seconds * TELEPHONE_RATE)
 
 
 @dataclass
@@ -154,7 +140,7 @@ class TwilioMediaStream:
                     "streamSid": self.stream_sid,
                     "callSid": self.call_sid,
                     "tracks": ["inbound"],
-                    "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": SAMPLE_RATE, "channels": 1},
+                    "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": TELEPHONE_RATE, "channels": 1},
                     "customParameters": self.custom_parameters,
                 },
                 "streamSid": self.stream_sid,
@@ -198,7 +184,7 @@ class TwilioMediaStream:
     async def send_audio(self, mulaw: bytes, *, paced: bool = True) -> None:
         """The person's audio in 20 ms `media` frames, on the wall clock (scaled by `speed`)
         unless `paced` is False."""
-        frame_seconds = FRAME_BYTES / SAMPLE_RATE / self.speed
+        frame_seconds = FRAME_BYTES / TELEPHONE_RATE / self.speed
         began = time.monotonic()
         for index, offset in enumerate(range(0, len(mulaw), FRAME_BYTES)):
             if paced:
@@ -231,8 +217,8 @@ class TwilioMediaStream:
         self._outbox.append((frame, None))
 
     async def _run_line(self) -> None:
-        frame_seconds = FRAME_BYTES / SAMPLE_RATE / self.speed
-        silent_frame = silence(FRAME_BYTES / SAMPLE_RATE)
+        frame_seconds = FRAME_BYTES / TELEPHONE_RATE / self.speed
+        silent_frame = silence(FRAME_BYTES / TELEPHONE_RATE)
         next_at = time.monotonic()
         while not self.closed:
             frame, utterance = self._outbox.popleft() if self._outbox else (silent_frame, None)
@@ -256,7 +242,7 @@ class TwilioMediaStream:
         # Every caller sends 50 of these a second: the message is formatted, not built and dumped.
         self._sequence += 1
         chunk = self._sent_samples // FRAME_BYTES + 1
-        timestamp = self._sent_samples // (SAMPLE_RATE // 1000)
+        timestamp = self._sent_samples // (TELEPHONE_RATE // 1000)
         self._sent_samples += len(frame)
         payload = base64.b64encode(frame).decode("ascii")
         await self._send_text(
@@ -326,7 +312,7 @@ class TwilioMediaStream:
         self._changed.set()
 
     def _now_sample(self) -> int:
-        return int((time.monotonic() - self._started) * self.speed * SAMPLE_RATE)
+        return int((time.monotonic() - self._started) * self.speed * TELEPHONE_RATE)
 
     async def _play(self, now: float, audio: bytes) -> None:
         self.received.media.append((now, audio))
@@ -340,7 +326,7 @@ class TwilioMediaStream:
     def _hold_mark(self, now: float, name: str) -> None:
         """Echo the mark when the audio queued before it has played."""
         self.received.marks.append((now, name))
-        delay = max(0.0, (len(self._timeline) - self._now_sample()) / SAMPLE_RATE / self.speed)
+        delay = max(0.0, (len(self._timeline) - self._now_sample()) / TELEPHONE_RATE / self.speed)
         handle = asyncio.get_running_loop().call_later(delay, self._echo_next_mark)
         self._pending_marks.append((name, handle))
 

@@ -1,7 +1,7 @@
 """The phone page's microphone and speaker on a call's `<Connect><Stream>`.
 
 When the local Twilio follows `<Connect><Stream>`, `PhoneAudioBridge` opens the media stream
-to the app exactly as Twilio does (it is `voice.stream_client.TwilioMediaStream`: signed
+to the app exactly as Twilio does (it is `devtools.stream_client.TwilioMediaStream`: signed
 handshake, `start` with the `<Parameter>`s, a 20 ms frame every 20 ms, marks echoed as the
 audio plays, `clear` honoured). The phone page joins the call on
 `/phone/calls/<sid>/audio`: binary messages up are its microphone (8 kHz mu-law, 160-byte
@@ -10,24 +10,20 @@ what it has not played yet. Without a page on the line (auto-answer, no micropho
 stream carries silence, as a phone nobody speaks into does.
 """
 
-from typing import TYPE_CHECKING
-
 import aiohttp
 from aiohttp import web
 
-from calls.localtwilio.media import MediaStreamBridge, StreamRequest
-from calls.localtwilio.state import Call
-from voice.stream_client import TwilioMediaStream
+from devtools.localtwilio.account import TwilioAccount
+from devtools.localtwilio.media import MediaStreamBridge, StreamRequest
+from devtools.localtwilio.state import Call
+from devtools.stream_client import TwilioMediaStream
 from voice.streams import FRAME_BYTES
-
-if TYPE_CHECKING:
-    from calls.localtwilio.server import LocalTwilio
 
 MAX_PHONE_FRAMES_QUEUED = 50  # a second of microphone audio; older frames are dropped
 
 
 class PhoneAudioBridge(MediaStreamBridge):
-    def __init__(self, twilio: "LocalTwilio") -> None:
+    def __init__(self, twilio: TwilioAccount) -> None:
         self.twilio = twilio
         self.streams: dict[str, TwilioMediaStream] = {}
         self.phones: dict[str, set[web.WebSocketResponse]] = {}

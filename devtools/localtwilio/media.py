@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import aiohttp
 from aiohttp import web
 
-from calls.localtwilio.state import Call
+from devtools.localtwilio.state import Call
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import aiohttp
 import requests
 from twilio.request_validator import RequestValidator
 
-from calls.localtwilio.state import TERMINAL_CALL_STATUSES, Call, Recording, now, rfc2822
+from devtools.localtwilio.state import TERMINAL_CALL_STATUSES, Call, Recording, now, rfc2822
 
 API_VERSION = "2010-04-01"
 USER_AGENT = "TwilioProxy/1.1"
