@@ -2,7 +2,8 @@
 
 Out of the box localstripe listens on every interface and pickles its whole store to
 `/tmp/localstripe.pickle`, shared by everyone on the machine. Here it listens on the
-loopback interface and keeps its data in a file we choose (or only in memory).
+loopback interface (devtools.loopback) and keeps its data in a file we choose (or only in
+memory).
 
 Two more changes make it feel like Stripe to a person: its Stripe.js stand-in is replaced
 by ours (`localstripe-v3.js`: one tidy card row, spaces and MM / YY accepted, the brand
@@ -21,14 +22,12 @@ from aiohttp import web
 from localstripe.resources import PaymentMethod, store
 from localstripe.webhooks import register_webhook
 
-from callmeback.stand_ins import LOOPBACK_HOST
-
 with warnings.catch_warnings():
     # localstripe registers plain functions as aiohttp handlers, which aiohttp deprecates.
     warnings.filterwarnings("ignore", "Bare functions are deprecated", DeprecationWarning)
     from localstripe.server import app
 
-__all__ = ["app", "bind", "card_brand", "serve", "use_data_file"]
+__all__ = ["app", "card_brand", "serve", "use_data_file"]
 
 STRIPE_JS_PATH = "/js.stripe.com/v3/"
 STRIPE_JS_FILE = Path(__file__).with_name("localstripe-v3.js")
@@ -99,16 +98,6 @@ def _dumper(path: Path) -> Callable[[], None]:
         os.replace(partial.name, path)
 
     return dump
-
-
-def bind(port: int) -> socket.socket:
-    """A listening socket on 127.0.0.1 (port 0 picks a free one). It queues connections
-    from the moment it is returned, so clients may connect before the server loop runs."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((LOOPBACK_HOST, port))
-    sock.listen(128)
-    return sock
 
 
 def serve(*, sock: socket.socket, webhook_url: str = "", webhook_secret: str = "") -> None:

@@ -3,11 +3,8 @@ routes of the REST API, the phone page and the media bridge, composed into one a
 `manage.py run_localtwilio` serves it; the test suite runs it in a thread
 (tests/fakes/twilio.py)."""
 
-import socket
-
 from aiohttp import web
 
-from callmeback.stand_ins import LOOPBACK_HOST
 from devtools.localtwilio import phone, rest
 from devtools.localtwilio.account import ACCOUNT, TwilioAccount
 from devtools.localtwilio.lifecycle import SWITCHBOARD, Switchboard
@@ -36,11 +33,3 @@ class LocalTwilio(TwilioAccount):
         app.on_cleanup.append(self.close_session)
         return app
 
-
-def bind(port: int) -> socket.socket:
-    """A listening socket on 127.0.0.1 (port 0 picks a free one), accepting connections at once."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((LOOPBACK_HOST, port))
-    sock.listen(128)
-    return sock

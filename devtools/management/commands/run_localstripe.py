@@ -9,6 +9,7 @@ from django.urls import reverse
 from billing.conf import stripe_config
 from callmeback.stand_ins import LOCALSTRIPE_PORT
 from devtools.localstripe import server as localstripe
+from devtools.loopback import bind_loopback
 
 
 class Command(BaseCommand):
@@ -26,7 +27,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, port: int, data_file: Path, from_scratch: bool, **options):
         localstripe.use_data_file(data_file, load=not from_scratch)
-        sock = localstripe.bind(port)
+        sock = bind_loopback(port)
         host, bound_port = sock.getsockname()
         self.stdout.write(f"localstripe listening on http://{host}:{bound_port} (data in {data_file})")
         self.stdout.flush()

@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand
 
 from callmeback.stand_ins import LOCALTWILIO_PORT
 from devtools.localtwilio.phone_audio import PhoneAudioBridge
-from devtools.localtwilio.server import LocalTwilio, bind
+from devtools.localtwilio.server import LocalTwilio
+from devtools.loopback import bind_loopback
 
 
 class Command(BaseCommand):
@@ -27,7 +28,7 @@ class Command(BaseCommand):
     def handle(self, *args, port: int, auto_answer: bool, numbers_file: Path, **options):
         twilio = LocalTwilio(auto_answer=auto_answer, numbers_file=numbers_file, log=self._log)
         twilio.media_bridge = PhoneAudioBridge(twilio)  # the phone page talks on <Connect><Stream>
-        sock = bind(port)
+        sock = bind_loopback(port)
         host, bound_port = sock.getsockname()
         twilio.url = f"http://{host}:{bound_port}"
         self._log(f"Local Twilio listening on {twilio.url} (phone page: {twilio.url}/phone)")
