@@ -83,7 +83,7 @@ def serve_fakes() -> None:
         "LLM_API_KEY": LLM_KEY,
         "LLM_BASE_URL": llm.base_url,
         "ELEVENLABS_API_KEY": ELEVENLABS_KEY,
-        "ELEVENLABS_API_URL": tts.http_url,
+        "ELEVENLABS_API_URL": tts.url,
     }
     print(json.dumps(environment), flush=True)
     signal.sigwait({signal.SIGTERM, signal.SIGINT})
@@ -240,7 +240,7 @@ class Figures:
 async def one_call(
     call: LiveCall, *, url: str, turns: int, speech: bytes, interruption: bytes, session, figures: Figures, delay: float
 ):
-    from voice.stream_client import TwilioMediaStream
+    from devtools.stream_client import TwilioMediaStream
 
     await asyncio.sleep(delay)
     stream = TwilioMediaStream.for_call(

@@ -45,7 +45,7 @@ def serve_fakes() -> None:
     reply = Reply(deltas=["Lovely", " to", " hear", " it."])
     llm = FakeOpenAi(default_reply=reply, first_token_delay=LLM_FIRST_TOKEN, token_delay=0.02).start()
     tts = FakeElevenLabsTts(first_audio_delay=TTS_FIRST_AUDIO).start()
-    print(json.dumps({"deepgram": deepgram.ws_url, "llm": llm.base_url, "tts": tts.http_url}), flush=True)
+    print(json.dumps({"deepgram": deepgram.ws_url, "llm": llm.base_url, "tts": tts.url}), flush=True)
     signal.sigwait({signal.SIGTERM, signal.SIGINT})
 
 
@@ -73,7 +73,8 @@ class LoopLag:
 
 
 async def stt_phase(urls: dict, calls: int) -> tuple[float, float, int]:
-    from tests.fakes.deepgram import API_KEY, silence, speech
+    from devtools.stream_client import silence
+    from tests.fakes.deepgram import API_KEY, speech
     from voice.providers.base import TranscriptUpdate
     from voice.providers.deepgram import DeepgramStt
 

@@ -1,9 +1,9 @@
 """Stripe configuration, resolved in one place.
 
 With `STRIPE_SECRET_KEY` set the app talks to Stripe. Without it the app talks to
-localstripe on 127.0.0.1 (`manage.py run_localstripe`, started by `scripts/run`): test
-keys, localstripe's API and its stand-in Stripe.js, so cards and payments work on one
-machine with no account. The webhook secret always comes from the environment
+localstripe on 127.0.0.1 (`manage.py run_localstripe` from devtools, started by
+`scripts/run`): test keys, localstripe's API and its stand-in Stripe.js, so cards and
+payments work on one machine with no account. The webhook secret always comes from the environment
 (`scripts/run` generates one for localstripe to sign with). Settings are read on every call, so overrides apply at once.
 """
 
@@ -11,11 +11,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-LOCALSTRIPE_HOST = "127.0.0.1"
-LOCALSTRIPE_PORT = 8420
-LOCALSTRIPE_URL = f"http://{LOCALSTRIPE_HOST}:{LOCALSTRIPE_PORT}"
-LOCAL_SECRET_KEY = "sk_test_local"
-LOCAL_PUBLISHABLE_KEY = "pk_test_local"
+from callmeback.stand_ins import LOCALSTRIPE_PUBLISHABLE_KEY, LOCALSTRIPE_SECRET_KEY, LOCALSTRIPE_URL
+
 STRIPE_JS_URL = "https://js.stripe.com/v3/"
 PREMIUM_INTERVALS = ("month", "year")
 # The SDK retries connection errors and 5xx answers with the same idempotency key.
@@ -48,8 +45,8 @@ def stripe_config() -> StripeConfig:
         # The real Stripe.js cannot talk to localstripe; its stand-in is served here.
         js_url = f"{api_base}/js.stripe.com/v3/"
     return StripeConfig(
-        secret_key=settings.STRIPE_SECRET_KEY or LOCAL_SECRET_KEY,
-        publishable_key=settings.STRIPE_PUBLISHABLE_KEY or (LOCAL_PUBLISHABLE_KEY if local else ""),
+        secret_key=settings.STRIPE_SECRET_KEY or LOCALSTRIPE_SECRET_KEY,
+        publishable_key=settings.STRIPE_PUBLISHABLE_KEY or (LOCALSTRIPE_PUBLISHABLE_KEY if local else ""),
         api_base=api_base,
         js_url=js_url,
         webhook_secret=settings.STRIPE_WEBHOOK_SECRET,

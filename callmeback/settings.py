@@ -52,7 +52,14 @@ INSTALLED_APPS = [
     "calls",
     "billing",
     "voice",
+    "callmeback",  # its deploy checks (callmeback/checks.py)
 ]
+# Development tooling (devtools/: the local Twilio and Stripe, simulate_call) loads only in
+# development: with DEBUG on, or DEVTOOLS=true to run the stand-ins beside production-like
+# settings. Production (DEBUG off, no flag) never imports it.
+DEVTOOLS = env.bool("DEVTOOLS", default=DEBUG)
+if DEVTOOLS:
+    INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -314,8 +321,8 @@ ELEVENLABS_PRICE_PER_THOUSAND_CHARACTERS = Decimal(
 
 # --- Stripe --------------------------------------------------------------------------------
 
-# Without STRIPE_SECRET_KEY the run command starts localstripe on 127.0.0.1 and sets
-# STRIPE_API_BASE to it, so cards and payments work on one machine.
+# Without STRIPE_SECRET_KEY scripts/run starts localstripe on 127.0.0.1 and sets
+# STRIPE_API_BASE to it, so cards and payments work on one machine (`check --deploy` refuses it).
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
@@ -330,7 +337,7 @@ STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
 # --- Twilio --------------------------------------------------------------------------------
 
 # Without TWILIO_ACCOUNT_SID, scripts/run starts the local Twilio on 127.0.0.1 and points
-# TWILIO_API_BASE and local credentials at it.
+# TWILIO_API_BASE and local credentials at it (`check --deploy` refuses both).
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 # The default From number; admins can add more to the caller-id pool.

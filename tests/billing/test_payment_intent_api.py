@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from billing import services
-from billing.localstripe import bind
 from billing.models import PaymentAuthorization
+from devtools.loopback import bind_loopback
 from tests.conftest import client_for
 
 URL = "/api/user/create-payment-intent"
@@ -154,7 +154,7 @@ def test_stripe_failure_is_500_stripe_error(card_client, front):
 
 
 def test_unreachable_stripe_is_500_stripe_error(card_client, settings):
-    closed = bind(0)  # a port nobody listens on once closed
+    closed = bind_loopback(0)  # a port nobody listens on once closed
     settings.STRIPE_API_BASE = f"http://127.0.0.1:{closed.getsockname()[1]}"
     closed.close()
 

@@ -12,12 +12,25 @@ from callmeback.logging import RedactSecretsFilter, mask_phone
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# What a deploy sets besides the secret key: the real providers' credentials (the local
+# stand-ins' are refused by `check --deploy`, see test_deploy_checks.py).
+PRODUCTION_PROVIDERS = {
+    "TWILIO_ACCOUNT_SID": "AC" + "3" * 32,
+    "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
+    "TWILIO_VERIFY_SERVICE_SID": "VA" + "3" * 32,
+    "TWILIO_CALLER_ID": "+14155552671",
+    "STRIPE_SECRET_KEY": "sk_live_" + secrets.token_hex(12),
+    "STRIPE_PUBLISHABLE_KEY": "pk_live_" + secrets.token_hex(12),
+}
+
+
 def test_production_settings_pass_check_deploy():
     env = {
         "PATH": os.environ["PATH"],
         "DEBUG": "False",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "callmeback.example.com",
+        **PRODUCTION_PROVIDERS,
     }
 
     result = subprocess.run(
@@ -85,6 +98,32 @@ def test_migration_check_needs_no_secret():
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_never_loads_the_development_tools():
+    code = (
+        "import sys; from django.conf import settings; "
+        "print('devtools' in settings.INSTALLED_APPS, any(name.startswith('devtools') for name in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "SECRET_KEY": secrets.token_urlsafe(50), **PRODUCTION_PROVIDERS},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_development_tools_load_with_debug_or_when_asked_for():
+    for env in ({"DEBUG": "True"}, {"DEVTOOLS": "True"}):
+        result = _django_setting("INSTALLED_APPS", {"SECRET_KEY": secrets.token_urlsafe(50), **env})
+
+        assert result.returncode == 0, result.stderr
+        assert "'devtools'" in result.stdout.strip().splitlines()[-1]
 
 
 def test_debug_is_off_unless_asked_for():

@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
 
-from voice.providers.audio import audioop
+from voice.providers.audio import TELEPHONE_RATE, audioop
+from voice.streams import FRAME_BYTES
 
 from .loopback import LoopbackServer
 
 API_KEY = "test-deepgram-key"
 VOICED_RMS = 400  # 16-bit PCM RMS above which a frame counts as speech
-FRAME_BYTES = 160  # 20 ms of 8 kHz mu-law
 
 
 @dataclass
@@ -53,7 +53,7 @@ class Stream:
 
     @property
     def seconds(self) -> float:
-        return len(self.audio) / 8000
+        return len(self.audio) / TELEPHONE_RATE
 
 
 class FakeDeepgram(LoopbackServer):
@@ -135,7 +135,7 @@ class FakeDeepgram(LoopbackServer):
         loop = asyncio.get_running_loop()
         if not stream.in_speech:
             stream.in_speech = True
-            stream.speech_started_at = (start + voiced[0]) / 8000
+            stream.speech_started_at = (start + voiced[0]) / TELEPHONE_RATE
             await self._send(stream, self._speech_started(stream))
             loop.call_later(self.interim_after, lambda: asyncio.ensure_future(self._interim(stream)))
         if stream.final_timer is not None:
@@ -217,10 +217,7 @@ def _words(text: str, start: float) -> list[dict]:
 
 def speech(seconds: float) -> bytes:
     """Voiced-looking 8 kHz mu-law (a 440 Hz tone) for the energy detector."""
-    samples = (int(8000 * math.sin(2 * math.pi * 440 * n / 8000)) for n in range(int(8000 * seconds)))
+    rate = TELEPHONE_RATE
+    samples = (int(8000 * math.sin(2 * math.pi * 440 * n / rate)) for n in range(int(rate * seconds)))
     pcm = b"".join(sample.to_bytes(2, "little", signed=True) for sample in samples)
     return audioop.lin2ulaw(pcm, 2)
-
-
-def silence(seconds: float) -> bytes:
-    return b"\xff" * int(8000 * seconds)

@@ -65,7 +65,7 @@ class FakeOpenAi(LoopbackServer):
 
     @property
     def base_url(self) -> str:
-        return f"{self.http_url}/v1"
+        return f"{self.url}/v1"
 
     def routes(self):
         return [web.post("/v1/chat/completions", self._completions)]

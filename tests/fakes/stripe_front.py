@@ -10,14 +10,14 @@ import secrets
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
 import aiohttp
 from aiohttp import web
 
-from billing import localstripe
+from .loopback import LoopbackServer
 
 
 @dataclass(frozen=True)
@@ -37,35 +37,22 @@ class _Script:
     times: int
 
 
-@dataclass
-class StripeFront:
-    upstream: str
-    url: str = ""
-    requests: list[RecordedRequest] = field(default_factory=list)
-    _scripts: deque[_Script] = field(default_factory=deque)
-    _probes: dict[tuple[str, str], Callable[[], None]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+class StripeFront(LoopbackServer):
+    """In front of localstripe at `upstream`."""
 
-    def start(self) -> "StripeFront":
-        loop = asyncio.new_event_loop()
-        started = threading.Event()
+    name = "stripe-front"
+    cancels_handlers = False
 
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            app = web.Application()
-            app.router.add_route("*", "/{path:.*}", self._handle)
-            runner = web.AppRunner(app, access_log=None)
-            loop.run_until_complete(runner.setup())
-            site = web.SockSite(runner, localstripe.bind(0))
-            loop.run_until_complete(site.start())
-            host, port = runner.addresses[0][:2]
-            self.url = f"http://{host}:{port}"
-            started.set()
-            loop.run_forever()
+    def __init__(self, *, upstream: str) -> None:
+        super().__init__()
+        self.upstream = upstream
+        self.requests: list[RecordedRequest] = []
+        self._scripts: deque[_Script] = deque()
+        self._probes: dict[tuple[str, str], Callable[[], None]] = {}
+        self._lock = threading.Lock()
 
-        threading.Thread(target=run, name="stripe-front", daemon=True).start()
-        started.wait()
-        return self
+    def routes(self) -> list[web.RouteDef]:
+        return [web.route("*", "/{path:.*}", self._handle)]
 
     def reset(self) -> None:
         with self._lock:

@@ -7,24 +7,23 @@ test says so with `advance()`, which posts the signed status callback as Twilio 
 may swap it for one that goes through Django's test client (`SignedCallback.path`/`headers`).
 """
 
-import asyncio
-import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from aiohttp import web
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from calls.localtwilio import server as localtwilio
-from calls.localtwilio.callbacks import SignedCallback, recording_callback, status_callback, subscribed
-from calls.localtwilio.media import MediaStreamBridge
-from calls.localtwilio.phone_audio import PhoneAudioBridge
-from calls.localtwilio.server import LocalTwilio, RecordedRequest, ScriptedFailure
-from calls.localtwilio.state import TERMINAL_CALL_STATUSES, Call, Message, Recording
+from devtools.localtwilio.account import RecordedRequest, ScriptedFailure
+from devtools.localtwilio.callbacks import SignedCallback, recording_callback, status_callback, subscribed
+from devtools.localtwilio.media import MediaStreamBridge
+from devtools.localtwilio.phone_audio import PhoneAudioBridge
+from devtools.localtwilio.server import LocalTwilio
+from devtools.localtwilio.state import TERMINAL_CALL_STATUSES, Call, Message, Recording
+
+from .loopback import LoopbackServer
 
 
 def wait_until(condition: Callable[[], Any], *, timeout: float = 10, message: str = "condition") -> Any:
@@ -39,43 +38,29 @@ def wait_until(condition: Callable[[], Any], *, timeout: float = 10, message: st
         time.sleep(0.02)
 
 
-class AppStub:
+class AppStub(LoopbackServer):
     """Stands in for the app on a real socket: records every request Twilio makes to it and
     answers POSTs to `/answer` with `twiml`, everything else with 204."""
 
+    name = "app-stub"
+
     def __init__(self) -> None:
+        super().__init__()
         self.received: list[tuple[str, dict[str, str], dict[str, str]]] = []
         self.twiml = '<Response><Pause length="60"/></Response>'
-        stub = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-                stub.received.append((self.path, dict(self.headers), dict(parse_qsl(body))))
-                if self.path.startswith("/answer"):
-                    answer = stub.twiml.encode()
-                    self.send_response(200)
-                    self.send_header("Content-Type", "text/xml")
-                    self.send_header("Content-Length", str(len(answer)))
-                    self.end_headers()
-                    self.wfile.write(answer)
-                else:
-                    self.send_response(204)
-                    self.end_headers()
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/{path:.*}", self._post)]
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, name="app-stub", daemon=True).start()
+    async def _post(self, request: web.Request) -> web.Response:
+        body = await request.text()
+        self.received.append((request.path_qs, dict(request.headers), dict(parse_qsl(body))))
+        if request.path.startswith("/answer"):
+            return web.Response(text=self.twiml, content_type="text/xml")
+        return web.Response(status=204)
 
     def forms(self, path_prefix: str) -> list[dict[str, str]]:
         return [form for path, _, form in list(self.received) if path.startswith(path_prefix)]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def post_over_http(callback: SignedCallback) -> Any:
@@ -95,48 +80,30 @@ class RebasedHttpClient(TwilioHttpClient):
         return super().request(method, rebased, *args, **kwargs)
 
 
-class LocalTwilioServer:
-    _shared: "LocalTwilioServer | None" = None
-    _lock = threading.Lock()
+class LocalTwilioServer(LoopbackServer):
+    """Use `shared()`: one local Twilio per test process, reset between tests."""
+
+    name = "localtwilio"
+    cancels_handlers = False
 
     def __init__(self) -> None:
+        super().__init__()
         self.console: list[str] = []
         self.twilio = LocalTwilio(autopilot=False, log=self.console.append)
         self.deliver: Callable[[SignedCallback], Any] = post_over_http
         self.phone_bridge = PhoneAudioBridge(self.twilio)
-        self._loop = asyncio.new_event_loop()
-        self._started = threading.Event()
 
-    @classmethod
-    def shared(cls) -> "LocalTwilioServer":
-        with cls._lock:
-            if cls._shared is None:
-                cls._shared = cls()
-                cls._shared._start()
-            return cls._shared
-
-    def _start(self) -> None:
-        threading.Thread(target=self._run, name="localtwilio", daemon=True).start()
-        self._started.wait()
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
+    def make_app(self) -> web.Application:
         app = self.twilio.app()
         self.phone_bridge.add_routes(app)  # the phone page's audio socket, for `bridge_phone_audio()`
-        runner = web.AppRunner(app, access_log=None)
-        self._loop.run_until_complete(runner.setup())
-        site = web.SockSite(runner, localtwilio.bind(0))
-        self._loop.run_until_complete(site.start())
-        host, port = runner.addresses[0][:2]
-        self.twilio.url = f"http://{host}:{port}"
-        self._started.set()
-        self._loop.run_forever()
+        return app
+
+    def start(self) -> Self:
+        super().start()
+        self.twilio.url = self.url
+        return self
 
     # --- Set-up ---------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        return self.twilio.url
 
     @property
     def account_sid(self) -> str:

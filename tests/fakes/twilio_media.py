@@ -1,4 +1,4 @@
-"""Twilio's side of a media stream for tests: the real client in `voice.stream_client` (signed
+"""Twilio's side of a media stream for tests: the real client in `devtools.stream_client` (signed
 handshake, `connected`/`start`/`media`/`mark`/`stop`, marks echoed as the audio plays, `clear`
 honoured, everything received recorded with timestamps) plus the caller's voice.
 
@@ -9,9 +9,8 @@ detection and the loopback recogniser hear real speech.
 import functools
 import subprocess
 
-from voice.stream_client import TwilioMediaStream, silence, wav_to_mulaw
-
-__all__ = ["TwilioMediaStream", "caller_stream", "silence", "speech"]
+from devtools.stream_client import TwilioMediaStream
+from voice.providers.audio import wav_to_mulaw
 
 TEST_AUTH_TOKEN = "test-twilio-auth-token"
 

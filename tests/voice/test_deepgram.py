@@ -5,7 +5,8 @@ from contextlib import aclosing
 
 import pytest
 
-from tests.fakes.deepgram import API_KEY, FakeDeepgram, silence, speech
+from devtools.stream_client import silence
+from tests.fakes.deepgram import API_KEY, FakeDeepgram, speech
 from tests.voice.helpers import collect, eventually
 from voice.providers.base import EagerEndOfTurn, ProviderError, SpeechStarted, TranscriptUpdate, TurnResumed
 from voice.providers.deepgram import DeepgramStt

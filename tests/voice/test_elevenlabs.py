@@ -22,7 +22,7 @@ def elevenlabs():
 
 
 def tts(fake: FakeElevenLabsTts, *, api_key: str = API_KEY) -> ElevenLabsTts:
-    return ElevenLabsTts(api_key=api_key, api_url=fake.http_url, model="eleven_flash_v2_5")
+    return ElevenLabsTts(api_key=api_key, api_url=fake.url, model="eleven_flash_v2_5")
 
 
 def done(context_id: str):

@@ -22,7 +22,7 @@ def elevenlabs():
 
 
 def tts(fake: FakeElevenLabsTts) -> ElevenLabsTts:
-    return ElevenLabsTts(api_key=API_KEY, api_url=fake.http_url, model="eleven_flash_v2_5")
+    return ElevenLabsTts(api_key=API_KEY, api_url=fake.url, model="eleven_flash_v2_5")
 
 
 def test_an_opening_line_is_synthesised_once_then_served_from_the_cache(elevenlabs):

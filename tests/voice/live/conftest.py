@@ -66,7 +66,7 @@ def _live_server_settings(settings, transactional_db, asgi_server, twilio, deepg
     settings.LLM_API_KEY = LLM_KEY
     settings.LLM_BASE_URL = llm.base_url
     settings.ELEVENLABS_API_KEY = ELEVENLABS_KEY
-    settings.ELEVENLABS_API_URL = tts.http_url
+    settings.ELEVENLABS_API_URL = tts.url
     shared_providers.cache_clear()
     yield  # the `asgi_server` fixture lets the server store each stream's end before the flush
     shared_providers.cache_clear()

@@ -234,14 +234,14 @@ def hang_ups_seen_by(monkeypatch, twilio, stream) -> list[tuple[int, int, int]]:
     """Each hang-up request Twilio gets, with how much the stream had received then: media
     messages, marks, and marks echoed back (the audio before them played)."""
     seen: list[tuple[int, int, int]] = []
-    hang_up = twilio.twilio.call_hangup_requested
+    hang_up = twilio.twilio.switchboard.call_hangup_requested
 
     def watched(call, status: str) -> None:
         received = stream.received
         seen.append((len(received.media), len(received.marks), len(received.echoed)))
         hang_up(call, status)
 
-    monkeypatch.setattr(twilio.twilio, "call_hangup_requested", watched)
+    monkeypatch.setattr(twilio.twilio.switchboard, "call_hangup_requested", watched)
     return seen
 
 

@@ -26,7 +26,7 @@ def autopilot(twilio):
     """The local Twilio plays calls out, answers them, and bridges its phone page."""
     twilio.bridge_phone_audio()
     twilio.autopilot = True
-    twilio.twilio.set_auto_answer(True)
+    twilio.twilio.switchboard.set_auto_answer(True)
     yield twilio
     twilio.reset()
 

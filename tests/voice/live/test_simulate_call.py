@@ -5,9 +5,9 @@ import wave
 
 from django.core.management import call_command
 
+from devtools.stream_client import mulaw_to_wav
 from tests.fakes.twilio_media import speech
 from tests.voice.live.test_live_call import ANSWER
-from voice.stream_client import mulaw_to_wav
 
 
 def test_simulate_call_records_the_personas_side_to_a_wav(live_call, asgi_server, deepgram, tmp_path):
