@@ -58,7 +58,7 @@ def parse_price(value: object) -> Decimal | None:
         return None
 
 
-def _int(value: object) -> int | None:
+def _int_or_none(value: object) -> int | None:
     try:
         return int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
@@ -69,7 +69,7 @@ def _call_data(instance: Any) -> CallData:
     return CallData(
         sid=instance.sid,
         status=instance.status or "",
-        duration=_int(instance.duration),
+        duration=_int_or_none(instance.duration),
         start_time=instance.start_time,
         end_time=instance.end_time,
         price=parse_price(instance.price),

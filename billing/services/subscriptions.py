@@ -107,7 +107,8 @@ def subscription_id_from_checkout(*, session: gateways.CheckoutSessionData) -> s
     return session.subscription
 
 
-def _timestamp(value: int | None) -> datetime | None:
+def _from_epoch(value: int | None) -> datetime | None:
+    """Stripe's Unix times as aware UTC datetimes (0 and None: not set)."""
     return datetime.fromtimestamp(value, tz=UTC) if value else None
 
 
@@ -127,10 +128,10 @@ def _subscription_apply(data: gateways.SubscriptionData, *, fetched_at: datetime
         subscription.status = data.status
         subscription.price_id = data.price_id
         subscription.interval = data.interval
-        subscription.current_period_end = _timestamp(data.current_period_end)
+        subscription.current_period_end = _from_epoch(data.current_period_end)
         subscription.cancel_at_period_end = data.cancel_at_period_end
-        subscription.cancel_at = _timestamp(data.cancel_at)
-        subscription.ended_at = _timestamp(data.ended_at)
+        subscription.cancel_at = _from_epoch(data.cancel_at)
+        subscription.ended_at = _from_epoch(data.ended_at)
         subscription.fetched_at = fetched_at
         subscription.save()
         premium = Subscription.objects.filter(user=customer.user, status__in=Subscription.PREMIUM_STATUSES).exists()
@@ -158,9 +159,9 @@ def invoice_sync(*, invoice: gateways.InvoiceData, state_as_of: int) -> Invoice 
         record.amount_paid = invoice.amount_paid
         record.hosted_invoice_url = invoice.hosted_invoice_url
         record.invoice_pdf = invoice.invoice_pdf
-        record.period_start = _timestamp(invoice.period_start)
-        record.period_end = _timestamp(invoice.period_end)
-        record.issued_at = _timestamp(invoice.created) or timezone.now()
+        record.period_start = _from_epoch(invoice.period_start)
+        record.period_end = _from_epoch(invoice.period_end)
+        record.issued_at = _from_epoch(invoice.created) or timezone.now()
         record.state_as_of = state_as_of
         record.save()
     return record

@@ -35,7 +35,8 @@ _FAILURE_MESSAGES = {
 # --- Reading a report -------------------------------------------------------------------------
 
 
-def _timestamp(params: dict) -> datetime | None:
+def _report_time(params: dict) -> datetime | None:
+    """When Twilio says the report happened (its RFC 2822 Timestamp), or None."""
     raw = params.get("Timestamp")
     if not raw:
         return None
@@ -96,7 +97,7 @@ def call_apply_status(*, sid: str, params: dict, call_id: object = None) -> Call
             if learned_sid:
                 call.save(update_fields=["sid", "updated_at"])
             return call
-        moment = _timestamp(params) or timezone.now()
+        moment = _report_time(params) or timezone.now()
         call.twilio_status = new_status
         if sequence is not None:
             call.twilio_sequence = sequence
