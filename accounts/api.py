@@ -29,7 +29,7 @@ from accounts.services import EmailExists, InvalidCredentials, InvalidResetToken
 from callmeback.api import MessageOutput, parse_input
 from callmeback.logging import mask_phone
 from callmeback.ratelimit import enforce_rate_limit
-from calls.twilio import TwilioServiceError
+from callmeback.twilio import TwilioServiceError
 
 
 def _session_body(user, pair: tokens.TokenPair) -> dict:

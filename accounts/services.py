@@ -17,11 +17,11 @@ from accounts import emails
 from accounts.models import User, VerifiedPhoneNumber
 from accounts.tokens import TokenPair, token_pair_issue
 from accounts.validators import clean_callable_phone, clean_email, clean_name, clean_phone, clean_timezone
+from callmeback import twilio
 from callmeback.db import unique_field_constraint_names, violated_constraint
 from callmeback.errors import ApplicationError, RateLimitExceeded, ValidationFailed
 from callmeback.logging import mask_phone
 from callmeback.validation import Rule, clean_fields
-from calls import twilio
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from billing import selectors, services
+from billing import selectors
 from billing.errors import StripeServiceError
 from billing.models import (
     AuthorizationSettlement,
@@ -21,6 +21,7 @@ from billing.models import (
     Subscription,
 )
 from billing.pricing import cents_to_dollars
+from billing.services import holds
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -101,7 +102,7 @@ class PaymentAuthorizationAdmin(ReadOnlyAdmin):
         released = 0
         for authorization in queryset.exclude(status__in=PaymentAuthorization.SETTLED):
             try:
-                services.authorization_release(authorization=authorization)
+                holds.authorization_release(authorization=authorization)
                 released += 1
             except StripeServiceError as error:
                 self.message_user(request, f"{authorization}: {error.message}", messages.ERROR)

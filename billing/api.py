@@ -7,9 +7,17 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing import pricing, ratelimits, selectors, services, webhooks
+from billing import pricing, ratelimits, selectors, webhooks
 from billing.conf import stripe_config
-from billing.errors import InvalidWebhookSignature, PaymentDeclined, ServiceUnavailable, StripeServiceError
+from billing.errors import (
+    AlreadySubscribed,
+    CannotRemoveDefault,
+    InvalidWebhookSignature,
+    NoPaymentMethod,
+    PaymentDeclined,
+    ServiceUnavailable,
+    StripeServiceError,
+)
 from billing.serializers import (
     AddPaymentMethodInput,
     AddPaymentMethodOutput,
@@ -24,6 +32,7 @@ from billing.serializers import (
     PaymentMethodOutput,
     SubscriptionOutput,
 )
+from billing.services import holds, payment_methods, subscriptions
 from callmeback.api import MessageOutput, parse_input
 from callmeback.errors import NotFound
 from callmeback.pagination import PageRequest, paginate
@@ -49,17 +58,17 @@ class PaymentMethodAddApi(APIView):
 
     @extend_schema(request=AddPaymentMethodInput, responses={201: AddPaymentMethodOutput})
     def post(self, request):
-        method = services.payment_method_add(user=request.user, **parse_input(AddPaymentMethodInput, request))
+        method = payment_methods.payment_method_add(user=request.user, **parse_input(AddPaymentMethodInput, request))
         return Response({"payment_method": PaymentMethodOutput(method).data}, status=status.HTTP_201_CREATED)
 
 
 class PaymentMethodRemoveApi(APIView):
     rate_limits = {"DELETE": ratelimits.CARD_REMOVE}
-    error_codes = {"DELETE": [services.CannotRemoveDefault, StripeServiceError]}
+    error_codes = {"DELETE": [CannotRemoveDefault, StripeServiceError]}
 
     @extend_schema(responses={200: MessageOutput})
     def delete(self, request, payment_method_id: str):
-        services.payment_method_remove(user=request.user, payment_method_id=payment_method_id)
+        payment_methods.payment_method_remove(user=request.user, payment_method_id=payment_method_id)
         return Response({"message": "Payment method removed"})
 
 
@@ -69,17 +78,17 @@ class PaymentMethodDefaultApi(APIView):
 
     @extend_schema(request=None, responses={200: MessageOutput})
     def put(self, request, payment_method_id: str):
-        services.payment_method_set_default(user=request.user, payment_method_id=payment_method_id)
+        payment_methods.payment_method_set_default(user=request.user, payment_method_id=payment_method_id)
         return Response({"message": "Default payment method updated"})
 
 
 class CreatePaymentIntentApi(APIView):
     rate_limits = {"POST": ratelimits.PAYMENT_INTENT_CREATE}
-    error_codes = {"POST": [services.NoPaymentMethod, PaymentDeclined, StripeServiceError]}
+    error_codes = {"POST": [NoPaymentMethod, PaymentDeclined, StripeServiceError]}
 
     @extend_schema(request=CreatePaymentIntentInput, responses={200: PaymentIntentOutput})
     def post(self, request):
-        created = services.authorization_create(user=request.user, **parse_input(CreatePaymentIntentInput, request))
+        created = holds.authorization_create(user=request.user, **parse_input(CreatePaymentIntentInput, request))
         authorization = created.authorization
         body = {
             "payment_intent_id": authorization.payment_intent_id,
@@ -123,11 +132,11 @@ class SubscriptionApi(APIView):
 
 class SubscriptionCheckoutApi(APIView):
     rate_limits = {"POST": ratelimits.CHECKOUT}
-    error_codes = {"POST": [services.AlreadySubscribed, ServiceUnavailable, StripeServiceError]}
+    error_codes = {"POST": [AlreadySubscribed, ServiceUnavailable, StripeServiceError]}
 
     @extend_schema(request=CheckoutInput, responses={200: CheckoutOutput})
     def post(self, request):
-        url = services.subscription_checkout_start(user=request.user, **parse_input(CheckoutInput, request))
+        url = subscriptions.subscription_checkout_start(user=request.user, **parse_input(CheckoutInput, request))
         return Response({"checkout_url": url})
 
 
@@ -137,7 +146,7 @@ class SubscriptionCancelApi(APIView):
 
     @extend_schema(request=CancelInput, responses={200: CancelOutput})
     def post(self, request):
-        subscription = services.subscription_cancel(user=request.user, **parse_input(CancelInput, request))
+        subscription = subscriptions.subscription_cancel(user=request.user, **parse_input(CancelInput, request))
         body = {"message": "Subscription will end at the end of the billing period", "ends_at": subscription.ends_at}
         return Response(CancelOutput(body).data)
 

@@ -62,3 +62,29 @@ class ServiceUnavailable(ApplicationError):
     code = "SERVICE_UNAVAILABLE"
     status_code = 503
     default_message = "Service unavailable."
+
+
+class NoPaymentMethod(ApplicationError):
+    """A hold was asked for with no default card on file."""
+
+    code = "NO_PAYMENT_METHOD"
+    status_code = 400
+    default_message = "No payment method on file. Add a card first."
+
+
+class CannotRemoveDefault(ApplicationError):
+    code = "CANNOT_REMOVE_DEFAULT"
+    status_code = 400
+    default_message = "Cannot remove the default payment method. Set another card as default first."
+
+
+class NotCapturable(ApplicationError):
+    code = "PAYMENT_REQUIRED"
+    status_code = 402
+    default_message = "This payment was never authorised, so there is nothing to capture."
+
+
+class AlreadySubscribed(ApplicationError):
+    code = "ALREADY_SUBSCRIBED"
+    status_code = 409
+    default_message = "You already have an active premium subscription."

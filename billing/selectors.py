@@ -53,6 +53,11 @@ def authorizations_recent(*, user: User, limit: int = 10) -> list[PaymentAuthori
     return list(PaymentAuthorization.objects.filter(user=user).order_by("-created_at")[:limit])
 
 
+def settlements_of_authorization(*, authorization_id: object) -> QuerySet[AuthorizationSettlement]:
+    """What was captured or released on a hold (one row at most), oldest first."""
+    return AuthorizationSettlement.objects.filter(authorization_id=authorization_id).order_by("created_at")
+
+
 def authorizations_in_flight(*, updated_before: datetime) -> QuerySet[PaymentAuthorization]:
     """Holds claimed for capture or release whose Stripe call never reported back."""
     return PaymentAuthorization.objects.filter(

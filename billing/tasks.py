@@ -2,8 +2,9 @@
 
 from celery import shared_task
 
-from billing import selectors, services
+from billing import selectors
 from billing.errors import StripeTemporaryError
+from billing.services import holds
 
 _RETRY = {"autoretry_for": (StripeTemporaryError,), "retry_backoff": True, "retry_backoff_max": 600, "max_retries": 10}
 
@@ -14,7 +15,7 @@ def capture_authorization(authorization_id: str, seconds: int) -> str:
     authorization = selectors.authorization_by_id(authorization_id=authorization_id)
     if authorization is None:
         return "missing"
-    return services.authorization_capture(authorization=authorization, seconds=seconds).status
+    return holds.authorization_capture(authorization=authorization, seconds=seconds).status
 
 
 @shared_task(**_RETRY)
@@ -23,10 +24,10 @@ def release_authorization(authorization_id: str) -> str:
     authorization = selectors.authorization_by_id(authorization_id=authorization_id)
     if authorization is None:
         return "missing"
-    return services.authorization_release(authorization=authorization).status
+    return holds.authorization_release(authorization=authorization).status
 
 
 @shared_task
 def finish_in_flight_authorizations() -> int:
     """Beat: settles holds whose capture or release was claimed by a worker that then died."""
-    return services.authorizations_finish_in_flight()
+    return holds.authorizations_finish_in_flight()

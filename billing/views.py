@@ -11,10 +11,11 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from billing import ratelimits, selectors, services
+from billing import ratelimits, selectors
 from billing.conf import PREMIUM_INTERVALS, stripe_config
 from billing.forms import AddCardForm, CancelSubscriptionForm, CheckoutForm
 from billing.serializers import PaymentMethodOutput
+from billing.services import payment_methods, subscriptions
 from callmeback.dashboard import error_message
 from callmeback.errors import ApplicationError, error_response
 from callmeback.ratelimit import RateLimit, enforce_rate_limit
@@ -59,7 +60,7 @@ def card_setup_view(request):
     """A SetupIntent client secret for Stripe.js (JSON, session + CSRF)."""
     try:
         enforce_rate_limit(request, ratelimits.CARD_SETUP)
-        client_secret = services.setup_intent_create(user=request.user)
+        client_secret = payment_methods.setup_intent_create(user=request.user)
     except ApplicationError as error:
         return _json_error(error)
     return JsonResponse({"client_secret": client_secret})
@@ -75,7 +76,7 @@ def card_add_view(request):
         return error_response("VALIDATION_ERROR", "Invalid payment method.", 400, details)
     try:
         enforce_rate_limit(request, ratelimits.CARD_ADD)
-        method = services.payment_method_add(user=request.user, **form.cleaned_data)
+        method = payment_methods.payment_method_add(user=request.user, **form.cleaned_data)
     except ApplicationError as error:
         return _json_error(error)
     messages.success(request, f"Card ending in {method.last4} added.")
@@ -99,7 +100,7 @@ def card_default_view(request, payment_method_id: str):
     _run(
         request,
         ratelimits.CARD_DEFAULT,
-        lambda: services.payment_method_set_default(user=request.user, payment_method_id=payment_method_id),
+        lambda: payment_methods.payment_method_set_default(user=request.user, payment_method_id=payment_method_id),
         "Default card updated.",
     )
     return redirect("billing:index")
@@ -111,7 +112,7 @@ def card_remove_view(request, payment_method_id: str):
     _run(
         request,
         ratelimits.CARD_REMOVE,
-        lambda: services.payment_method_remove(user=request.user, payment_method_id=payment_method_id),
+        lambda: payment_methods.payment_method_remove(user=request.user, payment_method_id=payment_method_id),
         "Card removed.",
     )
     return redirect("billing:index")
@@ -126,7 +127,7 @@ def checkout_view(request):
         return redirect("billing:index")
     try:
         enforce_rate_limit(request, ratelimits.CHECKOUT)
-        url = services.subscription_checkout_start(user=request.user, interval=form.cleaned_data["interval"])
+        url = subscriptions.subscription_checkout_start(user=request.user, interval=form.cleaned_data["interval"])
     except ApplicationError as error:
         messages.error(request, error_message(error))
         return redirect("billing:index")
@@ -141,7 +142,7 @@ def cancel_subscription_view(request):
     _run(
         request,
         ratelimits.CANCEL_SUBSCRIPTION,
-        lambda: services.subscription_cancel(user=request.user, reason=reason),
+        lambda: subscriptions.subscription_cancel(user=request.user, reason=reason),
         "Your premium plan will end at the end of the billing period.",
     )
     return redirect("billing:index")

@@ -15,10 +15,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from billing import gateways, services
+from billing import gateways
 from billing.conf import stripe_config
 from billing.errors import ServiceUnavailable
 from billing.models import StripeEvent
+from billing.services import holds, payment_methods, subscriptions
 
 logger = logging.getLogger(__name__)
 
@@ -30,26 +31,26 @@ Apply = Callable[[], object]
 
 def _payment_intent(obj: dict[str, Any], event: StripeEvent) -> Apply:
     intent = gateways.parse_intent(obj)
-    return lambda: services.authorization_sync_intent(intent=intent)
+    return lambda: holds.authorization_sync_intent(intent=intent)
 
 
 def _payment_method_attached(obj: dict[str, Any], event: StripeEvent) -> Apply:
-    card = services.payment_method_read_attached(card=gateways.parse_card(obj))
-    return lambda: card is not None and services.payment_method_sync_attached(card=card)
+    card = payment_methods.payment_method_read_attached(card=gateways.parse_card(obj))
+    return lambda: card is not None and payment_methods.payment_method_sync_attached(card=card)
 
 
 def _payment_method_detached(obj: dict[str, Any], event: StripeEvent) -> Apply:
-    return lambda: services.payment_method_sync_detached(payment_method_id=str(obj["id"]))
+    return lambda: payment_methods.payment_method_sync_detached(payment_method_id=str(obj["id"]))
 
 
 def _read_subscription(subscription_id: str | None) -> Apply:
-    snapshot = services.subscription_read(subscription_id=subscription_id) if subscription_id else None
-    return lambda: services.subscription_sync(snapshot=snapshot)
+    snapshot = subscriptions.subscription_read(subscription_id=subscription_id) if subscription_id else None
+    return lambda: subscriptions.subscription_sync(snapshot=snapshot)
 
 
 def _checkout_completed(obj: dict[str, Any], event: StripeEvent) -> Apply:
     session = gateways.parse_checkout_session(obj)
-    return _read_subscription(services.subscription_id_from_checkout(session=session))
+    return _read_subscription(subscriptions.subscription_id_from_checkout(session=session))
 
 
 def _subscription(obj: dict[str, Any], event: StripeEvent) -> Apply:
@@ -63,7 +64,7 @@ def _invoice(obj: dict[str, Any], event: StripeEvent) -> Apply:
     sync_subscription = _read_subscription(invoice.subscription)
 
     def apply() -> None:
-        services.invoice_sync(invoice=invoice, state_as_of=event.created)
+        subscriptions.invoice_sync(invoice=invoice, state_as_of=event.created)
         sync_subscription()
 
     return apply

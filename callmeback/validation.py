@@ -1,9 +1,11 @@
 """Input cleaning shared by every app's services.
 
 A rule turns one field's input into its clean value or raises Django's `ValidationError`;
-`clean_fields` runs a set of them and reports every bad field at once.
+`clean_fields` runs a set of them and reports every bad field at once. `parse_uuid` reads an
+id from a URL, a form or a provider's callback.
 """
 
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -29,3 +31,11 @@ def clean_fields(rules: Mapping[str, Rule], fields: Mapping[str, Any]) -> dict[s
     if errors:
         raise ValidationFailed.for_fields(errors)
     return cleaned
+
+
+def parse_uuid(raw: object) -> uuid.UUID | None:
+    """`raw` as a UUID, or None when it is not one: an id that cannot exist is simply not found."""
+    try:
+        return uuid.UUID(str(raw))
+    except ValueError:
+        return None

@@ -12,20 +12,20 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDay
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from billing.models import AuthorizationSettlement
+from billing import selectors as billing_selectors
 from billing.pricing import cents_to_dollars
+from callmeback import twilio
 from callmeback.errors import ApplicationError
 from callmeback.logging import mask_phone
-from calls import services, twilio
-from calls.models import Call, CallerIdNumber, CallUsage
+from calls import gateways, selectors
+from calls.models import Call, CallerIdNumber
+from calls.services import caller_ids, ending
 
 DAILY_PAGE_DAYS = 31
 
@@ -132,7 +132,7 @@ class CallAdmin(admin.ModelAdmin):
     def settlements(self, call: Call) -> str:
         if call.authorization_id is None:
             return "—"
-        rows = AuthorizationSettlement.objects.filter(authorization_id=call.authorization_id).order_by("created_at")
+        rows = billing_selectors.settlements_of_authorization(authorization_id=call.authorization_id)
         if not rows:
             return "Not settled yet."
         return format_html_join(
@@ -161,7 +161,7 @@ class CallAdmin(admin.ModelAdmin):
         ended = 0
         for call in queryset.filter(status__in=Call.ACTIVE):
             try:
-                services.call_end(call=call, ended_by=Call.EndedBy.ADMIN)
+                ending.call_end(call=call, ended_by=Call.EndedBy.ADMIN)
                 ended += 1
             except ApplicationError as error:
                 self.message_user(request, f"{call}: {error.message}", messages.ERROR)
@@ -188,9 +188,6 @@ class CostBreakdown:
     complete: bool  # every part of the total is known
 
 
-USAGE_ORDER = {kind: index for index, kind in enumerate(CallUsage.Kind.values)}
-
-
 def cost_breakdown(call: Call) -> CostBreakdown:
     """Twilio's minutes and price (from its status callback) and the voice providers' usage
     (stored when the stream ended), with the total we paid for the call."""
@@ -198,7 +195,7 @@ def cost_breakdown(call: Call) -> CostBreakdown:
     lines = [("Telephony", "twilio", minutes, _provider_dollars(call.provider_cost, unknown="not reported yet"))]
     costs = [call.provider_cost]
     complete = call.provider_cost is not None
-    for usage in sorted(call.usage.all(), key=lambda row: (USAGE_ORDER[row.kind], row.unit)):
+    for usage in selectors.call_usage_rows(call=call):
         amount = "not reported" if usage.quantity is None else f"{usage.quantity.normalize():,f}"
         described = f"{amount} {usage.get_unit_display()}"
         if usage.unreported:
@@ -224,41 +221,19 @@ class DayRow:
 
 
 def daily_summary(*, since: date) -> list[DayRow]:
-    """Per UTC day since `since`, newest first: calls placed, completed, talk minutes, what
-    people paid (finished calls' cost), what Twilio charged us and what the voice providers
-    did (at the configured prices). Two queries: calls, and their usage rows."""
-    rows = (
-        Call.objects.filter(created_at__date__gte=since)
-        .annotate(day=TruncDay("created_at"))
-        .values("day")
-        .annotate(
-            calls=Count("id"),
-            completed=Count("id", filter=Q(status=Call.Status.COMPLETED)),
-            seconds=Sum("duration", default=0),
-            cents=Sum("cost_cents", default=0),
-            provider=Sum("provider_cost", default=Decimal(0)),
-        )
-        .order_by("-day")
-    )
-    voice = dict(
-        CallUsage.objects.filter(call__created_at__date__gte=since)
-        .annotate(day=TruncDay("call__created_at"))
-        .values("day")
-        .annotate(cost=Sum("cost", default=Decimal(0)))
-        .values_list("day", "cost")
-    )
+    """The per-day figures of `calls_per_day`, as the daily page shows them."""
     return [
         DayRow(
-            day=row["day"].date(),
-            calls=row["calls"],
-            completed=row["completed"],
-            minutes=(row["seconds"] + 30) // 60,
-            revenue=_dollars(row["cents"]),
-            twilio_cost=f"${row['provider']:,.2f}",
-            voice_cost=f"${voice.get(row['day'], Decimal(0)):,.2f}",
-            total_cost=f"${row['provider'] + voice.get(row['day'], Decimal(0)):,.2f}",
+            day=day.day,
+            calls=day.calls,
+            completed=day.completed,
+            minutes=(day.seconds + 30) // 60,
+            revenue=_dollars(day.revenue_cents),
+            twilio_cost=f"${day.twilio_cost:,.2f}",
+            voice_cost=f"${day.voice_cost:,.2f}",
+            total_cost=f"${day.twilio_cost + day.voice_cost:,.2f}",
         )
-        for row in rows
+        for day in selectors.calls_per_day(since=since)
     ]
 
 
@@ -292,17 +267,17 @@ class CallerIdNumberAdmin(admin.ModelAdmin):
             return redirect("admin:calls_calleridnumber_changelist")
         if request.method == "POST":
             try:
-                number = services.caller_id_number_buy(phone_number=request.POST.get("phone_number", ""))
+                number = caller_ids.caller_id_number_buy(phone_number=request.POST.get("phone_number", ""))
             except ApplicationError as error:
                 self.message_user(request, error.message, messages.ERROR)
             else:
                 self.message_user(request, f"Bought {number.phone_number}; it is in the pool now.", messages.SUCCESS)
                 return redirect("admin:calls_calleridnumber_changelist")
         form = NumberSearchForm(request.GET or None)
-        offered: list[twilio.NumberData] = []
+        offered: list[gateways.NumberData] = []
         if form.is_valid():
             try:
-                offered = twilio.numbers_available(
+                offered = gateways.twilio_numbers_available(
                     country=form.cleaned_data["country"], area_code=form.cleaned_data["area_code"]
                 )
             except ApplicationError as error:

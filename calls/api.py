@@ -10,7 +10,8 @@ from rest_framework.views import APIView
 from billing.errors import PaymentDeclined, StripeServiceError
 from callmeback.api import MessageOutput, parse_input
 from callmeback.pagination import PageRequest
-from calls import ratelimits, selectors, services, twilio, webhooks
+from callmeback.twilio import TwilioServiceError
+from calls import gateways, ratelimits, selectors, webhooks
 from calls.serializers import (
     CallDetailOutput,
     CallListOutput,
@@ -23,24 +24,26 @@ from calls.serializers import (
     TwilioRecordingStatusForm,
     UsageOutput,
 )
+from calls.services import ending, lifecycle, placing, recordings
+from calls.services.feedback import call_feedback_save
 
 
 class PlaceCallApi(APIView):
     rate_limits = {"POST": ratelimits.PLACE_CALL}
     error_codes = {
         "POST": [
-            services.PhoneNotVerified,
-            services.PaymentRequired,
+            placing.PhoneNotVerified,
+            placing.PaymentRequired,
             PaymentDeclined,
-            services.ConcurrentCalls,
-            twilio.TwilioServiceError,
+            placing.ConcurrentCalls,
+            TwilioServiceError,
             StripeServiceError,
         ]
     }
 
     @extend_schema(request=PlaceCallInput, responses={200: PlacedCallOutput})
     def post(self, request):
-        call = services.call_place(user=request.user, **parse_input(PlaceCallInput, request))
+        call = placing.call_place(user=request.user, **parse_input(PlaceCallInput, request))
         return Response({"call": PlacedCallOutput(call).data})
 
 
@@ -80,12 +83,12 @@ class CallDetailApi(APIView):
 
 class EndCallApi(APIView):
     rate_limits = {"POST": ratelimits.END_CALL}
-    error_codes = {"POST": [twilio.TwilioServiceError]}
+    error_codes = {"POST": [TwilioServiceError]}
 
     @extend_schema(request=None, responses={200: CallDetailOutput})
     def post(self, request, call_id: str):
         call = selectors.call_get_owned(user=request.user, call_id=call_id)
-        services.call_end(call=call)
+        ending.call_end(call=call)
         detail = selectors.call_detail(user=request.user, call_id=call.pk)
         return Response({"message": "Hanging up", "call": CallDetailOutput(detail).data})
 
@@ -96,24 +99,24 @@ class FeedbackApi(APIView):
     @extend_schema(request=FeedbackInput, responses={200: MessageOutput})
     def post(self, request, call_id: str):
         call = selectors.call_get_owned(user=request.user, call_id=call_id)
-        services.call_feedback_save(call=call, **parse_input(FeedbackInput, request))
+        call_feedback_save(call=call, **parse_input(FeedbackInput, request))
         return Response({"message": "Thank you for your feedback"})
 
 
 class RecordingApi(APIView):
     rate_limits = {"GET": ratelimits.RECORDING, "DELETE": ratelimits.RECORDING_DELETE}
-    error_codes = {"DELETE": [twilio.TwilioServiceError]}
+    error_codes = {"DELETE": [TwilioServiceError]}
 
     @extend_schema(responses={200: RecordingLinkOutput})
     def get(self, request, call_id: str):
         call = selectors.call_get_owned(user=request.user, call_id=call_id)
-        url, expires_at = services.recording_link(call=call)
+        url, expires_at = recordings.recording_link(call=call)
         return Response(RecordingLinkOutput({"recording_url": url, "expires_at": expires_at}).data)
 
     @extend_schema(responses={200: MessageOutput})
     def delete(self, request, call_id: str):
         call = selectors.call_get_owned(user=request.user, call_id=call_id)
-        services.recording_delete(call=call)
+        recordings.recording_delete(call=call)
         return Response({"message": "Recording deleted"})
 
 
@@ -124,12 +127,12 @@ class RecordingAudioApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     rate_limits = {"GET": ratelimits.RECORDING_AUDIO}
-    error_codes = {"GET": [twilio.TwilioServiceError]}
+    error_codes = {"GET": [TwilioServiceError]}
 
     @extend_schema(responses={(200, "audio/x-wav"): bytes})
     def get(self, request, token: str):
-        recording = services.recording_from_link(token=token)
-        audio = twilio.recording_audio(sid=recording.sid)
+        recording = recordings.recording_from_link(token=token)
+        audio = gateways.twilio_recording_audio(sid=recording.sid)
         response = StreamingHttpResponse(audio.chunks, content_type=audio.content_type)
         if audio.content_length:
             response["Content-Length"] = audio.content_length
@@ -156,7 +159,7 @@ class TwilioCallStatusApi(webhooks.TwilioWebhookApi):
     @extend_schema(request=TwilioCallStatusForm, parameters=[webhooks.CALL_ID_PARAMETER], responses=CALLBACK_TAKEN)
     def post(self, request):
         params = webhooks.twilio_params(request)
-        services.call_apply_status(
+        lifecycle.call_apply_status(
             sid=params.get("CallSid") or "", params=params, call_id=request.query_params.get("call")
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -168,5 +171,5 @@ class TwilioRecordingStatusApi(webhooks.TwilioWebhookApi):
     @extend_schema(request=TwilioRecordingStatusForm, parameters=[webhooks.CALL_ID_PARAMETER], responses=CALLBACK_TAKEN)
     def post(self, request):
         params = webhooks.twilio_params(request)
-        services.recording_record(params=params, call_id=request.query_params.get("call"))
+        recordings.recording_record(params=params, call_id=request.query_params.get("call"))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -8,4 +8,8 @@ class CallsConfig(AppConfig):
 
     def ready(self) -> None:
         # Booked calls keep their admin in their own module, beside the calls admin.
-        from calls import scheduling_admin  # noqa: F401
+        # Connects the goodbye's safety net in every process that may end a call.
+        from calls import (
+            scheduling_admin,  # noqa: F401
+            tasks,  # noqa: F401
+        )

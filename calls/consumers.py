@@ -7,7 +7,8 @@ from channels.security.websocket import AllowedHostsOriginValidator
 
 from callmeback.errors import NotFound
 from callmeback.websockets import SocketAndLayerLoop
-from calls import selectors, services
+from calls import selectors
+from calls.services import changes
 
 UNAUTHENTICATED = 4401
 NOT_FOUND = 4404
@@ -34,11 +35,11 @@ class CallStatusConsumer(SocketAndLayerLoop, AsyncJsonWebsocketConsumer):
         except NotFound:
             await self.close(code=NOT_FOUND)
             return
-        self.group = services.call_group(call.pk)
+        self.group = changes.call_group(call.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         # Joined first, then the current status and transcript: nothing can fall between.
-        await database_sync_to_async(services.call_notify)(call)
+        await database_sync_to_async(changes.call_notify)(call)
         for line in await database_sync_to_async(selectors.call_transcript_lines)(call=call):
             await self.send_json({"transcript": line})
 

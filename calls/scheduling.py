@@ -31,15 +31,16 @@ from accounts.models import User
 from accounts.tasks import send_email
 from accounts.validators import clean_timezone
 from billing import pricing
-from billing import services as billing_services
-from billing.errors import PaymentDeclined, StripeServiceError
+from billing import selectors as billing_selectors
+from billing.errors import NoPaymentMethod, PaymentDeclined, StripeServiceError
 from billing.models import PaymentAuthorization
+from billing.services import holds as billing_holds
+from callmeback import twilio
 from callmeback.errors import ApplicationError, Forbidden, NotFound, ValidationFailed
 from callmeback.logging import mask_phone
 from calls import scheduling_selectors as selectors
-from calls import services as call_services
-from calls import twilio
 from calls.models import Call, CallSeries, ScheduledCall
+from calls.services import lifecycle, placing
 
 logger = logging.getLogger(__name__)
 
@@ -162,7 +163,7 @@ def booking_create(
     """Books a call (`000_*` §2.3) on a hold the person placed. A hold that ends before the
     call is kept and replaced off-session before the call, which booking consents to."""
     now = timezone.now()
-    request = call_services.call_request_validate(
+    request = placing.call_request_validate(
         user=user,
         phone_number=phone_number,
         persona_id=persona_id,
@@ -175,7 +176,7 @@ def booking_create(
         # no-key lock, so a call inserted for them meanwhile (a key-share lock) does not deadlock with it.
         User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
         _ensure_room(user=user)
-        authorization = call_services.authorization_reserve(user=user, payment_intent_id=payment_intent_id)
+        authorization = placing.authorization_reserve(user=user, payment_intent_id=payment_intent_id)
         booking = ScheduledCall.objects.create(
             user=user,
             persona=request.persona,
@@ -195,7 +196,7 @@ def booking_create(
 def booking_create_on_default_card(*, user: User, estimated_duration: int, **booking: object) -> ScheduledCall:
     """The dashboard's booking: holds the estimate on the default card now, then books on
     that hold. A booking refused after the hold was placed releases it at once."""
-    created = billing_services.authorization_create(
+    created = billing_holds.authorization_create(
         user=user, estimated_duration=estimated_duration, call_type=PaymentAuthorization.CallType.SCHEDULED
     )
     authorization = created.authorization
@@ -206,7 +207,7 @@ def booking_create_on_default_card(*, user: User, estimated_duration: int, **boo
             )
         return booking_create(user=user, payment_intent_id=authorization.payment_intent_id, **booking)
     except ApplicationError:
-        billing_services.authorization_release(authorization=authorization)
+        billing_holds.authorization_release(authorization=authorization)
         raise
 
 
@@ -233,7 +234,7 @@ def booking_cancel(*, booking_id: object, user: User) -> PaymentAuthorization | 
     if authorization is None:
         return None
     try:
-        return billing_services.authorization_release(authorization=authorization)
+        return billing_holds.authorization_release(authorization=authorization)
     except StripeServiceError:
         # The hold stays claimed for release; billing's sweeper finishes it.
         logger.warning("Release of %s failed after cancelling booking %s", authorization.payment_intent_id, booking.pk)
@@ -353,21 +354,21 @@ def _send_time_problem(booking: ScheduledCall) -> str:
     if not user.is_active:
         return "The account is closed."
     try:
-        call_services.call_request_validate(
+        placing.call_request_validate(
             user=user,
             phone_number=booking.phone_number,
             persona_id=booking.persona_id,
             scenario_template_id=booking.scenario_template_id,
             call_pretext=booking.call_pretext,
         )
-    except call_services.PhoneNotVerified:
+    except placing.PhoneNotVerified:
         return "The phone number is no longer verified."
     except ValidationFailed as error:
         return _NO_LONGER_ALLOWED.get(next(iter(error.details), ""), error.message)
     if booking.authorization is None:
         return "The call has no payment hold."
     try:
-        billing_services.authorization_check(
+        billing_holds.authorization_check(
             user=user,
             payment_intent_id=booking.authorization.payment_intent_id,
             valid_until=timezone.now() + timedelta(minutes=booking.estimated_duration),
@@ -407,7 +408,7 @@ def booking_place(*, booking_id: uuid.UUID) -> ScheduledCall | None:
         if not problem:
             try:
                 with transaction.atomic():
-                    call = call_services.call_create(
+                    call = placing.call_create(
                         user=booking.user,
                         phone_number=booking.phone_number,
                         persona=booking.persona,
@@ -415,7 +416,7 @@ def booking_place(*, booking_id: uuid.UUID) -> ScheduledCall | None:
                         scenario_template=booking.scenario_template,
                         call_pretext=booking.call_pretext,
                     )
-            except call_services.ConcurrentCalls:
+            except placing.ConcurrentCalls:
                 # The person is on another call: try again on a later sweep, until the cut-off.
                 booking.failure_reason = "You were on another call; retrying."
                 booking.save(update_fields=["failure_reason", "updated_at"])
@@ -444,7 +445,7 @@ def booking_place(*, booking_id: uuid.UUID) -> ScheduledCall | None:
 
 def _dial(booking: ScheduledCall, call: Call) -> None:
     try:
-        call_services.call_dial(call=call)
+        placing.call_dial(call=call)
     except ApplicationError as error:
         # call_dial marked the call failed and released its hold.
         logger.warning("Dialling booking %s failed: %s", booking.pk, error.code)
@@ -487,7 +488,7 @@ def booking_redial(*, booking_id: uuid.UUID) -> ScheduledCall | None:
             booking.save(update_fields=["dispatch_claimed_at", "updated_at"])
             _dial(booking, call)
     if late:
-        call_services.call_refresh_from_twilio(call=call)
+        lifecycle.call_refresh_from_twilio(call=call)
     return booking
 
 
@@ -538,13 +539,13 @@ def _off_session_hold(*, user: User, estimated_duration: int) -> tuple[PaymentAu
     """A new hold on the default card placed while the person is away (they consented when
     booking), or why there is none. Stripe being unreachable raises StripeServiceError."""
     try:
-        hold = billing_services.authorization_create(
+        hold = billing_holds.authorization_create(
             user=user,
             estimated_duration=estimated_duration,
             call_type=PaymentAuthorization.CallType.SCHEDULED,
             off_session=True,
         ).authorization
-    except (PaymentDeclined, billing_services.NoPaymentMethod) as error:
+    except (PaymentDeclined, NoPaymentMethod) as error:
         return None, error.message
     if hold.status != PaymentAuthorization.Status.REQUIRES_CAPTURE:
         _release_later(hold)
@@ -662,7 +663,7 @@ def series_create(
         raise ValidationFailed.for_field(
             "off_session_consent", "Agree to a hold being placed on your default card before each call."
         )
-    request = call_services.call_request_validate(
+    request = placing.call_request_validate(
         user=user,
         phone_number=phone_number,
         persona_id=persona_id,
@@ -677,8 +678,8 @@ def series_create(
         raise ValidationFailed.for_field("end_date", "The end date has passed.")
     if max_calls is not None and max_calls < 1:
         raise ValidationFailed.for_field("max_calls", "At least one call.")
-    if billing_services.selectors.default_payment_method(user=user) is None:
-        raise billing_services.NoPaymentMethod()
+    if billing_selectors.default_payment_method(user=user) is None:
+        raise NoPaymentMethod()
     series = CallSeries.objects.create(
         user=user,
         persona=request.persona,

@@ -7,8 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing import pricing
-from billing.errors import PaymentDeclined, StripeServiceError
-from billing.services import NoPaymentMethod
+from billing.errors import NoPaymentMethod, PaymentDeclined, StripeServiceError
 from callmeback.api import MessageOutput, parse_input
 from callmeback.errors import Forbidden, NotFound, ValidationFailed
 from calls import scheduling
@@ -27,7 +26,7 @@ from calls.scheduling_serializers import (
     SeriesOutput,
     SeriesUpdateInput,
 )
-from calls.services import PaymentRequired, PhoneNotVerified
+from calls.services.placing import PaymentRequired, PhoneNotVerified
 
 
 class ScheduleCreateApi(APIView):

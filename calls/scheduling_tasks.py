@@ -4,8 +4,8 @@ twice (the services decide under row locks, from the booking row)."""
 from celery import shared_task
 
 from billing.errors import StripeTemporaryError
+from callmeback.twilio import TwilioServiceError
 from calls import scheduling
-from calls.twilio import TwilioServiceError
 
 
 def _enqueue(result: scheduling.SweepResult) -> None:

@@ -1,12 +1,13 @@
 """Read queries for calls: one person's history and usage, a call for its owner, the calls
-the sweeper must look at."""
+the sweeper must look at, and the admin's per-call usage and per-day figures."""
 
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
-from django.db.models import Count, F, QuerySet, Sum
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, TruncDay, TruncMonth
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -14,7 +15,8 @@ from accounts.models import User
 from callmeback import cache
 from callmeback.errors import NotFound, ValidationFailed
 from callmeback.pagination import Page, PageRequest, paginate
-from calls.models import Call, CallerIdNumber, CallRecording, CallTurn
+from callmeback.validation import parse_uuid
+from calls.models import Call, CallerIdNumber, CallRecording, CallTurn, CallUsage
 
 HISTORY_CACHE_SECONDS = 30
 PERSON_LABEL = "You"
@@ -51,16 +53,9 @@ def calls_scope(user_id: uuid.UUID) -> str:
     return f"calls:{user_id}"
 
 
-def _parse_uuid(raw: object) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(raw))
-    except ValueError:
-        return None
-
-
 def call_get_owned(*, user: User, call_id: object) -> Call:
     """The user's call; someone else's looks missing (404)."""
-    parsed = _parse_uuid(call_id)
+    parsed = parse_uuid(call_id)
     call = Call.objects.filter(pk=parsed, user=user).first() if parsed else None
     if call is None:
         raise NotFound("Call not found.")
@@ -79,7 +74,7 @@ def call_transcript_lines(*, call: Call) -> list[dict]:
 
 def call_detail(*, user: User, call_id: object) -> Call:
     """The user's call with what its detail shows (hold, feedback, turns, recordings), in three queries."""
-    parsed = _parse_uuid(call_id)
+    parsed = parse_uuid(call_id)
     call = (
         Call.objects.filter(pk=parsed, user=user)
         .select_related("feedback", "authorization")
@@ -313,3 +308,62 @@ def calls_finished_unsettled(*, limit: int = 100) -> QuerySet:
         .select_related("authorization")
         .order_by("updated_at")[:limit]
     )
+
+
+# --- The admin's figures ------------------------------------------------------------------------
+
+_USAGE_ORDER = {kind: index for index, kind in enumerate(CallUsage.Kind.values)}
+
+
+def call_usage_rows(*, call: Call) -> list[CallUsage]:
+    """What the voice providers did for the call, in the order of a call's pipeline (STT, LLM, TTS)."""
+    return sorted(call.usage.all(), key=lambda row: (_USAGE_ORDER[row.kind], row.unit))
+
+
+@dataclass(frozen=True)
+class CallDay:
+    day: date
+    calls: int
+    completed: int
+    seconds: int
+    revenue_cents: int
+    twilio_cost: Decimal
+    voice_cost: Decimal
+
+
+def calls_per_day(*, since: date) -> list[CallDay]:
+    """Per UTC day since `since`, newest first: calls placed, completed, talk seconds, what
+    people paid (finished calls' cost), what Twilio charged us and what the voice providers
+    did (at the configured prices). Two queries: calls, and their usage rows."""
+    rows = (
+        Call.objects.filter(created_at__date__gte=since)
+        .annotate(day=TruncDay("created_at"))
+        .values("day")
+        .annotate(
+            calls=Count("id"),
+            completed=Count("id", filter=Q(status=Call.Status.COMPLETED)),
+            seconds=Sum("duration", default=0),
+            cents=Sum("cost_cents", default=0),
+            provider=Sum("provider_cost", default=Decimal(0)),
+        )
+        .order_by("-day")
+    )
+    voice = dict(
+        CallUsage.objects.filter(call__created_at__date__gte=since)
+        .annotate(day=TruncDay("call__created_at"))
+        .values("day")
+        .annotate(cost=Sum("cost", default=Decimal(0)))
+        .values_list("day", "cost")
+    )
+    return [
+        CallDay(
+            day=row["day"].date(),
+            calls=row["calls"],
+            completed=row["completed"],
+            seconds=row["seconds"],
+            revenue_cents=row["cents"],
+            twilio_cost=row["provider"],
+            voice_cost=voice.get(row["day"], Decimal(0)),
+        )
+        for row in rows
+    ]

@@ -22,10 +22,12 @@ from callmeback.dashboard import add_service_error
 from callmeback.errors import ApplicationError, NotFound, ValidationFailed
 from callmeback.pagination import PageRequest
 from callmeback.ratelimit import enforce_rate_limit
-from calls import ratelimits, selectors, services
+from calls import ratelimits, selectors
 from calls.forms import CallNowForm, FeedbackForm, PhoneCodeCheckForm, PhoneCodeSendForm
 from calls.models import Call
 from calls.serializers import CallDetailOutput
+from calls.services import ending, placing, recordings
+from calls.services.feedback import call_feedback_save
 from personas import selectors as persona_selectors
 
 PAGE_SIZE = 20
@@ -95,7 +97,7 @@ def call_new_view(request):
         data = form.cleaned_data
         try:
             enforce_rate_limit(request, ratelimits.PLACE_CALL)
-            call = services.call_place_on_default_card(
+            call = placing.call_place_on_default_card(
                 user=request.user,
                 phone_number=data["phone_number"],
                 persona_id=data["persona"],
@@ -197,7 +199,7 @@ def call_detail_view(request, call_id):
     call = _owned_call(request, call_id, detail=True)
     detail = CallDetailOutput(call).data
     feedback = detail["feedback"]
-    recording_url = services.recording_link(call=call)[0] if detail["recording"]["available"] else None
+    recording_url = recordings.recording_link(call=call)[0] if detail["recording"]["available"] else None
     context = {
         "call": call,
         "detail": detail,
@@ -213,7 +215,7 @@ def call_end_view(request, call_id):
     call = _owned_call(request, call_id)
     try:
         enforce_rate_limit(request, ratelimits.END_CALL)
-        services.call_end(call=call)
+        ending.call_end(call=call)
     except ApplicationError as error:
         messages.error(request, error.message)
     else:
@@ -231,7 +233,7 @@ def call_feedback_view(request, call_id):
         return redirect("calls:detail", call_id=call.pk)
     try:
         enforce_rate_limit(request, ratelimits.FEEDBACK)
-        services.call_feedback_save(call=call, **form.cleaned_data)
+        call_feedback_save(call=call, **form.cleaned_data)
     except ApplicationError as error:
         messages.error(request, error.message)
     else:

@@ -15,8 +15,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from callmeback import twilio
 from callmeback.errors import ApplicationError
-from calls import twilio
 
 logger = logging.getLogger(__name__)
 

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 
 from callmeback.dashboard import ServiceValidatedMixin
+from callmeback.validation import parse_uuid
 from personas import services
 from personas.gateways import Voice
 from personas.models import Persona, ScenarioTemplate
@@ -131,4 +132,4 @@ class ScenarioTemplateForm(ServiceValidatedMixin, forms.Form):
 
     def clean_suggested_persona_id(self) -> uuid.UUID | None:
         value = self.cleaned_data["suggested_persona_id"]
-        return uuid.UUID(value) if value else None
+        return parse_uuid(value)

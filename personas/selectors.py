@@ -12,6 +12,7 @@ from django.db.models.functions import Lower
 from accounts.models import User
 from callmeback.errors import NotFound, ValidationFailed
 from callmeback.pagination import Page, PageRequest, paginate
+from callmeback.validation import parse_uuid
 from personas import cache
 from personas.models import CatalogueEntry, Contact, Persona, ScenarioTemplate
 from personas.validators import MAX_TAGS, clean_search, clean_tag
@@ -36,16 +37,9 @@ def visible_to(queryset: QuerySet, viewer: User | None) -> QuerySet:
     return queryset.filter(Q(is_public=True) | Q(owner=viewer))
 
 
-def _parse_uuid(raw: object) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(raw))
-    except ValueError:
-        return None
-
-
 def _get_visible(queryset: QuerySet, entry_id: object, viewer: User | None, label: str) -> CatalogueEntry:
     """Missing and someone else's private entry look the same: NOT_FOUND."""
-    parsed = _parse_uuid(entry_id)
+    parsed = parse_uuid(entry_id)
     entry = visible_to(queryset, viewer).filter(pk=parsed).first() if parsed else None
     if entry is None:
         raise NotFound(f"{label} not found.")
@@ -104,7 +98,7 @@ class PersonaFilters:
 
         created_by = (params.get("created_by") or "").strip()
         if created_by:
-            parsed = _parse_uuid(created_by)
+            parsed = parse_uuid(created_by)
             if created_by.lower() == "system":
                 values["created_by"] = "system"
             elif parsed:

@@ -14,7 +14,7 @@ from django.db.models import F
 from accounts.models import User
 from callmeback.db import declared_constraint_names, violated_constraint
 from callmeback.errors import ApplicationError, Forbidden, NotFound, ValidationFailed
-from callmeback.validation import Rule, clean_fields
+from callmeback.validation import Rule, clean_fields, parse_uuid
 from calls import scheduling_selectors
 from personas import cache, selectors
 from personas.gateways import Voice, VoiceApiError, voice_catalogue
@@ -337,10 +337,9 @@ def contact_add(*, user: User, persona_id: uuid.UUID) -> Contact:
 
 
 def contact_remove(*, user: User, persona_id: object) -> None:
-    try:
-        parsed = uuid.UUID(str(persona_id))
-    except ValueError:
-        raise NotFound("This persona is not in your contacts.") from None
+    parsed = parse_uuid(persona_id)
+    if parsed is None:
+        raise NotFound("This persona is not in your contacts.")
     deleted, _ = Contact.objects.filter(user=user, persona_id=parsed).delete()  # signals refresh the cache
     if not deleted:
         raise NotFound("This persona is not in your contacts.")

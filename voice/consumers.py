@@ -20,7 +20,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from callmeback.websockets import SocketAndLayerLoop
-from calls.services import call_group
+from calls.services.changes import call_group
 from voice.conversation import CallContext, Conversation, HeardTurn
 from voice.greetings import FALLBACK_LINE, fallback_audio, opening_audio
 from voice.providers import Providers, build_providers
@@ -229,7 +229,7 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
 
     async def call_hangup(self, event: dict) -> None:
         """Hang-up from the app or an admin: the persona says goodbye, then `StreamOutput.end_call`
-        cuts the line at Twilio (`calls.services.call_end` keeps a safety net for a stream that
+        cuts the line at Twilio (`calls.services.ending.call_end` keeps a safety net for a stream that
         never does)."""
         if self.conversation is None:
             return

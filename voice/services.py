@@ -10,8 +10,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import User
-from calls import services as call_services
 from calls.models import Call, CallTurn, CallUsage
+from calls.services import ending
 from personas.models import Persona
 from voice.conversation import HeardTurn, ProviderUsage
 from voice.providers import Providers
@@ -113,7 +113,7 @@ ENDED_BY_REASON = {
 def call_hang_up(*, call_id: str, reason: str) -> None:
     """The conversation ended the call (a goodbye heard, silence, time, a provider failure):
     the line is cut at Twilio now; the status callback then settles the money."""
-    call_services.call_hang_up(call_id=call_id, ended_by=ENDED_BY_REASON.get(reason, Call.EndedBy.SYSTEM))
+    ending.call_hang_up(call_id=call_id, ended_by=ENDED_BY_REASON.get(reason, Call.EndedBy.SYSTEM))
 
 
 def call_stream_opened(*, call_id: str, stream_sid: str) -> None:

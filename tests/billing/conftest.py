@@ -11,8 +11,9 @@ import pytest
 import stripe
 from django.db import OperationalError, connections, transaction
 
-from billing import services
 from billing.models import PaymentAuthorization
+from billing.services import holds as billing_holds
+from billing.services import payment_methods
 from tests.fakes.localstripe_server import LocalStripeServer
 from tests.fakes.stripe_front import StripeFront
 
@@ -72,14 +73,14 @@ def make_card(stripe_client) -> Callable[..., str]:
 @pytest.fixture
 def card_user(user, make_card):
     """A user with a default Visa ending 4242 on file."""
-    services.payment_method_add(user=user, payment_method_id=make_card(), set_as_default=True)
+    payment_methods.payment_method_add(user=user, payment_method_id=make_card(), set_as_default=True)
     return user
 
 
 @pytest.fixture
 def authorization(card_user) -> PaymentAuthorization:
     """A $4.25 hold for a call expected to last 10 minutes."""
-    return services.authorization_create(user=card_user, estimated_duration=10).authorization
+    return billing_holds.authorization_create(user=card_user, estimated_duration=10).authorization
 
 
 def sign(payload: str, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:

@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from billing import services
 from billing.models import AuthorizationSettlement, PaymentAuthorization
+from billing.services import holds as billing_holds
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def test_admin_lists_every_billing_record(admin_client, authorization, model):
 
 
 def test_authorization_page_shows_its_capture(admin_client, authorization):
-    services.authorization_capture(authorization=authorization, seconds=330)
+    billing_holds.authorization_capture(authorization=authorization, seconds=330)
 
     page = admin_client.get(f"/admin/billing/paymentauthorization/{authorization.pk}/change/").content.decode()
 
@@ -52,10 +52,10 @@ def test_release_action_releases_selected_holds(admin_client, authorization):
 
 def test_revenue_summary_sums_captures_per_day_and_month(admin_client, card_user):
     for seconds in (330, 60):
-        held = services.authorization_create(user=card_user, estimated_duration=10).authorization
-        services.authorization_capture(authorization=held, seconds=seconds)
-    older = services.authorization_create(user=card_user, estimated_duration=10).authorization
-    services.authorization_capture(authorization=older, seconds=300)
+        held = billing_holds.authorization_create(user=card_user, estimated_duration=10).authorization
+        billing_holds.authorization_capture(authorization=held, seconds=seconds)
+    older = billing_holds.authorization_create(user=card_user, estimated_duration=10).authorization
+    billing_holds.authorization_capture(authorization=older, seconds=300)
     AuthorizationSettlement.objects.filter(authorization=older).update(created_at=timezone.now() - timedelta(days=40))
 
     daily = admin_client.get("/admin/billing/revenuesummary/").content.decode()

@@ -8,10 +8,11 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from billing import services, tasks
-from billing.errors import PaymentDeclined, StripeTemporaryError
+from billing import tasks
+from billing.errors import NotCapturable, PaymentDeclined, StripeTemporaryError
 from billing.models import AuthorizationSettlement, PaymentAuthorization
-from billing.services import NotCapturable
+from billing.services import holds as billing_holds
+from billing.services import payment_methods
 from callmeback.errors import ValidationFailed
 from tests.billing.conftest import row_lock_free
 
@@ -35,36 +36,37 @@ def _capture_path(authorization) -> str:
 
 def test_check_accepts_the_users_fresh_hold(authorization, card_user):
     assert (
-        services.authorization_check(user=card_user, payment_intent_id=authorization.payment_intent_id) == authorization
+        billing_holds.authorization_check(user=card_user, payment_intent_id=authorization.payment_intent_id)
+        == authorization
     )
 
 
 def test_check_refuses_another_users_hold(authorization, user_factory):
     with pytest.raises(ValidationFailed) as error:
-        services.authorization_check(user=user_factory(), payment_intent_id=authorization.payment_intent_id)
+        billing_holds.authorization_check(user=user_factory(), payment_intent_id=authorization.payment_intent_id)
 
     assert error.value.details == {"payment_intent_id": ["No payment authorisation with this id."]}
 
 
 def test_check_refuses_a_spent_hold(authorization, card_user):
-    services.authorization_capture(authorization=authorization, seconds=60)
+    billing_holds.authorization_capture(authorization=authorization, seconds=60)
 
     with pytest.raises(ValidationFailed, match="already been used"):
-        services.authorization_check(user=card_user, payment_intent_id=authorization.payment_intent_id)
+        billing_holds.authorization_check(user=card_user, payment_intent_id=authorization.payment_intent_id)
 
 
 def test_check_refuses_a_hold_already_paying_for_another_call(authorization, card_user):
-    services.authorization_attach_call(authorization=authorization, call_id=uuid.uuid4())
+    billing_holds.authorization_attach_call(authorization=authorization, call_id=uuid.uuid4())
 
     with pytest.raises(ValidationFailed, match="already been used"):
-        services.authorization_check(user=card_user, payment_intent_id=authorization.payment_intent_id)
+        billing_holds.authorization_check(user=card_user, payment_intent_id=authorization.payment_intent_id)
 
 
 def test_check_refuses_a_hold_that_ends_before_the_call(authorization, card_user):
     call_time = authorization.expires_at + timedelta(minutes=1)
 
     with pytest.raises(ValidationFailed, match="ends before the call"):
-        services.authorization_check(
+        billing_holds.authorization_check(
             user=card_user, payment_intent_id=authorization.payment_intent_id, valid_until=call_time
         )
 
@@ -73,27 +75,29 @@ def test_check_refuses_a_hold_smaller_than_a_minute_of_talk(authorization, card_
     PaymentAuthorization.objects.filter(pk=authorization.pk).update(amount_authorized=64)
 
     with pytest.raises(ValidationFailed, match="a minute of talk"):
-        services.authorization_check(user=card_user, payment_intent_id=authorization.payment_intent_id)
+        billing_holds.authorization_check(user=card_user, payment_intent_id=authorization.payment_intent_id)
 
 
 @pytest.fixture
 def hold_needing_3ds(card_user, make_card) -> PaymentAuthorization:
     """A hold on a card whose bank asks for 3-D Secure: not usable until the customer passes it."""
-    services.payment_method_add(user=card_user, payment_method_id=make_card("4000002500003155"), set_as_default=True)
-    authorization = services.authorization_create(user=card_user, estimated_duration=5).authorization
+    payment_methods.payment_method_add(
+        user=card_user, payment_method_id=make_card("4000002500003155"), set_as_default=True
+    )
+    authorization = billing_holds.authorization_create(user=card_user, estimated_duration=5).authorization
     assert authorization.status == Status.REQUIRES_ACTION
     return authorization
 
 
 def test_check_refuses_a_hold_awaiting_authentication(hold_needing_3ds, card_user):
     with pytest.raises(ValidationFailed, match="Complete the card authentication"):
-        services.authorization_check(user=card_user, payment_intent_id=hold_needing_3ds.payment_intent_id)
+        billing_holds.authorization_check(user=card_user, payment_intent_id=hold_needing_3ds.payment_intent_id)
 
 
 def test_check_reads_a_completed_authentication_from_stripe(hold_needing_3ds, card_user, localstripe):
     localstripe.authenticate(hold_needing_3ds.payment_intent_id, success=True)
 
-    checked = services.authorization_check(user=card_user, payment_intent_id=hold_needing_3ds.payment_intent_id)
+    checked = billing_holds.authorization_check(user=card_user, payment_intent_id=hold_needing_3ds.payment_intent_id)
 
     assert checked.status == Status.REQUIRES_CAPTURE
 
@@ -102,15 +106,15 @@ def test_check_reports_a_failed_authentication_as_payment_failed(hold_needing_3d
     localstripe.authenticate(hold_needing_3ds.payment_intent_id, success=False)
 
     with pytest.raises(PaymentDeclined):
-        services.authorization_check(user=card_user, payment_intent_id=hold_needing_3ds.payment_intent_id)
+        billing_holds.authorization_check(user=card_user, payment_intent_id=hold_needing_3ds.payment_intent_id)
     assert PaymentAuthorization.objects.get(pk=hold_needing_3ds.pk).status == Status.FAILED
 
 
 def test_a_hold_never_authorised_cannot_be_captured_but_can_be_released(hold_needing_3ds):
     with pytest.raises(NotCapturable):
-        services.authorization_capture(authorization=hold_needing_3ds, seconds=60)
+        billing_holds.authorization_capture(authorization=hold_needing_3ds, seconds=60)
 
-    assert services.authorization_release(authorization=hold_needing_3ds).status == Status.CANCELED
+    assert billing_holds.authorization_release(authorization=hold_needing_3ds).status == Status.CANCELED
 
 
 # --- authorization_attach_call ------------------------------------------------------------
@@ -118,21 +122,21 @@ def test_a_hold_never_authorised_cannot_be_captured_but_can_be_released(hold_nee
 
 def test_a_hold_pays_for_one_call_and_a_call_has_one_hold(authorization, card_user):
     call_id = uuid.uuid4()
-    services.authorization_attach_call(authorization=authorization, call_id=call_id)
-    other = services.authorization_create(user=card_user, estimated_duration=5).authorization
+    billing_holds.authorization_attach_call(authorization=authorization, call_id=call_id)
+    other = billing_holds.authorization_create(user=card_user, estimated_duration=5).authorization
 
-    assert services.authorization_attach_call(authorization=authorization, call_id=call_id).call_id == call_id
+    assert billing_holds.authorization_attach_call(authorization=authorization, call_id=call_id).call_id == call_id
     with pytest.raises(ValidationFailed, match="already been used"):
-        services.authorization_attach_call(authorization=authorization, call_id=uuid.uuid4())
+        billing_holds.authorization_attach_call(authorization=authorization, call_id=uuid.uuid4())
     with pytest.raises(ValidationFailed, match="already has a payment authorisation"):
-        services.authorization_attach_call(authorization=other, call_id=call_id)
+        billing_holds.authorization_attach_call(authorization=other, call_id=call_id)
 
 
 # --- capture and release ------------------------------------------------------------------
 
 
 def test_capture_takes_the_cost_of_the_real_duration(authorization, localstripe):
-    captured = services.authorization_capture(authorization=authorization, seconds=330)
+    captured = billing_holds.authorization_capture(authorization=authorization, seconds=330)
 
     assert captured.status == Status.CAPTURED
     assert captured.amount_captured == 245
@@ -142,14 +146,14 @@ def test_capture_takes_the_cost_of_the_real_duration(authorization, localstripe)
 
 
 def test_capture_never_takes_more_than_the_hold(authorization, localstripe):
-    captured = services.authorization_capture(authorization=authorization, seconds=3600)
+    captured = billing_holds.authorization_capture(authorization=authorization, seconds=3600)
 
     assert captured.amount_captured == 425
     assert _captured_at_stripe(localstripe, authorization) == 425
 
 
 def test_zero_length_call_releases_the_hold(authorization, localstripe):
-    released = services.authorization_capture(authorization=authorization, seconds=0)
+    released = billing_holds.authorization_capture(authorization=authorization, seconds=0)
 
     assert released.status == Status.CANCELED
     assert released.amount_captured == 0
@@ -158,8 +162,8 @@ def test_zero_length_call_releases_the_hold(authorization, localstripe):
 
 
 def test_capturing_twice_captures_once_and_returns_the_first_result(authorization, localstripe, front):
-    first = services.authorization_capture(authorization=authorization, seconds=330)
-    second = services.authorization_capture(authorization=authorization, seconds=600)
+    first = billing_holds.authorization_capture(authorization=authorization, seconds=330)
+    second = billing_holds.authorization_capture(authorization=authorization, seconds=600)
 
     assert (second.status, second.amount_captured) == (first.status, first.amount_captured) == (Status.CAPTURED, 245)
     assert len(front.sent("POST", _capture_path(authorization))) == 1
@@ -168,7 +172,7 @@ def test_capturing_twice_captures_once_and_returns_the_first_result(authorizatio
 
 
 def test_capture_request_carries_the_holds_idempotency_key(authorization, front):
-    services.authorization_capture(authorization=authorization, seconds=120)
+    billing_holds.authorization_capture(authorization=authorization, seconds=120)
 
     (sent,) = front.sent("POST", _capture_path(authorization))
     assert sent.idempotency_key == f"capture-{authorization.pk}"
@@ -176,8 +180,8 @@ def test_capture_request_carries_the_holds_idempotency_key(authorization, front)
 
 
 def test_release_cancels_the_intent_once(authorization, localstripe, front):
-    services.authorization_release(authorization=authorization)
-    again = services.authorization_release(authorization=authorization)
+    billing_holds.authorization_release(authorization=authorization)
+    again = billing_holds.authorization_release(authorization=authorization)
 
     assert again.status == Status.CANCELED
     cancels = front.sent("POST", f"/v1/payment_intents/{authorization.payment_intent_id}/cancel")
@@ -186,18 +190,18 @@ def test_release_cancels_the_intent_once(authorization, localstripe, front):
 
 
 def test_release_after_capture_changes_nothing(authorization, localstripe):
-    services.authorization_capture(authorization=authorization, seconds=60)
+    billing_holds.authorization_capture(authorization=authorization, seconds=60)
 
-    result = services.authorization_release(authorization=authorization)
+    result = billing_holds.authorization_release(authorization=authorization)
 
     assert (result.status, result.amount_captured) == (Status.CAPTURED, 65)
     assert _captured_at_stripe(localstripe, authorization) == 65
 
 
 def test_capture_after_release_changes_nothing(authorization, front):
-    services.authorization_release(authorization=authorization)
+    billing_holds.authorization_release(authorization=authorization)
 
-    result = services.authorization_capture(authorization=authorization, seconds=300)
+    result = billing_holds.authorization_capture(authorization=authorization, seconds=300)
 
     assert (result.status, result.amount_captured) == (Status.CANCELED, 0)
     assert front.sent("POST", _capture_path(authorization)) == []
@@ -207,11 +211,11 @@ def test_failed_capture_keeps_the_claim_and_a_retry_captures_the_claimed_amount(
     front.script_error("POST", _capture_path(authorization), status=500, error=API_ERROR)
 
     with pytest.raises(StripeTemporaryError):
-        services.authorization_capture(authorization=authorization, seconds=330)
+        billing_holds.authorization_capture(authorization=authorization, seconds=330)
     claimed = PaymentAuthorization.objects.get(pk=authorization.pk)
     assert (claimed.status, claimed.amount_to_capture) == (Status.CAPTURING, 245)
 
-    retried = services.authorization_capture(authorization=authorization, seconds=999)
+    retried = billing_holds.authorization_capture(authorization=authorization, seconds=999)
 
     assert (retried.status, retried.amount_captured) == (Status.CAPTURED, 245)
     keys = {request.idempotency_key for request in front.sent("POST", _capture_path(authorization))}
@@ -228,7 +232,7 @@ def test_capture_refused_because_the_hold_expired_records_the_release(authorizat
         error={"type": "invalid_request_error", "code": "payment_intent_unexpected_state"},
     )
 
-    result = services.authorization_capture(authorization=authorization, seconds=300)
+    result = billing_holds.authorization_capture(authorization=authorization, seconds=300)
 
     assert (result.status, result.amount_captured) == (Status.CANCELED, 0)
 
@@ -302,7 +306,7 @@ def test_no_row_lock_is_held_while_stripe_captures(authorization, front):
         lambda: lock_free_during_capture.append(row_lock_free(PaymentAuthorization, pk=authorization.pk)),
     )
 
-    captured = services.authorization_capture(authorization=authorization, seconds=330)
+    captured = billing_holds.authorization_capture(authorization=authorization, seconds=330)
 
     assert lock_free_during_capture == [True]
     assert (captured.status, captured.amount_captured) == (Status.CAPTURED, 245)
@@ -313,7 +317,7 @@ def test_a_claim_another_worker_is_carrying_out_is_not_sent_again(authorization,
         status=Status.CAPTURING, amount_to_capture=225, stripe_call_started_at=timezone.now()
     )
 
-    assert services.authorizations_finish_in_flight(grace=timedelta(0)) == 0
+    assert billing_holds.authorizations_finish_in_flight(grace=timedelta(0)) == 0
     assert front.sent("POST", _capture_path(authorization)) == []
 
 
@@ -323,7 +327,7 @@ def test_a_claim_another_worker_is_carrying_out_is_not_sent_again(authorization,
 def test_sweeper_finishes_a_capture_whose_worker_died(authorization, localstripe, front):
     front.script_error("POST", _capture_path(authorization), status=500, error=API_ERROR)
     with pytest.raises(StripeTemporaryError):
-        services.authorization_capture(authorization=authorization, seconds=300)
+        billing_holds.authorization_capture(authorization=authorization, seconds=300)
     PaymentAuthorization.objects.filter(pk=authorization.pk).update(updated_at=timezone.now() - timedelta(hours=1))
 
     assert tasks.finish_in_flight_authorizations.delay().get() == 1
@@ -338,7 +342,7 @@ def test_sweeper_finishes_a_capture_whose_worker_died_while_asking_stripe(author
         status=Status.CAPTURING, amount_to_capture=225, stripe_call_started_at=an_hour_ago, updated_at=an_hour_ago
     )
 
-    assert services.authorizations_finish_in_flight() == 1
+    assert billing_holds.authorizations_finish_in_flight() == 1
 
     finished = PaymentAuthorization.objects.get(pk=authorization.pk)
     assert (finished.status, finished.amount_captured, finished.stripe_call_started_at) == (Status.CAPTURED, 225, None)
@@ -348,7 +352,7 @@ def test_sweeper_finishes_a_capture_whose_worker_died_while_asking_stripe(author
 def test_sweeper_leaves_recent_claims_to_their_worker(authorization, front):
     front.script_error("POST", _capture_path(authorization), status=500, error=API_ERROR)
     with pytest.raises(StripeTemporaryError):
-        services.authorization_capture(authorization=authorization, seconds=300)
+        billing_holds.authorization_capture(authorization=authorization, seconds=300)
 
-    assert services.authorizations_finish_in_flight() == 0
+    assert billing_holds.authorizations_finish_in_flight() == 0
     assert PaymentAuthorization.objects.get(pk=authorization.pk).status == Status.CAPTURING

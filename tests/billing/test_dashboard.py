@@ -3,8 +3,9 @@
 import pytest
 from django.test import Client
 
-from billing import services
 from billing.models import PaymentMethod
+from billing.services import holds as billing_holds
+from billing.services import payment_methods
 from tests.billing.conftest import PRICE_MONTH
 from tests.conftest import client_for
 
@@ -48,8 +49,8 @@ def test_billing_page_loads_stripe_js_from_stripe_with_keys(browser, settings):
 
 def test_billing_page_lists_cards_charges_and_plan(browser, card_user, settings):
     settings.STRIPE_PREMIUM_PRICE_MONTH = PRICE_MONTH
-    authorization = services.authorization_create(user=card_user, estimated_duration=10).authorization
-    services.authorization_capture(authorization=authorization, seconds=330)
+    authorization = billing_holds.authorization_create(user=card_user, estimated_duration=10).authorization
+    billing_holds.authorization_capture(authorization=authorization, seconds=330)
 
     page = browser.get("/billing").content.decode()
 
@@ -93,7 +94,7 @@ def test_adding_an_unknown_card_answers_in_the_envelope(browser):
 
 def test_make_default_and_remove_from_the_page(browser, card_user, make_card):
     first = card_user.payment_methods.get()
-    second = services.payment_method_add(user=card_user, payment_method_id=make_card("5555555555554444"))
+    second = payment_methods.payment_method_add(user=card_user, payment_method_id=make_card("5555555555554444"))
 
     response = _post(browser, f"/billing/cards/{second.stripe_id}/default")
 

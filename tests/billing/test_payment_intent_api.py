@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from billing import services
 from billing.models import PaymentAuthorization
+from billing.services import holds as billing_holds
 from devtools.loopback import bind_loopback
 from tests.conftest import client_for
 
@@ -55,7 +55,7 @@ def test_records_the_hold_and_when_it_expires(card_client, card_user):
 def test_merchant_initiated_visa_hold_expires_sooner(card_user):
     before = timezone.now()
 
-    created = services.authorization_create(
+    created = billing_holds.authorization_create(
         user=card_user, estimated_duration=5, call_type="scheduled", off_session=True
     )
 
@@ -77,7 +77,7 @@ def test_stripe_capture_before_is_the_expiry_when_given(card_user, front):
     }
     front.script("POST", "/v1/payment_intents", status=200, body=intent)
 
-    created = services.authorization_create(user=card_user, estimated_duration=5)
+    created = billing_holds.authorization_create(user=card_user, estimated_duration=5)
 
     assert created.authorization.expires_at.timestamp() == capture_before
     assert front.sent("POST", "/v1/payment_intents")[0].form["expand[0]"] == "latest_charge"

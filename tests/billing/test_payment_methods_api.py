@@ -1,7 +1,8 @@
 """`000_*` §6.1-6.4: billing info and cards, against localstripe."""
 
-from billing import gateways, services
+from billing import gateways
 from billing.models import PaymentMethod, StripeCustomer
+from billing.services import payment_methods
 from tests.conftest import client_for
 
 
@@ -252,7 +253,7 @@ def test_an_expired_card_is_refused_with_a_clear_message_and_not_recorded(auth_c
 
 
 def test_an_expired_card_saved_through_stripe_js_is_let_go_at_stripe(auth_client, user, stripe_client):
-    customer = services.customer_ensure(user=user)
+    customer = payment_methods.customer_ensure(user=user)
     card_id = _expired_card(stripe_client, customer_id=customer.customer_id)
 
     assert _add(auth_client, card_id).status_code == 400
@@ -262,10 +263,10 @@ def test_an_expired_card_saved_through_stripe_js_is_let_go_at_stripe(auth_client
 
 
 def test_an_expired_card_attached_elsewhere_is_not_recorded_by_the_webhook(user, stripe_client):
-    customer = services.customer_ensure(user=user)
+    customer = payment_methods.customer_ensure(user=user)
     card_id = _expired_card(stripe_client, customer_id=customer.customer_id)
 
-    assert services.payment_method_sync_attached(card=gateways.payment_method_retrieve(card_id)) is None
+    assert payment_methods.payment_method_sync_attached(card=gateways.payment_method_retrieve(card_id)) is None
     assert not PaymentMethod.objects.exists()
 
 

@@ -6,9 +6,10 @@ import time
 import pytest
 from django.db import connections
 
-from billing import services
 from billing.errors import StripeTemporaryError
 from billing.models import AuthorizationSettlement, PaymentAuthorization, PaymentMethod, StripeEvent
+from billing.services import holds as billing_holds
+from billing.services import payment_methods
 from tests.billing.conftest import row_lock_free, sign, stripe_event
 
 pytestmark = pytest.mark.django_db
@@ -156,7 +157,7 @@ def test_failed_handler_leaves_the_event_for_stripe_to_redeliver(send_event, fro
 def test_payment_intent_succeeded_completes_a_capture_whose_worker_died(send_event, authorization, front):
     front.script_error("POST", f"/v1/payment_intents/{authorization.payment_intent_id}/capture", status=500, error={})
     with pytest.raises(StripeTemporaryError):  # the claim stays in flight
-        services.authorization_capture(authorization=authorization, seconds=330)
+        billing_holds.authorization_capture(authorization=authorization, seconds=330)
 
     send_event(stripe_event("payment_intent.succeeded", _intent(authorization, "succeeded", amount_received=245)))
 
@@ -164,12 +165,12 @@ def test_payment_intent_succeeded_completes_a_capture_whose_worker_died(send_eve
     assert (recorded.status, recorded.amount_captured) == (Status.CAPTURED, 245)
     assert AuthorizationSettlement.objects.get(authorization=authorization).source == "stripe"
     # The task's retry now finds the hold settled and asks Stripe nothing.
-    services.authorization_capture(authorization=authorization, seconds=330)
+    billing_holds.authorization_capture(authorization=authorization, seconds=330)
     assert len(front.sent("POST", f"/v1/payment_intents/{authorization.payment_intent_id}/capture")) == 1
 
 
 def test_canceled_arriving_after_our_capture_does_not_uncapture(send_event, authorization):
-    services.authorization_capture(authorization=authorization, seconds=330)
+    billing_holds.authorization_capture(authorization=authorization, seconds=330)
 
     send_event(stripe_event("payment_intent.canceled", _intent(authorization, "canceled")))
 
@@ -196,7 +197,7 @@ def test_hold_dropped_by_stripe_is_recorded_as_released(send_event, authorizatio
 
 
 def test_stale_requires_capture_snapshot_after_capture_changes_nothing(send_event, authorization):
-    services.authorization_capture(authorization=authorization, seconds=60)
+    billing_holds.authorization_capture(authorization=authorization, seconds=60)
 
     send_event(stripe_event("payment_intent.amount_capturable_updated", _intent(authorization, "requires_capture")))
 
@@ -204,8 +205,10 @@ def test_stale_requires_capture_snapshot_after_capture_changes_nothing(send_even
 
 
 def test_payment_failed_marks_a_hold_awaiting_authentication_failed(send_event, card_user, make_card):
-    services.payment_method_add(user=card_user, payment_method_id=make_card("4000002500003155"), set_as_default=True)
-    authorization = services.authorization_create(user=card_user, estimated_duration=5).authorization
+    payment_methods.payment_method_add(
+        user=card_user, payment_method_id=make_card("4000002500003155"), set_as_default=True
+    )
+    authorization = billing_holds.authorization_create(user=card_user, estimated_duration=5).authorization
 
     send_event(stripe_event("payment_intent.payment_failed", _intent(authorization, "requires_payment_method")))
 
@@ -265,9 +268,9 @@ def test_attached_arriving_after_detached_does_not_bring_the_card_back(send_even
 
 
 def test_late_attached_for_a_removed_card_does_not_bring_it_back(send_event, card_user, make_card):
-    spare = services.payment_method_add(user=card_user, payment_method_id=make_card("5555555555554444"))
+    spare = payment_methods.payment_method_add(user=card_user, payment_method_id=make_card("5555555555554444"))
     attached = {"id": spare.stripe_id, "object": "payment_method", "type": "card", "customer": "cus_x", "card": {}}
-    services.payment_method_remove(user=card_user, payment_method_id=spare.stripe_id)
+    payment_methods.payment_method_remove(user=card_user, payment_method_id=spare.stripe_id)
 
     send_event(stripe_event("payment_method.attached", {**attached, "customer": card_user.stripe_customer.customer_id}))
 
@@ -276,7 +279,7 @@ def test_late_attached_for_a_removed_card_does_not_bring_it_back(send_event, car
 
 def test_detached_default_card_hands_the_default_to_the_newest_card(send_event, card_user, make_card):
     default = card_user.payment_methods.get()
-    spare = services.payment_method_add(user=card_user, payment_method_id=make_card("5555555555554444"))
+    spare = payment_methods.payment_method_add(user=card_user, payment_method_id=make_card("5555555555554444"))
 
     send_event(stripe_event("payment_method.detached", {"id": default.stripe_id, "object": "payment_method"}))
 

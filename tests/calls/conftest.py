@@ -9,10 +9,10 @@ from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
 from django.test import Client, TestCase
 
 from accounts.models import VerifiedPhoneNumber
-from billing import services as billing_services
 from billing.models import PaymentAuthorization
-from calls import services
+from billing.services import holds as billing_holds
 from calls.models import Call
+from calls.services import placing
 from tests.billing.conftest import (  # noqa: F401  (fixtures shared with the billing tests)
     _stripe_settings,
     card_user,
@@ -112,7 +112,7 @@ def scenario(db):
 @pytest.fixture
 def hold(caller) -> PaymentAuthorization:
     """A $2.25 hold: a 5-minute call."""
-    return billing_services.authorization_create(user=caller, estimated_duration=5).authorization
+    return billing_holds.authorization_create(user=caller, estimated_duration=5).authorization
 
 
 @pytest.fixture
@@ -120,7 +120,7 @@ def place(caller, persona):
     """Places a call for `caller` through the services, with a fresh 5-minute hold."""
 
     def make(**overrides) -> Call:
-        authorization = billing_services.authorization_create(user=caller, estimated_duration=5).authorization
+        authorization = billing_holds.authorization_create(user=caller, estimated_duration=5).authorization
         arguments = {
             "user": caller,
             "phone_number": PHONE,
@@ -128,7 +128,7 @@ def place(caller, persona):
             "payment_intent_id": authorization.payment_intent_id,
         } | overrides
         with TestCase.captureOnCommitCallbacks(execute=True):
-            return services.call_place(**arguments)
+            return placing.call_place(**arguments)
 
     return make
 

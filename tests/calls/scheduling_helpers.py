@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from billing import services as billing_services
+from billing.services import holds as billing_holds
 from calls import scheduling
 from calls.models import ScheduledCall
 from tests.calls.conftest import PHONE
@@ -13,7 +13,7 @@ from tests.calls.conftest import PHONE
 
 def book(user, persona, *, minutes_ahead: int = 60, estimated_duration: int = 5, **overrides) -> ScheduledCall:
     """A booking made on a fresh hold, `minutes_ahead` from now."""
-    authorization = billing_services.authorization_create(
+    authorization = billing_holds.authorization_create(
         user=user, estimated_duration=estimated_duration, call_type="scheduled"
     ).authorization
     arguments = {

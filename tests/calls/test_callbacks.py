@@ -12,10 +12,10 @@ from django.db import connections
 from django.test import Client, TestCase
 from twilio.request_validator import RequestValidator
 
-from billing import services as billing_services
 from billing.models import AuthorizationSettlement, PaymentAuthorization
-from calls import services
+from billing.services import holds as billing_holds
 from calls.models import Call, CallRecording
+from calls.services import changes, placing
 from tests.calls.conftest import SITE_URL
 
 Status = PaymentAuthorization.Status
@@ -200,8 +200,8 @@ def test_a_callback_for_an_unknown_call_changes_nothing(twilio, settings, db):
 
 
 def test_a_callback_that_overtakes_the_dial_finds_its_call_by_id(caller, persona, twilio, settings):
-    hold = billing_services.authorization_create(user=caller, estimated_duration=5).authorization
-    call = services.call_create(user=caller, phone_number=caller.phone, persona=persona, authorization=hold)
+    hold = billing_holds.authorization_create(user=caller, estimated_duration=5).authorization
+    call = placing.call_create(user=caller, phone_number=caller.phone, persona=persona, authorization=hold)
     params = {"CallSid": "CA" + "1" * 32, "CallStatus": "ringing", "SequenceNumber": "1"}
     path = f"/api/twilio/callback?call={call.pk}"
     signature = RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(f"{SITE_URL}{path}", params)
@@ -214,7 +214,7 @@ def test_a_callback_that_overtakes_the_dial_finds_its_call_by_id(caller, persona
 def test_each_status_change_is_sent_to_the_calls_channel_group(place, twilio, channel_layer):
     call = place()
     channel = async_to_sync(channel_layer.new_channel)()
-    async_to_sync(channel_layer.group_add)(services.call_group(call.pk), channel)
+    async_to_sync(channel_layer.group_add)(changes.call_group(call.pk), channel)
 
     twilio.advance(call.sid, "in-progress")
     twilio.advance(call.sid, "completed", duration=61)

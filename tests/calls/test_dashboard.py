@@ -10,9 +10,10 @@ from django.utils import timezone
 from accounts.models import VerifiedPhoneNumber
 from billing.models import PaymentAuthorization
 from callmeback.errors import ValidationFailed
-from calls import services, views
+from calls import views
 from calls.models import Call, CallFeedback
 from calls.selectors import MonthUsage, Usage, UsageFigures
+from calls.services import placing
 from tests.calls.conftest import PHONE
 from tests.factories import UserFactory
 from tests.personas.factories import ContactFactory, PersonaFactory
@@ -116,7 +117,7 @@ def test_a_persona_one_may_not_use_is_refused_before_any_hold_is_placed(caller, 
     someone_elses = PersonaFactory(is_public=False, owner=UserFactory())
 
     with pytest.raises(ValidationFailed):
-        services.call_place_on_default_card(
+        placing.call_place_on_default_card(
             user=caller, phone_number=PHONE, persona_id=someone_elses.pk, estimated_minutes=3
         )
 

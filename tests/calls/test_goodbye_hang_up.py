@@ -13,8 +13,9 @@ from django.test import Client, TestCase
 
 from billing import pricing
 from billing.models import AuthorizationSettlement, PaymentAuthorization
-from calls import services, tasks
+from calls import tasks
 from calls.models import Call
+from calls.services import changes
 from tests.factories import UserFactory
 from tests.fakes.twilio import wait_until
 from voice import services as voice_services
@@ -51,7 +52,7 @@ def group_listener(channel_layer):
     reached it before a sentinel sent then (a channel keeps the order it was sent in)."""
 
     def listen(call: Call):
-        group = services.call_group(call.pk)
+        group = changes.call_group(call.pk)
         channel = async_to_sync(channel_layer.new_channel)()
         async_to_sync(channel_layer.group_add)(group, channel)
 

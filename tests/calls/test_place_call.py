@@ -8,11 +8,13 @@ from django.db import connections
 from django.utils import timezone
 
 from accounts.models import VerifiedPhoneNumber
-from billing import services as billing_services
 from billing.models import PaymentAuthorization
+from billing.services import holds as billing_holds
+from billing.services import payment_methods
 from callmeback.errors import ValidationFailed
-from calls import scheduling, services
+from calls import scheduling
 from calls.models import Call, CallerIdNumber, ScheduledCall
+from calls.services import placing
 from personas.models import Persona
 from tests.calls.conftest import PHONE, SITE_URL, call_body
 from tests.calls.scheduling_helpers import book
@@ -177,10 +179,10 @@ def test_an_unknown_payment_intent_is_a_validation_error(caller_client, persona,
 
 
 def test_a_declined_authentication_is_payment_failed(caller, caller_client, persona, make_card, localstripe):
-    billing_services.payment_method_add(
+    payment_methods.payment_method_add(
         user=caller, payment_method_id=make_card("4000002500003155"), set_as_default=True
     )
-    hold = billing_services.authorization_create(user=caller, estimated_duration=5).authorization
+    hold = billing_holds.authorization_create(user=caller, estimated_duration=5).authorization
     localstripe.authenticate(hold.payment_intent_id, success=False)
 
     response = _place(caller_client, persona, hold)
@@ -247,7 +249,7 @@ def test_a_hold_reserved_by_a_booking_cannot_pay_for_a_call_now(caller, caller_c
 )
 @pytest.mark.django_db(transaction=True)
 def test_a_call_and_a_booking_racing_for_one_hold_leave_one_of_them(caller, persona, twilio):
-    hold = billing_services.authorization_create(user=caller, estimated_duration=5).authorization
+    hold = billing_holds.authorization_create(user=caller, estimated_duration=5).authorization
     start = threading.Barrier(2)
     outcomes: list[str] = []
     common = {"user": caller, "phone_number": PHONE, "persona_id": persona.pk}
@@ -264,7 +266,7 @@ def test_a_call_and_a_booking_racing_for_one_hold_leave_one_of_them(caller, pers
             connections.close_all()
 
     takers = [
-        lambda: services.call_place(**common),
+        lambda: placing.call_place(**common),
         lambda: scheduling.booking_create(**common, scheduled_time=timezone.now() + timedelta(hours=1)),
     ]
     threads = [threading.Thread(target=run, args=(take,)) for take in takers]
@@ -325,16 +327,16 @@ def test_placing_calls_is_limited_to_five_a_minute(caller_client, persona, hold)
 )
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_calls_for_one_person_leave_one_call(caller, persona, place):
-    holds = [billing_services.authorization_create(user=caller, estimated_duration=5).authorization for _ in range(2)]
+    holds = [billing_holds.authorization_create(user=caller, estimated_duration=5).authorization for _ in range(2)]
     start = threading.Barrier(2)
     outcomes: list[str] = []
 
     def run(hold) -> None:
         try:
             start.wait()
-            services.call_create(user=caller, phone_number=PHONE, persona=persona, authorization=hold)
+            placing.call_create(user=caller, phone_number=PHONE, persona=persona, authorization=hold)
             outcomes.append("created")
-        except services.ConcurrentCalls:
+        except placing.ConcurrentCalls:
             outcomes.append("refused")
         finally:
             connections.close_all()

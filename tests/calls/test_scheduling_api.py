@@ -7,8 +7,9 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import VerifiedPhoneNumber
-from billing import services as billing_services
 from billing.models import PaymentAuthorization
+from billing.services import holds as billing_holds
+from billing.services import payment_methods
 from calls.models import ScheduledCall
 from tests.billing.conftest import front  # noqa: F401  (fixture)
 from tests.calls.conftest import PHONE, call_body
@@ -128,8 +129,8 @@ def test_a_hold_the_card_refused_is_payment_failed(caller_client, persona, hold)
 
 def test_another_users_hold_cannot_pay_for_a_booking(caller_client, persona, card_user, user_factory, make_card):
     other = user_factory()
-    billing_services.payment_method_add(user=other, payment_method_id=make_card(), set_as_default=True)
-    theirs = billing_services.authorization_create(user=other, estimated_duration=5).authorization
+    payment_methods.payment_method_add(user=other, payment_method_id=make_card(), set_as_default=True)
+    theirs = billing_holds.authorization_create(user=other, estimated_duration=5).authorization
 
     response = _schedule(caller_client, persona, theirs)
 
@@ -169,7 +170,7 @@ def test_the_fifty_first_active_booking_is_refused_with_max_scheduled(settings, 
     settings.SCHEDULE_MAX_ACTIVE = 2
     first = book(caller, persona, minutes_ahead=30)
     book(caller, persona, minutes_ahead=40)
-    hold = billing_services.authorization_create(user=caller, estimated_duration=5).authorization
+    hold = billing_holds.authorization_create(user=caller, estimated_duration=5).authorization
 
     response = _schedule(caller_client, persona, hold)
 
@@ -181,7 +182,7 @@ def test_the_fifty_first_active_booking_is_refused_with_max_scheduled(settings, 
 def test_cancelled_bookings_do_not_count_towards_the_limit(settings, caller, caller_client, persona):
     settings.SCHEDULE_MAX_ACTIVE = 1
     ScheduledCall.objects.filter(pk=book(caller, persona).pk).update(status=Status.CANCELLED)
-    hold = billing_services.authorization_create(user=caller, estimated_duration=5).authorization
+    hold = billing_holds.authorization_create(user=caller, estimated_duration=5).authorization
 
     assert _schedule(caller_client, persona, hold).status_code == 201
 

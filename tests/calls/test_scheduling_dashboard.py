@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from calls import scheduling
 from calls.models import CallSeries, ScheduledCall
+from calls.services import placing
 from tests.calls.conftest import PHONE
 from tests.calls.scheduling_helpers import book
 
@@ -188,7 +188,7 @@ def test_dispatch_now_makes_a_booking_due_at_once(admin_client, caller, persona)
 
 def test_a_placed_booking_links_to_its_call(caller, browser, persona):
     booking = book(caller, persona, minutes_ahead=60)
-    call = scheduling.call_services.call_create(
+    call = placing.call_create(
         user=caller, phone_number=PHONE, persona=persona, authorization=booking.authorization
     )
     ScheduledCall.objects.filter(pk=booking.pk).update(call=call, status=Status.PLACED, placed_at=timezone.now())

@@ -12,10 +12,12 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from accounts.models import VerifiedPhoneNumber
-from billing import services as billing_services
 from billing.models import PaymentAuthorization
+from billing.services import holds as billing_holds
+from billing.services import payment_methods
 from calls import scheduling
 from calls.models import Call, ScheduledCall
+from calls.services import placing
 from tests.billing.conftest import front  # noqa: F401  (fixture)
 from tests.calls.conftest import PHONE
 from tests.calls.scheduling_helpers import Collected, book, make_due
@@ -213,7 +215,7 @@ def test_a_persona_no_longer_visible_at_send_time_fails_the_booking(caller, pers
 
 def test_a_hold_spent_elsewhere_before_send_time_fails_the_booking(caller, persona, twilio):
     booking = _claimed(caller, persona)
-    billing_services.authorization_release(authorization=booking.authorization)
+    billing_holds.authorization_release(authorization=booking.authorization)
 
     scheduling.booking_place(booking_id=booking.pk)
 
@@ -427,7 +429,7 @@ def test_a_declined_re_authorisation_fails_the_booking_and_tells_the_person_at_o
 
 def test_a_card_that_needs_authentication_is_handled_like_a_decline(caller, persona, make_card):
     booking = _expiring_booking(caller, persona)
-    billing_services.payment_method_add(
+    payment_methods.payment_method_add(
         user=caller, payment_method_id=make_card("4000002500003155"), set_as_default=True
     )
 
@@ -481,7 +483,7 @@ def test_a_never_dialled_call_found_too_late_is_missed_and_released(settings, ca
 
 def _place_without_dialling(booking: ScheduledCall) -> Call:
     """The state a worker leaves when it dies after committing the call row, before dialling."""
-    call = scheduling.call_services.call_create(
+    call = placing.call_create(
         user=booking.user,
         phone_number=booking.phone_number,
         persona=booking.persona,

@@ -11,8 +11,8 @@ from django.db import connections
 from django.utils import timezone
 
 from accounts.models import VerifiedPhoneNumber
-from billing import services as billing_services
 from billing.models import PaymentAuthorization
+from billing.services import payment_methods
 from callmeback.celery import app as celery_app
 from calls import scheduling
 from calls.models import Call, ScheduledCall
@@ -72,7 +72,7 @@ def people(user_factory, make_card):
             phone = f"+1415555{index:04d}"
             person = user_factory(phone=phone, phone_verified=True)
             VerifiedPhoneNumber.objects.create(user=person, phone_number=phone)
-            billing_services.payment_method_add(user=person, payment_method_id=make_card(), set_as_default=True)
+            payment_methods.payment_method_add(user=person, payment_method_id=make_card(), set_as_default=True)
             made.append(person)
         return made
 

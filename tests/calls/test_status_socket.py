@@ -10,9 +10,9 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from callmeback.routing import websocket_urlpatterns
-from calls import services
 from calls.consumers import NOT_FOUND, UNAUTHENTICATED
 from calls.models import Call, CallTurn
+from calls.services import changes
 from tests.calls.conftest import PHONE
 from tests.factories import UserFactory
 
@@ -65,7 +65,7 @@ def test_the_owner_gets_the_current_status_then_each_change(call):
         first = await socket.receive_json_from(timeout=5)
         call.status, call.twilio_status = Call.Status.IN_PROGRESS, "in-progress"
         await database_sync_to_async(call.save)()
-        await database_sync_to_async(services.call_notify)(call)
+        await database_sync_to_async(changes.call_notify)(call)
         second = await socket.receive_json_from(timeout=5)
         await socket.disconnect()
         return connected, first, second
@@ -109,7 +109,7 @@ def test_the_owner_sees_each_transcript_line_the_voice_stream_stores(call):
     async def scenario():
         await socket.connect()
         await socket.receive_json_from(timeout=5)  # the current status
-        await get_channel_layer().group_send(services.call_group(call.pk), line)
+        await get_channel_layer().group_send(changes.call_group(call.pk), line)
         pushed = await socket.receive_json_from(timeout=5)
         await socket.disconnect()
         return pushed

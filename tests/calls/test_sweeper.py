@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from billing.models import AuthorizationSettlement, PaymentAuthorization
 from callmeback.celery import app as celery_app
-from calls import services, tasks
+from calls import tasks
 from calls.models import Call
+from calls.services import lifecycle, placing
 
 Status = PaymentAuthorization.Status
 
@@ -79,7 +80,7 @@ def test_the_sweeper_fails_a_call_twilio_does_not_know(place, twilio):
 
 
 def test_the_sweeper_fails_a_call_that_was_never_dialled(caller, persona, hold, twilio):
-    call = services.call_create(user=caller, phone_number=caller.phone, persona=persona, authorization=hold)
+    call = placing.call_create(user=caller, phone_number=caller.phone, persona=persona, authorization=hold)
     _overdue(call)
 
     _sweep()
@@ -94,7 +95,7 @@ def test_the_sweeper_settles_a_finished_call_whose_capture_was_lost(place, twili
     twilio.advance(call.sid, "in-progress")
     completed = twilio.advance(call.sid, "completed", duration=120, post=False)
     # The callback is applied, but its after-commit capture never runs (a crash).
-    services.call_apply_status(sid=call.sid, params=completed.params)
+    lifecycle.call_apply_status(sid=call.sid, params=completed.params)
     Call.objects.filter(pk=call.pk).update(updated_at=timezone.now() - timedelta(hours=1))
     assert PaymentAuthorization.objects.get(pk=call.authorization_id).status == Status.REQUIRES_CAPTURE
 

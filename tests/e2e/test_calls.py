@@ -14,8 +14,8 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import User
-from billing import services as billing_services
 from billing.models import PaymentAuthorization
+from billing.services import payment_methods
 from calls.models import Call
 from tests.e2e.conftest import CHROMIUM_FLAGS, _chromium_path
 from tests.e2e.test_billing import _add_card, _log_in
@@ -181,7 +181,7 @@ def card_holder(app_url) -> User:
     card = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
     stripe = LocalStripeServer.shared().client()
     payment_method = stripe.v1.payment_methods.create(params={"type": "card", "card": card})
-    billing_services.payment_method_add(user=user, payment_method_id=payment_method.id, set_as_default=True)
+    payment_methods.payment_method_add(user=user, payment_method_id=payment_method.id, set_as_default=True)
     return user
 
 

@@ -11,9 +11,9 @@ import pytest
 import requests
 from twilio.request_validator import RequestValidator
 
-from billing import services as billing_services
-from calls import services as call_services
+from billing.services import holds as billing_holds
 from calls.models import Call
+from calls.services import placing
 from personas.models import Persona
 from tests.billing.conftest import _stripe_settings, card_user, localstripe, make_card, stripe_client, stripe_front  # noqa: F401
 from tests.fakes.deepgram import API_KEY as DEEPGRAM_KEY
@@ -93,13 +93,11 @@ def place_call(twilio, persona):
     checks, and has the local Twilio report it answered (signed callbacks over HTTP)."""
 
     def place(user, *, estimated_minutes: int = 10) -> Call:
-        authorization = billing_services.authorization_create(
+        authorization = billing_holds.authorization_create(
             user=user, estimated_duration=estimated_minutes
         ).authorization
-        call = call_services.call_create(
-            user=user, phone_number=user.phone, persona=persona, authorization=authorization
-        )
-        call = call_services.call_dial(call=call)
+        call = placing.call_create(user=user, phone_number=user.phone, persona=persona, authorization=authorization)
+        call = placing.call_dial(call=call)
         twilio.advance(call.sid, "ringing")
         twilio.advance(call.sid, "in-progress")
         call.refresh_from_db()

@@ -14,7 +14,7 @@ from django.db import connection
 from billing import pricing
 from billing.models import AuthorizationSettlement, PaymentAuthorization
 from calls.models import Call, CallTurn
-from calls.services import call_group
+from calls.services.changes import call_group
 from calls.tasks import hang_up_after_goodbye
 from tests.conftest import client_for
 from tests.fakes.openai_sse import Reply

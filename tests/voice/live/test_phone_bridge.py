@@ -10,10 +10,10 @@ import pytest
 import requests
 
 from billing import pricing
-from billing import services as billing_services
 from billing.models import PaymentAuthorization
-from calls import services as call_services
+from billing.services import holds as billing_holds
 from calls.models import Call
+from calls.services import placing
 from tests.fakes.openai_sse import Reply
 from tests.fakes.twilio_media import speech
 from tests.voice.live.conftest import run
@@ -32,9 +32,9 @@ def autopilot(twilio):
 
 
 def dial(user, persona) -> Call:
-    authorization = billing_services.authorization_create(user=user, estimated_duration=10).authorization
-    call = call_services.call_create(user=user, phone_number=user.phone, persona=persona, authorization=authorization)
-    return call_services.call_dial(call=call)
+    authorization = billing_holds.authorization_create(user=user, estimated_duration=10).authorization
+    call = placing.call_create(user=user, phone_number=user.phone, persona=persona, authorization=authorization)
+    return placing.call_dial(call=call)
 
 
 def test_the_phone_page_talks_with_the_persona_through_the_media_stream(autopilot, card_user, persona, deepgram, llm):

@@ -9,7 +9,7 @@ import pytest
 import requests
 from twilio.request_validator import RequestValidator
 
-from billing import services as billing_services
+from billing.services import payment_methods
 from calls.models import Call
 from tests.voice.live.conftest import run
 from voice.consumers import STREAM_REFUSED
@@ -66,7 +66,7 @@ def test_a_stream_for_an_unknown_call_is_closed(live_call, open_stream):
 
 def test_a_stream_claiming_another_users_call_is_closed(live_call, user_factory, place_call, make_card, open_stream):
     other = user_factory()
-    billing_services.payment_method_add(user=other, payment_method_id=make_card(), set_as_default=True)
+    payment_methods.payment_method_add(user=other, payment_method_id=make_card(), set_as_default=True)
     others_call = place_call(other)
     stream = open_stream(live_call)  # our call's SID, with the other person's call id
     stream.custom_parameters[CALL_ID_PARAMETER] = str(others_call.pk)

@@ -1,0 +1,201 @@
+"""Calls' Twilio resources: dialling, reading and ending calls, recordings, and the numbers
+of the caller-ID pool, on the shared client of `callmeback.twilio`.
+
+Functions are named `twilio_<resource>_<action>`, so they never read like the services acting
+on our own records (`call_create` makes the row; `twilio_call_create` dials). They return
+plain typed data; Twilio refusing or unreachable is `TwilioServiceError` (500 TWILIO_ERROR).
+"""
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import requests
+
+from callmeback.twilio import TwilioRequestRejected, TwilioServiceError, client, twilio_request
+
+logger = logging.getLogger(__name__)
+
+# The progress we ask Twilio to report; "answered" arrives as CallStatus=in-progress.
+STATUS_CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"]
+RECORDING_CALLBACK_EVENTS = ["completed", "absent"]
+# Twilio's code for updating a call that has already ended.
+CALL_NOT_IN_PROGRESS = 21220
+
+# Twilio's CallStatus, in the order a call goes through them; terminal ones share the last rank.
+_STATUS_RANK = {"queued": 0, "initiated": 1, "ringing": 2, "in-progress": 3}
+TERMINAL_RANK = 4
+ANSWERED_RANK = _STATUS_RANK["in-progress"]
+TERMINAL_STATUSES = ("completed", "busy", "no-answer", "canceled", "failed")
+
+
+def call_status_rank(twilio_status: str) -> int:
+    """How far along a call with this CallStatus is (-1: not a status Twilio reports)."""
+    return _STATUS_RANK.get(twilio_status, TERMINAL_RANK if twilio_status in TERMINAL_STATUSES else -1)
+
+
+@dataclass(frozen=True)
+class CallData:
+    sid: str
+    status: str
+    duration: int | None
+    start_time: datetime | None
+    end_time: datetime | None
+    price: Decimal | None
+    price_unit: str
+
+
+def parse_price(value: object) -> Decimal | None:
+    """Twilio's Price ("-0.0265", negative: what we paid) as a positive amount, or None."""
+    if value in (None, ""):
+        return None
+    try:
+        return abs(Decimal(str(value)))
+    except InvalidOperation:
+        return None
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _call_data(instance: Any) -> CallData:
+    return CallData(
+        sid=instance.sid,
+        status=instance.status or "",
+        duration=_int_or_none(instance.duration),
+        start_time=instance.start_time,
+        end_time=instance.end_time,
+        price=parse_price(instance.price),
+        price_unit=instance.price_unit or "",
+    )
+
+
+# --- Calls --------------------------------------------------------------------------------
+
+
+def twilio_call_create(
+    *,
+    to: str,
+    from_: str,
+    answer_url: str,
+    status_callback: str,
+    time_limit: int,
+    recording_status_callback: str | None = None,
+) -> CallData:
+    """Dials `to`. With `recording_status_callback`, Twilio records both channels."""
+    options: dict = {}
+    if recording_status_callback:
+        options = {
+            "record": True,
+            "recording_channels": "dual",
+            "recording_status_callback": recording_status_callback,
+            "recording_status_callback_method": "POST",
+            "recording_status_callback_event": RECORDING_CALLBACK_EVENTS,
+        }
+    instance = twilio_request(
+        "place the call",
+        lambda: client().calls.create(
+            to=to,
+            from_=from_,
+            url=answer_url,
+            method="POST",
+            status_callback=status_callback,
+            status_callback_method="POST",
+            status_callback_event=STATUS_CALLBACK_EVENTS,
+            time_limit=time_limit,
+            **options,
+        ),
+    )
+    return _call_data(instance)
+
+
+def twilio_call_fetch(*, sid: str) -> CallData:
+    """The call as Twilio has it now (the sweeper's question about a call it never reported on)."""
+    return _call_data(twilio_request("read the call", lambda: client().calls(sid).fetch()))
+
+
+def twilio_call_end(*, sid: str, ringing: bool) -> CallData:
+    """Ends a call: `canceled` before it is answered, `completed` once it is."""
+    status = "canceled" if ringing else "completed"
+    return _call_data(twilio_request("end the call", lambda: client().calls(sid).update(status=status)))
+
+
+# --- Recordings ---------------------------------------------------------------------------
+
+
+def twilio_recording_delete(*, sid: str) -> None:
+    """Deletes a recording at Twilio; one already gone counts as deleted."""
+    try:
+        twilio_request("delete the recording", lambda: client().recordings(sid).delete())
+    except TwilioRequestRejected as error:
+        if not error.is_missing:
+            raise
+
+
+@dataclass
+class RecordingAudio:
+    content_type: str
+    content_length: str
+    chunks: Iterator[bytes]
+
+
+def twilio_recording_audio(*, sid: str) -> RecordingAudio:
+    """The recording's audio (WAV, both channels), streamed from Twilio chunk by chunk."""
+    twilio_client = client()
+    url = f"https://api.twilio.com/2010-04-01/Accounts/{twilio_client.account_sid}/Recordings/{sid}.wav"
+    try:
+        response = twilio_client.http_client.stream(url, auth=(twilio_client.username, twilio_client.password))
+    except requests.RequestException as error:
+        logger.warning("Twilio unreachable while fetching a recording: %s", type(error).__name__)
+        raise TwilioServiceError() from None
+    if response.status_code != 200:
+        response.close()
+        raise TwilioRequestRejected(
+            "The recording could not be fetched.", twilio_code=None, http_status=response.status_code
+        )
+
+    def chunks() -> Iterator[bytes]:
+        with response:
+            yield from response.iter_content(chunk_size=32 * 1024)
+
+    return RecordingAudio(
+        content_type=response.headers.get("Content-Type", "audio/x-wav"),
+        content_length=response.headers.get("Content-Length", ""),
+        chunks=chunks(),
+    )
+
+
+# --- Phone numbers (the admin's caller-ID pool) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class NumberData:
+    phone_number: str
+    friendly_name: str
+    sid: str = ""  # set once the number is ours
+
+
+def twilio_numbers_available(
+    *, country: str, area_code: str = "", contains: str = "", limit: int = 20
+) -> list[NumberData]:
+    """Local numbers Twilio offers for sale in `country` (ISO code), optionally in an area code."""
+    filters = {key: value for key, value in (("area_code", area_code), ("contains", contains)) if value}
+    offered = twilio_request(
+        "search for phone numbers",
+        lambda: client().available_phone_numbers(country).local.list(limit=limit, **filters),
+    )
+    return [NumberData(phone_number=n.phone_number, friendly_name=n.friendly_name or "") for n in offered]
+
+
+def twilio_number_buy(*, phone_number: str, friendly_name: str = "") -> NumberData:
+    """Buys `phone_number` for the account (it is billed monthly by Twilio from then on)."""
+    kwargs = {"phone_number": phone_number} | ({"friendly_name": friendly_name} if friendly_name else {})
+    bought = twilio_request("buy the phone number", lambda: client().incoming_phone_numbers.create(**kwargs))
+    return NumberData(phone_number=bought.phone_number, friendly_name=bought.friendly_name or "", sid=bought.sid)

@@ -1,0 +1,54 @@
+"""What follows every change to a call: the owner's cached history is dropped and the call's
+channel-layer group (the dashboard's status socket, the live voice consumer) hears of it."""
+
+import logging
+import uuid
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from billing import pricing
+from callmeback import cache
+from calls import selectors
+from calls.models import Call
+
+logger = logging.getLogger(__name__)
+
+
+def call_changed(call: Call) -> None:
+    """After any change to a call: the owner's cached history goes, and listeners hear of it."""
+    cache.bump(selectors.calls_scope(call.user_id))
+    transaction.on_commit(lambda: call_notify(call))
+
+
+def call_notify(call: Call) -> None:
+    """Tells the call's channel-layer group (the dashboard, the live voice consumer) its status."""
+    call_group_send(
+        call,
+        {
+            "type": "call.status",
+            "call_id": str(call.pk),
+            "status": call.status,
+            "twilio_status": call.twilio_status,
+            "duration": call.duration,
+            "cost": pricing.cents_to_dollars(call.cost_cents) if call.cost_cents is not None else None,
+            "error_message": call.error_message or None,
+        },
+    )
+
+
+def call_group(call_id: uuid.UUID) -> str:
+    return f"call-{call_id}"
+
+
+def call_group_send(call: Call, message: dict[str, Any]) -> None:
+    """Sends `message` to the call's group; best effort, the record is already right."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(call_group(call.pk), message)
+    except Exception:  # a notification is best effort; the record is already right
+        logger.warning("Could not notify listeners of call %s", call.pk, exc_info=True)

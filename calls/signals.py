@@ -1,0 +1,8 @@
+"""Signals calls' services send, so that what reacts to them (a Celery task queued in
+`calls.tasks`) is imported by the services' callers, never by the services themselves."""
+
+from django.dispatch import Signal
+
+# A live call's stream was asked for the persona's goodbye (after commit); `call` is the Call.
+# `calls.tasks` answers with the safety net that hangs up if the stream never does.
+goodbye_requested = Signal()
