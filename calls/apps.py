@@ -5,7 +5,3 @@ class CallsConfig(AppConfig):
     name = "calls"
     verbose_name = "Calls"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        # Booked calls keep their admin in their own module, beside the calls admin.
-        from calls import scheduling_admin  # noqa: F401

@@ -37,7 +37,7 @@ from billing.models import PaymentAuthorization
 from callmeback import cache
 from callmeback.errors import ApplicationError, NotFound, ValidationFailed
 from callmeback.logging import mask_phone
-from calls import scheduling_selectors, selectors, twilio
+from calls import selectors, twilio
 from calls.models import Call, CallerIdNumber, CallFeedback, CallRecording
 from personas import selectors as persona_selectors
 from personas import services as persona_services
@@ -201,7 +201,7 @@ def authorization_reserve(
     authorization = billing_services.authorization_check(
         user=user, payment_intent_id=payment_intent_id, valid_until=valid_until
     )
-    if scheduling_selectors.booking_for_authorization(authorization=authorization) is not None:
+    if authorization.reserved_for == PaymentAuthorization.ReservedFor.BOOKING:
         raise ValidationFailed.for_field(
             "payment_intent_id", "This payment authorisation is reserved for a scheduled call."
         )

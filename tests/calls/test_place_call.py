@@ -11,13 +11,15 @@ from accounts.models import VerifiedPhoneNumber
 from billing import services as billing_services
 from billing.models import PaymentAuthorization
 from callmeback.errors import ValidationFailed
-from calls import scheduling, services
-from calls.models import Call, CallerIdNumber, ScheduledCall
+from calls import services
+from calls.models import Call, CallerIdNumber
+from calls.scheduling import services as scheduling_services
+from calls.scheduling.models import ScheduledCall
 from personas.models import Persona
 from tests.calls.conftest import PHONE, SITE_URL, call_body
-from tests.calls.scheduling_helpers import book
 from tests.conftest import client_for
 from tests.personas.factories import PersonaFactory, ScenarioTemplateFactory
+from tests.scheduling.helpers import book
 
 Status = PaymentAuthorization.Status
 
@@ -265,7 +267,7 @@ def test_a_call_and_a_booking_racing_for_one_hold_leave_one_of_them(caller, pers
 
     takers = [
         lambda: services.call_place(**common),
-        lambda: scheduling.booking_create(**common, scheduled_time=timezone.now() + timedelta(hours=1)),
+        lambda: scheduling_services.booking_create(**common, scheduled_time=timezone.now() + timedelta(hours=1)),
     ]
     threads = [threading.Thread(target=run, args=(take,)) for take in takers]
     for thread in threads:

@@ -9,12 +9,12 @@ from django.utils import timezone
 from accounts.models import VerifiedPhoneNumber
 from billing import services as billing_services
 from billing.models import PaymentAuthorization
-from calls.models import ScheduledCall
+from calls.scheduling.models import ScheduledCall
 from tests.billing.conftest import front  # noqa: F401  (fixture)
 from tests.calls.conftest import PHONE, call_body
-from tests.calls.scheduling_helpers import book, schedule_body
 from tests.conftest import client_for
 from tests.personas.factories import PersonaFactory
+from tests.scheduling.helpers import book, schedule_body
 
 Status = ScheduledCall.Status
 
