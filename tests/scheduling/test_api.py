@@ -357,6 +357,17 @@ def test_a_persona_with_an_active_booking_cannot_be_deleted(caller, persona):
     assert _error(response) == "PERSONA_IN_USE"
 
 
+def test_a_persona_with_a_running_series_cannot_be_deleted(caller, caller_client):
+    own = PersonaFactory(owner=caller, is_public=False)
+    series = {"persona_id": str(own.pk), "phone_number": PHONE, "local_time": "07:00", "weekdays": [1]}
+    caller_client.post("/api/calls/series", series | {"timezone": "UTC", "off_session_consent": True}, format="json")
+
+    response = caller_client.delete(f"/api/personas/{own.pk}")
+
+    assert response.status_code == 409
+    assert _error(response) == "PERSONA_IN_USE"
+
+
 def test_a_persona_whose_bookings_are_over_can_be_deleted(caller):
     own = PersonaFactory(owner=caller, is_public=False)
     ScheduledCall.objects.filter(pk=book(caller, own).pk).update(status=Status.CANCELLED)

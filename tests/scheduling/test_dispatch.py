@@ -389,6 +389,15 @@ def test_a_hold_ending_before_the_call_is_replaced_off_session_and_the_first_rel
     assert first.status == Hold.CANCELED
 
 
+def test_the_hold_a_re_authorisation_places_is_reserved_for_the_booking(caller, persona):
+    booking = _expiring_booking(caller, persona)
+
+    services.booking_reauthorize(booking_id=booking.pk)
+
+    booking.refresh_from_db()
+    assert booking.authorization.reserved_for == PaymentAuthorization.ReservedFor.BOOKING
+
+
 def test_a_hold_that_outlives_the_call_is_not_claimed_for_re_authorisation(caller, persona):
     book(caller, persona, minutes_ahead=50)
 

@@ -146,6 +146,13 @@ def test_starting_a_series_books_the_next_day_with_an_off_session_hold(caller, c
     assert body["next_call_at"] is not None
 
 
+def test_a_series_booking_s_hold_is_reserved_for_it(caller, caller_client, persona):
+    caller_client.post("/api/calls/series", _body(persona), format="json")
+
+    hold = ScheduledCall.objects.get().authorization
+    assert hold.reserved_for == PaymentAuthorization.ReservedFor.BOOKING
+
+
 def test_a_series_needs_the_persons_consent_to_off_session_holds(caller_client, persona):
     response = caller_client.post("/api/calls/series", _body(persona, off_session_consent=False), format="json")
 
