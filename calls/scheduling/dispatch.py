@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from billing import pricing
@@ -44,6 +44,8 @@ Status = ScheduledCall.Status
 
 @dataclass(frozen=True)
 class ClaimedBookings:
+    """What one pass of the sweeper claimed: booking ids, by the work each is due for."""
+
     dispatch: list[uuid.UUID]
     redial: list[uuid.UUID]
     reminders: list[uuid.UUID]
@@ -53,7 +55,9 @@ class ClaimedBookings:
         return len(self.dispatch) + len(self.redial) + len(self.reminders) + len(self.reauthorizations)
 
 
-def _claim_batch(queryset, *, field: str, now: datetime, extra: dict | None = None) -> list[uuid.UUID]:
+def _claim_batch(
+    queryset: QuerySet[ScheduledCall], *, field: str, now: datetime, extra: dict | None = None
+) -> list[uuid.UUID]:
     """Locks up to a batch of rows nobody else holds, stamps the claim, and returns their ids."""
     ids = list(
         queryset.select_for_update(skip_locked=True)

@@ -98,10 +98,10 @@ def estimated_cost(booking: ScheduledCall) -> float:
     return pricing.cents_to_dollars(pricing.estimate_cents(booking.estimated_duration))
 
 
-# --- Telling the person ----------------------------------------------------------------------
+# --- Shared with dispatch and series: telling the person, closing, holds ---------------------
 
 
-def dashboard_link() -> str:
+def _dashboard_link() -> str:
     return f"{settings.SITE_URL}{reverse('scheduling:scheduled')}"
 
 
@@ -110,7 +110,7 @@ def notify_person(*, booking: ScheduledCall, subject: str, text: str) -> None:
     logged; the email is the channel that retries."""
     user = booking.user
     phone = booking.phone_number
-    body = f"{text}\n{dashboard_link()}"
+    body = f"{text}\n{_dashboard_link()}"
 
     def send() -> None:
         try:
@@ -140,6 +140,26 @@ def close_without_call(booking: ScheduledCall, *, status: str, reason: str) -> N
     booking.status = status
     booking.failure_reason = reason[:300]
     booking.save(update_fields=["status", "failure_reason", "updated_at"])
+
+
+def off_session_hold(*, user: User, estimated_duration: int) -> tuple[PaymentAuthorization | None, str]:
+    """A new hold for a booking on the default card, placed while the person is away (they
+    consented when booking) and reserved for the booking, or why there is none. Stripe
+    being unreachable raises StripeServiceError."""
+    try:
+        hold = billing_services.authorization_create(
+            user=user,
+            estimated_duration=estimated_duration,
+            call_type=PaymentAuthorization.CallType.SCHEDULED,
+            off_session=True,
+        ).authorization
+    except (PaymentDeclined, billing_services.NoPaymentMethod) as error:
+        return None, error.message
+    if hold.status != PaymentAuthorization.Status.REQUIRES_CAPTURE:
+        release_later(hold)
+        return None, "Your bank asks you to confirm this payment."
+    billing_services.authorization_reserve_for_booking(authorization=hold)
+    return hold, ""
 
 
 # --- Booking ------------------------------------------------------------------------------------
@@ -272,32 +292,12 @@ def _remind_by_sms(booking: ScheduledCall) -> None:
 def _remind_by_email(booking: ScheduledCall) -> None:
     send_email.delay(
         subject="Call Me Back: your call is coming up",
-        body=f"{_reminder_text(booking)}\nManage your calls: {dashboard_link()}",
+        body=f"{_reminder_text(booking)}\nManage your calls: {_dashboard_link()}",
         to=booking.user.email,
     )
 
 
 # --- Re-authorisation ------------------------------------------------------------------------
-
-
-def off_session_hold(*, user: User, estimated_duration: int) -> tuple[PaymentAuthorization | None, str]:
-    """A new hold for a booking on the default card, placed while the person is away (they
-    consented when booking) and reserved for the booking, or why there is none. Stripe
-    being unreachable raises StripeServiceError."""
-    try:
-        hold = billing_services.authorization_create(
-            user=user,
-            estimated_duration=estimated_duration,
-            call_type=PaymentAuthorization.CallType.SCHEDULED,
-            off_session=True,
-        ).authorization
-    except (PaymentDeclined, billing_services.NoPaymentMethod) as error:
-        return None, error.message
-    if hold.status != PaymentAuthorization.Status.REQUIRES_CAPTURE:
-        release_later(hold)
-        return None, "Your bank asks you to confirm this payment."
-    billing_services.authorization_reserve_for_booking(authorization=hold)
-    return hold, ""
 
 
 def booking_reauthorize(*, booking_id: uuid.UUID) -> ScheduledCall | None:
