@@ -36,7 +36,6 @@ class CallSeries(RequestedCall):
     off_session_consent_at = models.DateTimeField(
         help_text="When the person agreed to holds placed on their card while away."
     )
-    # In the class body this name hides django.utils.timezone: no field below may need it.
     timezone = models.CharField(max_length=64, help_text="IANA time zone, e.g. Europe/London.")
 
     class Meta:
