@@ -48,7 +48,7 @@ def _book(count: int, first_due) -> None:
     """N people with a verified number, a hold each, and a booking each, due within one minute."""
     from accounts.models import User, VerifiedPhoneNumber
     from billing.models import PaymentAuthorization
-    from calls.models import ScheduledCall
+    from calls.scheduling.models import ScheduledCall
     from personas.models import Persona
 
     persona = Persona.objects.create(
@@ -71,6 +71,7 @@ def _book(count: int, first_due) -> None:
             amount_authorized=225,
             estimated_duration=5,
             call_type="scheduled",
+            reserved_for=PaymentAuthorization.ReservedFor.BOOKING,
             status=PaymentAuthorization.Status.REQUIRES_CAPTURE,
             expires_at=timezone.now() + timedelta(days=7),
         )
@@ -111,10 +112,10 @@ def main() -> None:
     setup_test_environment()
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     from callmeback.celery import app as celery_app
-    from calls.models import ScheduledCall
-    from tests.calls.scheduling_processes import CeleryProcesses, database_url
+    from calls.scheduling.models import ScheduledCall
     from tests.fakes.localstripe_server import LocalStripeServer
     from tests.fakes.twilio import LocalTwilioServer
+    from tests.scheduling.processes import CeleryProcesses, database_url
 
     twilio = LocalTwilioServer.shared()
     localstripe = LocalStripeServer.shared()

@@ -82,6 +82,10 @@ class PaymentAuthorization(models.Model):
         IMMEDIATE = "immediate", "Immediate"
         SCHEDULED = "scheduled", "Scheduled"
 
+    class ReservedFor(models.TextChoices):
+        ANY_CALL = "", "Any call of its owner"
+        BOOKING = "booking", "A scheduled call"
+
     SETTLED = (Status.CAPTURED, Status.CANCELED, Status.FAILED)
     IN_FLIGHT = (Status.CAPTURING, Status.RELEASING)
 
@@ -96,6 +100,13 @@ class PaymentAuthorization(models.Model):
     amount_authorized = models.PositiveIntegerField()
     estimated_duration = models.PositiveSmallIntegerField(help_text="Minutes the hold was sized for.")
     call_type = models.CharField(max_length=10, choices=CallType.choices, default=CallType.IMMEDIATE)
+    reserved_for = models.CharField(
+        max_length=10,
+        choices=ReservedFor.choices,
+        blank=True,
+        default=ReservedFor.ANY_CALL,
+        help_text="What took the hold: one a booking took pays for that booking's call and nothing else.",
+    )
     off_session = models.BooleanField(default=False, help_text="Merchant-initiated: the customer was not present.")
     status = models.CharField(max_length=20, choices=Status.choices)
     amount_to_capture = models.PositiveIntegerField(null=True, blank=True, help_text="Claimed before Stripe is asked.")

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "channels",
     "personas",
     "calls",
+    "calls.scheduling",
     "billing",
     "voice",
     "callmeback",  # its deploy checks (callmeback/checks.py)
@@ -164,7 +165,6 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_IMPORTS = ["calls.scheduling_tasks"]
 CELERY_BEAT_SCHEDULE = {
     "purge-revoked-tokens": {"task": "accounts.tasks.purge_revoked_tokens", "schedule": 6 * 60 * 60},
     # Settles captures and releases a crashed worker left half-done.
@@ -176,12 +176,12 @@ CELERY_BEAT_SCHEDULE = {
     "calls-sweep-unreported": {"task": "calls.tasks.sweep_unreported_calls", "schedule": 60},
     # Claims due bookings, reminders and re-authorisations; the booking rows are the queue.
     "calls-scheduling-sweep": {
-        "task": "calls.scheduling_tasks.sweep",
+        "task": "calls.scheduling.tasks.claim_due_bookings",
         "schedule": env.float("SCHEDULE_SWEEP_SECONDS", default=2.0),
         "options": {"expires": 30},
     },
     # Turns recurring series into bookings a day ahead.
-    "calls-series-book-upcoming": {"task": "calls.scheduling_tasks.book_series", "schedule": 5 * 60},
+    "calls-series-book-upcoming": {"task": "calls.scheduling.tasks.book_series", "schedule": 5 * 60},
 }
 
 # --- Scheduled calls (`000_*` §2.3-2.5); the spec's values are the defaults -----------------

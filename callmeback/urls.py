@@ -6,7 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from callmeback import errors, health
-from calls import scheduling_urls
+from calls.scheduling import urls as scheduling_urls
 
 # Lists get the whole width of a laptop screen; the home page links every model anyway.
 admin.site.enable_nav_sidebar = False

@@ -1,5 +1,6 @@
-"""Phone calls: the call record, what was said on it, what the voice providers did for it,
-its recording, the caller's feedback, and the pool of numbers we call from.
+"""Phone calls: what a call requests (shared with bookings), the call record, what was said
+on it, what the voice providers did for it, its recording, the caller's feedback, and the
+pool of numbers we call from.
 
 The rules that must never break are constraints here: at most one active call per user,
 E.164 numbers, one Twilio call per record, one feedback per call, turns numbered once.
@@ -9,14 +10,35 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import E164_REGEX
 from callmeback.encryption import EncryptedTextField
 
 
-class Call(models.Model):
+class RequestedCall(models.Model):
+    """What a call and a booking both ask for: who is called on which number, by which persona,
+    about what. Each concrete model names its reverse relations with `default_related_name`
+    (`user.calls`, `user.scheduled_calls`, ...)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    persona = models.ForeignKey("personas.Persona", null=True, blank=True, on_delete=models.SET_NULL)
+    persona_name = models.CharField(max_length=50, help_text="The persona's name when the call was requested.")
+    scenario_template = models.ForeignKey(
+        "personas.ScenarioTemplate", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    call_pretext = models.TextField(max_length=1000, blank=True, help_text="The situation the persona calls about.")
+    phone_number = models.CharField(max_length=16, help_text="E.164; the person's verified number.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Call(RequestedCall):
     """One phone call from a persona to a person, from the request to the final callback.
 
     `status` is the spec's view (`000_*` §2.1): initiated → in-progress → completed | failed.
@@ -42,17 +64,6 @@ class Call(models.Model):
     ACTIVE = (Status.INITIATED, Status.IN_PROGRESS)
     FINISHED = (Status.COMPLETED, Status.FAILED)
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calls")
-    persona = models.ForeignKey(
-        "personas.Persona", null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
-    )
-    persona_name = models.CharField(max_length=50, help_text="The persona's name when the call was placed.")
-    scenario_template = models.ForeignKey(
-        "personas.ScenarioTemplate", null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
-    )
-    call_pretext = models.TextField(max_length=1000, blank=True, help_text="The situation the persona calls about.")
-    phone_number = models.CharField(max_length=16, help_text="E.164; the person's verified number.")
     caller_id = models.CharField(max_length=16, blank=True, help_text="The number we called from.")
 
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.INITIATED)
@@ -84,11 +95,9 @@ class Call(models.Model):
     )
     provider_cost_unit = models.CharField(max_length=3, blank=True)
 
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
-
     class Meta:
         ordering = ["-created_at"]
+        default_related_name = "calls"
         indexes = [
             models.Index(fields=["user", "status"], name="call_user_status"),
             models.Index(fields=["-start_time"], name="call_start_time"),
@@ -234,142 +243,3 @@ class CallerIdNumber(models.Model):
 
     def __str__(self) -> str:
         return self.phone_number
-
-
-class CallSeries(models.Model):
-    """A recurring booking (`003_*` campaigns, for one person): a local time of day on chosen
-    weekdays in the person's time zone. Each occurrence becomes an ordinary `ScheduledCall`
-    a day ahead, with its own off-session hold, which the person consented to here."""
-
-    class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        PAUSED = "paused", "Paused"
-        ENDED = "ended", "Ended"
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="call_series")
-    persona = models.ForeignKey("personas.Persona", on_delete=models.CASCADE, related_name="call_series")
-    scenario_template = models.ForeignKey(
-        "personas.ScenarioTemplate", null=True, blank=True, on_delete=models.SET_NULL, related_name="call_series"
-    )
-    call_pretext = models.TextField(max_length=1000, blank=True)
-    phone_number = models.CharField(max_length=16, help_text="E.164; the person's verified number.")
-    local_time = models.TimeField(help_text="Time of day in `timezone`.")
-    weekdays = models.JSONField(help_text="ISO weekdays the call rings on, 1 = Monday … 7 = Sunday.")
-    end_date = models.DateField(null=True, blank=True, help_text="Last local date a call may ring on.")
-    max_calls = models.PositiveIntegerField(null=True, blank=True, help_text="Stop after this many bookings.")
-    estimated_duration = models.PositiveSmallIntegerField(default=5, help_text="Minutes each hold pays for.")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
-    calls_booked = models.PositiveIntegerField(default=0)
-    starts_on = models.DateField(help_text="First local date an occurrence may fall on.")
-    off_session_consent_at = models.DateTimeField(
-        help_text="When the person agreed to holds placed on their card while away."
-    )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
-    # After the timestamps: in the class body this name hides django.utils.timezone.
-    timezone = models.CharField(max_length=64, help_text="IANA time zone, e.g. Europe/London.")
-
-    class Meta:
-        ordering = ["-created_at"]
-        verbose_name_plural = "call series"
-        indexes = [models.Index(fields=["status"], name="series_status")]
-        constraints = [
-            models.CheckConstraint(condition=Q(phone_number__regex=E164_REGEX), name="series_phone_e164"),
-            models.CheckConstraint(
-                condition=Q(max_calls__isnull=True) | Q(calls_booked__lte=F("max_calls")), name="series_within_cap"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.local_time:%H:%M} {self.timezone} ({self.status})"
-
-
-class ScheduledCall(models.Model):
-    """A call booked for a moment ahead (`000_*` §2.3-2.5). The row is the truth the
-    dispatcher works from: scheduled → dispatching (claimed by the sweeper) → placed (the
-    call row exists; set in the transaction that creates it, so a booking dials once), or
-    cancelled, missed (found too late), payment_failed (no hold) or failed (no longer
-    allowed at send time)."""
-
-    class Status(models.TextChoices):
-        SCHEDULED = "scheduled", "Scheduled"
-        DISPATCHING = "dispatching", "Dispatching"
-        PLACED = "placed", "Placed"
-        CANCELLED = "cancelled", "Cancelled"
-        MISSED = "missed", "Missed"
-        PAYMENT_FAILED = "payment_failed", "Payment failed"
-        FAILED = "failed", "Failed"
-
-    ACTIVE = (Status.SCHEDULED, Status.DISPATCHING)
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scheduled_calls")
-    persona = models.ForeignKey(
-        "personas.Persona", null=True, blank=True, on_delete=models.SET_NULL, related_name="scheduled_calls"
-    )
-    persona_name = models.CharField(max_length=50, help_text="The persona's name when booked.")
-    scenario_template = models.ForeignKey(
-        "personas.ScenarioTemplate", null=True, blank=True, on_delete=models.SET_NULL, related_name="scheduled_calls"
-    )
-    call_pretext = models.TextField(max_length=1000, blank=True)
-    phone_number = models.CharField(max_length=16, help_text="E.164; the person's verified number.")
-    scheduled_time = models.DateTimeField()
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
-    failure_reason = models.CharField(max_length=300, blank=True)
-    series = models.ForeignKey(CallSeries, null=True, blank=True, on_delete=models.SET_NULL, related_name="bookings")
-
-    authorization = models.OneToOneField(
-        "billing.PaymentAuthorization",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="scheduled_call",
-        help_text="The hold that pays for the call; replaced when re-authorised.",
-    )
-    estimated_duration = models.PositiveSmallIntegerField(default=5, help_text="Minutes the hold is sized for.")
-    off_session_consent_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the person agreed to a new hold placed while away."
-    )
-    reauthorized_at = models.DateTimeField(null=True, blank=True)
-    reauth_claimed_at = models.DateTimeField(null=True, blank=True)
-
-    dispatch_claimed_at = models.DateTimeField(null=True, blank=True)
-    dispatch_attempts = models.PositiveSmallIntegerField(default=0)
-    placed_at = models.DateTimeField(null=True, blank=True)
-    lateness_ms = models.IntegerField(null=True, blank=True, help_text="Placed this long after its time.")
-    call = models.OneToOneField(
-        Call, null=True, blank=True, on_delete=models.SET_NULL, related_name="booking", help_text="Set once."
-    )
-
-    reminder_claimed_at = models.DateTimeField(null=True, blank=True)
-    reminder_sms_sent_at = models.DateTimeField(null=True, blank=True)
-    reminder_email_sent_at = models.DateTimeField(null=True, blank=True)
-
-    cancelled_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["scheduled_time"]
-        indexes = [
-            models.Index(fields=["status", "scheduled_time"], name="booking_status_time"),
-            models.Index(fields=["user", "status", "scheduled_time"], name="booking_user_status_time"),
-        ]
-        constraints = [
-            models.CheckConstraint(condition=Q(phone_number__regex=E164_REGEX), name="booking_phone_e164"),
-            models.CheckConstraint(
-                condition=~Q(status="placed") | Q(placed_at__isnull=False), name="booking_placed_has_time"
-            ),
-            # A cancelled occurrence (series paused or re-timed) may be booked again.
-            models.UniqueConstraint(
-                fields=["series", "scheduled_time"], condition=~Q(status="cancelled"), name="series_occurrence_once"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.persona_name} → …{self.phone_number[-4:]} at {self.scheduled_time:%Y-%m-%d %H:%M} UTC"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in self.ACTIVE

@@ -15,8 +15,7 @@ from accounts.models import User
 from callmeback.db import declared_constraint_names, violated_constraint
 from callmeback.errors import ApplicationError, Forbidden, NotFound, ValidationFailed
 from callmeback.validation import Rule, clean_fields, parse_uuid
-from calls import scheduling_selectors
-from personas import cache, selectors
+from personas import cache, selectors, signals
 from personas.gateways import Voice, VoiceApiError, voice_catalogue
 from personas.models import CatalogueEntry, Contact, Persona, ScenarioTemplate
 from personas.validators import (
@@ -290,7 +289,8 @@ def _persona_saved(persona: Persona, *, was_public: bool) -> None:
 def persona_delete(*, persona: Persona, actor: User) -> None:
     """Deletes the actor's own persona and removes it from every contact list."""
     ensure_owner(entry=persona, actor=actor, action="delete")
-    if scheduling_selectors.persona_has_active_bookings(persona_id=persona.pk):
+    answers = signals.persona_delete_requested.send(sender=Persona, persona=persona)
+    if any(in_use for _receiver, in_use in answers):
         raise PersonaInUse()
     persona.delete()  # personas.signals refreshes the cached lists
 

@@ -171,6 +171,13 @@ def authorization_attach_call(*, authorization: PaymentAuthorization, call_id: u
         raise _unusable("This call already has a payment authorisation.") from None
 
 
+def authorization_reserve_for_booking(*, authorization: PaymentAuthorization) -> None:
+    """Records that a booking took the hold: from now on it pays for that booking's call only,
+    so a call placed now is refused it. Run in the transaction that saves the booking."""
+    authorization.reserved_for = PaymentAuthorization.ReservedFor.BOOKING
+    authorization.save(update_fields=["reserved_for", "updated_at"])
+
+
 def authorization_refresh(*, authorization: PaymentAuthorization) -> PaymentAuthorization:
     """Reads the intent from Stripe, for when its webhook has not arrived yet."""
     intent = gateways.payment_intent_retrieve(authorization.payment_intent_id)

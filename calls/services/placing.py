@@ -23,7 +23,7 @@ from billing.services import holds as billing_holds
 from callmeback.errors import ApplicationError, NotFound, ValidationFailed
 from callmeback.logging import mask_phone
 from callmeback.twilio import TwilioServiceError
-from calls import gateways, scheduling_selectors
+from calls import gateways
 from calls.gateways import call_status_rank
 from calls.models import Call
 from calls.services.caller_ids import caller_id_next
@@ -138,7 +138,7 @@ def authorization_reserve(
     authorization = billing_holds.authorization_check(
         user=user, payment_intent_id=payment_intent_id, valid_until=valid_until
     )
-    if scheduling_selectors.booking_for_authorization(authorization=authorization) is not None:
+    if authorization.reserved_for == PaymentAuthorization.ReservedFor.BOOKING:
         raise ValidationFailed.for_field(
             "payment_intent_id", "This payment authorisation is reserved for a scheduled call."
         )

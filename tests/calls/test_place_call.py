@@ -12,14 +12,16 @@ from billing.models import PaymentAuthorization
 from billing.services import holds as billing_holds
 from billing.services import payment_methods
 from callmeback.errors import ValidationFailed
-from calls import scheduling
-from calls.models import Call, CallerIdNumber, ScheduledCall
+from calls import services
+from calls.models import Call, CallerIdNumber
+from calls.scheduling import services as scheduling_services
+from calls.scheduling.models import ScheduledCall
 from calls.services import placing
 from personas.models import Persona
 from tests.calls.conftest import PHONE, SITE_URL, call_body
-from tests.calls.scheduling_helpers import book
 from tests.conftest import client_for
 from tests.personas.factories import PersonaFactory, ScenarioTemplateFactory
+from tests.scheduling.helpers import book
 
 Status = PaymentAuthorization.Status
 
@@ -266,8 +268,8 @@ def test_a_call_and_a_booking_racing_for_one_hold_leave_one_of_them(caller, pers
             connections.close_all()
 
     takers = [
-        lambda: placing.call_place(**common),
-        lambda: scheduling.booking_create(**common, scheduled_time=timezone.now() + timedelta(hours=1)),
+        lambda: services.call_place(**common),
+        lambda: scheduling_services.booking_create(**common, scheduled_time=timezone.now() + timedelta(hours=1)),
     ]
     threads = [threading.Thread(target=run, args=(take,)) for take in takers]
     for thread in threads:

@@ -15,12 +15,14 @@ from accounts.models import VerifiedPhoneNumber
 from billing.models import PaymentAuthorization
 from billing.services import holds as billing_holds
 from billing.services import payment_methods
-from calls import scheduling
-from calls.models import Call, ScheduledCall
+from callmeback.twilio import TwilioServiceError
+from calls.models import Call
+from calls.scheduling import dispatch, services
+from calls.scheduling.models import ScheduledCall
 from calls.services import placing
 from tests.billing.conftest import front  # noqa: F401  (fixture)
 from tests.calls.conftest import PHONE
-from tests.calls.scheduling_helpers import Collected, book, make_due
+from tests.scheduling.helpers import Collected, book, make_due
 
 Status = ScheduledCall.Status
 Hold = PaymentAuthorization.Status
@@ -39,7 +41,7 @@ def _after_commit_runs(request, django_capture_on_commit_callbacks):
 
 def _sweep(**kwargs) -> Collected:
     collected = Collected()
-    scheduling.sweep(enqueue=collected, **kwargs)
+    dispatch.bookings_claim_due(enqueue=collected, **kwargs)
     return collected
 
 
@@ -123,7 +125,7 @@ def _claimed(caller, persona, **kwargs) -> ScheduledCall:
 def test_placing_dials_the_booking_once_and_links_its_call(caller, persona, twilio):
     booking = _claimed(caller, persona)
 
-    scheduling.booking_place(booking_id=booking.pk)
+    dispatch.booking_place(booking_id=booking.pk)
 
     booking.refresh_from_db()
     assert booking.status == Status.PLACED
@@ -136,8 +138,8 @@ def test_placing_dials_the_booking_once_and_links_its_call(caller, persona, twil
 def test_a_duplicate_placing_task_never_dials_twice(caller, persona, twilio):
     booking = _claimed(caller, persona)
 
-    scheduling.booking_place(booking_id=booking.pk)
-    scheduling.booking_place(booking_id=booking.pk)
+    dispatch.booking_place(booking_id=booking.pk)
+    dispatch.booking_place(booking_id=booking.pk)
 
     assert len(twilio.calls) == 1
     assert Call.objects.count() == 1
@@ -146,7 +148,7 @@ def test_a_duplicate_placing_task_never_dials_twice(caller, persona, twilio):
 def test_a_booking_the_sweeper_has_not_claimed_is_not_placed(caller, persona, twilio):
     booking = make_due(book(caller, persona))
 
-    scheduling.booking_place(booking_id=booking.pk)
+    dispatch.booking_place(booking_id=booking.pk)
 
     booking.refresh_from_db()
     assert booking.status == Status.SCHEDULED
@@ -161,7 +163,7 @@ def test_a_booking_found_past_the_late_cut_off_is_missed_released_and_told(
     mail.outbox = []
 
     with django_capture_on_commit_callbacks(execute=True):
-        scheduling.booking_place(booking_id=booking.pk)
+        dispatch.booking_place(booking_id=booking.pk)
 
     booking.refresh_from_db()
     assert booking.status == Status.MISSED
@@ -175,7 +177,7 @@ def test_a_booking_inside_the_late_cut_off_still_rings(settings, caller, persona
     booking = _claimed(caller, persona)
     make_due(booking, seconds_ago=settings.SCHEDULE_LATE_CUTOFF.total_seconds() - 30)
 
-    scheduling.booking_place(booking_id=booking.pk)
+    dispatch.booking_place(booking_id=booking.pk)
 
     booking.refresh_from_db()
     assert booking.status == Status.PLACED
@@ -191,7 +193,7 @@ def test_a_number_no_longer_verified_at_send_time_fails_the_booking(
     caller.save(update_fields=["phone_verified"])
 
     with django_capture_on_commit_callbacks(execute=True):
-        scheduling.booking_place(booking_id=booking.pk)
+        dispatch.booking_place(booking_id=booking.pk)
 
     booking.refresh_from_db()
     assert (booking.status, booking.failure_reason) == (Status.FAILED, "The phone number is no longer verified.")
@@ -206,7 +208,7 @@ def test_a_persona_no_longer_visible_at_send_time_fails_the_booking(caller, pers
     persona.owner = user_factory()
     persona.save()
 
-    scheduling.booking_place(booking_id=booking.pk)
+    dispatch.booking_place(booking_id=booking.pk)
 
     booking.refresh_from_db()
     assert (booking.status, booking.failure_reason) == (Status.FAILED, "The persona is no longer available.")
@@ -217,7 +219,7 @@ def test_a_hold_spent_elsewhere_before_send_time_fails_the_booking(caller, perso
     booking = _claimed(caller, persona)
     billing_holds.authorization_release(authorization=booking.authorization)
 
-    scheduling.booking_place(booking_id=booking.pk)
+    dispatch.booking_place(booking_id=booking.pk)
 
     booking.refresh_from_db()
     assert booking.status == Status.FAILED
@@ -228,7 +230,7 @@ def test_a_person_already_on_a_call_is_retried_not_failed(caller, persona, twili
     place()
     booking = _claimed(caller, persona)
 
-    scheduling.booking_place(booking_id=booking.pk)
+    dispatch.booking_place(booking_id=booking.pk)
 
     booking.refresh_from_db()
     assert booking.status == Status.DISPATCHING
@@ -243,7 +245,7 @@ def test_twilio_refusing_the_dial_fails_the_call_releases_the_hold_and_tells_the
     twilio.fail_next("POST", r"/Calls\.json$", status=400, code=21211, message="Invalid 'To' Phone Number")
 
     with django_capture_on_commit_callbacks(execute=True):
-        scheduling.booking_place(booking_id=booking.pk)
+        dispatch.booking_place(booking_id=booking.pk)
 
     booking.refresh_from_db()
     assert booking.status == Status.PLACED
@@ -260,13 +262,13 @@ def test_a_claimed_booking_can_no_longer_be_cancelled(settings, caller, persona)
     booking = book(caller, persona, minutes_ahead=30)
     _sweep(now=booking.scheduled_time)
 
-    with pytest.raises(scheduling.CancellationDenied):
-        scheduling.booking_cancel(booking_id=booking.pk, user=caller)
+    with pytest.raises(services.CancellationDenied):
+        services.booking_cancel(booking_id=booking.pk, user=caller)
 
 
 def test_a_cancelled_booking_is_never_claimed(settings, caller, persona):
     booking = book(caller, persona, minutes_ahead=30)
-    scheduling.booking_cancel(booking_id=booking.pk, user=caller)
+    services.booking_cancel(booking_id=booking.pk, user=caller)
 
     assert _sweep(now=booking.scheduled_time + timedelta(seconds=1)).dispatch == []
 
@@ -285,9 +287,9 @@ def test_cancellation_racing_the_sweeper_ends_in_exactly_one_of_the_two(settings
             barrier.wait()
             for booking in bookings:
                 try:
-                    scheduling.booking_cancel(booking_id=booking.pk, user=caller)
+                    services.booking_cancel(booking_id=booking.pk, user=caller)
                     cancelled.append(booking.pk)
-                except scheduling.CancellationDenied:
+                except services.CancellationDenied:
                     pass
         finally:
             connections.close_all()
@@ -324,8 +326,8 @@ def test_a_reminder_is_texted_and_emailed_five_minutes_before_once(caller, perso
 
     collected = _sweep()
     for booking_id in collected.results[0].reminders:
-        scheduling.booking_remind(booking_id=booking_id)
-        scheduling.booking_remind(booking_id=booking_id)
+        services.booking_remind(booking_id=booking_id)
+        services.booking_remind(booking_id=booking_id)
 
     assert collected.results[0].reminders == [booking.pk]
     assert len([text for text in _texts_to(twilio, PHONE) if "Reminder" in text]) == 1
@@ -346,12 +348,12 @@ def test_a_failed_text_is_not_recorded_so_the_next_claim_sends_it(caller, person
     ScheduledCall.objects.filter(pk=booking.pk).update(scheduled_time=timezone.now() + timedelta(minutes=4))
     twilio.fail_next("POST", r"/Messages\.json$")
 
-    with pytest.raises(scheduling.twilio.TwilioServiceError):
-        scheduling.booking_remind(booking_id=booking.pk)
+    with pytest.raises(TwilioServiceError):
+        services.booking_remind(booking_id=booking.pk)
     booking.refresh_from_db()
     assert booking.reminder_sms_sent_at is None
 
-    scheduling.booking_remind(booking_id=booking.pk)
+    services.booking_remind(booking_id=booking.pk)
 
     booking.refresh_from_db()
     assert booking.reminder_sms_sent_at is not None
@@ -377,7 +379,7 @@ def test_a_hold_ending_before_the_call_is_replaced_off_session_and_the_first_rel
 
     collected = _sweep()
     with django_capture_on_commit_callbacks(execute=True):
-        scheduling.booking_reauthorize(booking_id=collected.results[0].reauthorizations[0])
+        services.booking_reauthorize(booking_id=collected.results[0].reauthorizations[0])
 
     booking.refresh_from_db()
     first.refresh_from_db()
@@ -386,6 +388,15 @@ def test_a_hold_ending_before_the_call_is_replaced_off_session_and_the_first_rel
     assert booking.authorization.off_session and booking.authorization.status == Hold.REQUIRES_CAPTURE
     assert booking.authorization.expires_at > booking.scheduled_time
     assert first.status == Hold.CANCELED
+
+
+def test_the_hold_a_re_authorisation_places_is_reserved_for_the_booking(caller, persona):
+    booking = _expiring_booking(caller, persona)
+
+    services.booking_reauthorize(booking_id=booking.pk)
+
+    booking.refresh_from_db()
+    assert booking.authorization.reserved_for == PaymentAuthorization.ReservedFor.BOOKING
 
 
 def test_a_hold_that_outlives_the_call_is_not_claimed_for_re_authorisation(caller, persona):
@@ -397,8 +408,8 @@ def test_a_hold_that_outlives_the_call_is_not_claimed_for_re_authorisation(calle
 def test_re_authorising_twice_places_one_new_hold(caller, persona):
     booking = _expiring_booking(caller, persona)
 
-    scheduling.booking_reauthorize(booking_id=booking.pk)
-    scheduling.booking_reauthorize(booking_id=booking.pk)
+    services.booking_reauthorize(booking_id=booking.pk)
+    services.booking_reauthorize(booking_id=booking.pk)
 
     assert PaymentAuthorization.objects.filter(user=caller).count() == 2
 
@@ -416,7 +427,7 @@ def test_a_declined_re_authorisation_fails_the_booking_and_tells_the_person_at_o
     mail.outbox = []
 
     with django_capture_on_commit_callbacks(execute=True):
-        scheduling.booking_reauthorize(booking_id=booking.pk)
+        services.booking_reauthorize(booking_id=booking.pk)
 
     booking.refresh_from_db()
     assert booking.status == Status.PAYMENT_FAILED
@@ -433,7 +444,7 @@ def test_a_card_that_needs_authentication_is_handled_like_a_decline(caller, pers
         user=caller, payment_method_id=make_card("4000002500003155"), set_as_default=True
     )
 
-    scheduling.booking_reauthorize(booking_id=booking.pk)
+    services.booking_reauthorize(booking_id=booking.pk)
 
     booking.refresh_from_db()
     assert booking.status == Status.PAYMENT_FAILED
@@ -449,8 +460,8 @@ def test_a_placed_call_never_dialled_is_dialled_once_by_the_next_claim(settings,
     later = timezone.now() + settings.SCHEDULE_CLAIM_TIMEOUT + timedelta(seconds=1)
 
     collected = _sweep(now=later)
-    scheduling.booking_redial(booking_id=booking.pk)
-    scheduling.booking_redial(booking_id=booking.pk)
+    dispatch.booking_redial(booking_id=booking.pk)
+    dispatch.booking_redial(booking_id=booking.pk)
 
     assert [booking_id for result in collected.results for booking_id in result.redial] == [booking.pk]
     booking.refresh_from_db()
@@ -472,7 +483,7 @@ def test_a_never_dialled_call_found_too_late_is_missed_and_released(settings, ca
     _place_without_dialling(booking)
     make_due(booking, seconds_ago=settings.SCHEDULE_LATE_CUTOFF.total_seconds() + 5)
 
-    scheduling.booking_redial(booking_id=booking.pk)
+    dispatch.booking_redial(booking_id=booking.pk)
 
     booking.refresh_from_db()
     assert booking.status == Status.MISSED
@@ -498,13 +509,13 @@ def _place_without_dialling(booking: ScheduledCall) -> Call:
 def test_support_can_dispatch_a_waiting_booking_now(caller, persona):
     booking = book(caller, persona, minutes_ahead=30)
 
-    assert scheduling.booking_dispatch_now(booking=booking)
+    assert dispatch.booking_dispatch_now(booking=booking)
 
     assert _sweep().dispatch == [booking.pk]
 
 
 def test_dispatch_now_leaves_a_cancelled_booking_alone(caller, persona):
     booking = book(caller, persona, minutes_ahead=30)
-    scheduling.booking_cancel(booking_id=booking.pk, user=caller)
+    services.booking_cancel(booking_id=booking.pk, user=caller)
 
-    assert not scheduling.booking_dispatch_now(booking=booking)
+    assert not dispatch.booking_dispatch_now(booking=booking)

@@ -6,8 +6,8 @@ from datetime import timedelta
 from django.utils import timezone
 
 from billing.services import holds as billing_holds
-from calls import scheduling
-from calls.models import ScheduledCall
+from calls.scheduling import dispatch, services
+from calls.scheduling.models import ScheduledCall
 from tests.calls.conftest import PHONE
 
 
@@ -23,7 +23,7 @@ def book(user, persona, *, minutes_ahead: int = 60, estimated_duration: int = 5,
         "scheduled_time": timezone.now() + timedelta(minutes=minutes_ahead),
         "payment_intent_id": authorization.payment_intent_id,
     } | overrides
-    return scheduling.booking_create(**arguments)
+    return services.booking_create(**arguments)
 
 
 def make_due(booking: ScheduledCall, *, seconds_ago: float = 1) -> ScheduledCall:
@@ -47,9 +47,9 @@ class Collected:
     """An `enqueue` for the sweeper that keeps what it was given instead of queueing it."""
 
     def __init__(self) -> None:
-        self.results: list[scheduling.SweepResult] = []
+        self.results: list[dispatch.ClaimedBookings] = []
 
-    def __call__(self, result: scheduling.SweepResult) -> None:
+    def __call__(self, result: dispatch.ClaimedBookings) -> None:
         self.results.append(result)
 
     @property

@@ -4,8 +4,8 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from billing import pricing
-from calls import scheduling
-from calls.models import CallSeries, ScheduledCall
+from calls.scheduling import selectors, services
+from calls.scheduling.models import CallSeries, ScheduledCall
 
 
 class OffsetDateTimeField(serializers.DateTimeField):
@@ -57,7 +57,7 @@ class ScheduledCallOutput(serializers.ModelSerializer):
         ]
 
     def get_estimated_cost(self, booking: ScheduledCall) -> float:
-        return scheduling.estimated_cost(booking)
+        return services.estimated_cost(booking)
 
     def get_reminder_sent(self, booking: ScheduledCall) -> bool:
         return booking.reminder_sms_sent_at is not None or booking.reminder_email_sent_at is not None
@@ -142,7 +142,7 @@ class SeriesOutput(serializers.ModelSerializer):
         ]
 
     def get_next_call_at(self, series: CallSeries) -> str | None:
-        booking = scheduling.selectors.series_next_booking(series=series)
+        booking = selectors.series_next_booking(series=series)
         return serializers.DateTimeField().to_representation(booking.scheduled_time) if booking else None
 
 

@@ -15,11 +15,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from callmeback.dashboard import add_service_error
 from callmeback.errors import ApplicationError
 from callmeback.ratelimit import RateLimit, enforce_rate_limit
-from calls import scheduling
-from calls import scheduling_ratelimits as ratelimits
-from calls import scheduling_selectors as selectors
-from calls.models import CallSeries, ScheduledCall
-from calls.scheduling_forms import ScheduleForm, SeriesForm
+from calls.scheduling import ratelimits, recurring, selectors, services
+from calls.scheduling.forms import ScheduleForm, SeriesForm
+from calls.scheduling.models import CallSeries, ScheduledCall
 
 
 def _zone(user) -> zoneinfo.ZoneInfo:
@@ -43,12 +41,12 @@ def _submit(request, form, limit: RateLimit, action: Callable[[], object], done:
 
 def _book(request, form: ScheduleForm) -> bool:
     data = form.cleaned_data
-    when = scheduling.local_to_utc(data["local_time"].replace(tzinfo=None), _zone(request.user))
+    when = recurring.local_to_utc(data["local_time"].replace(tzinfo=None), _zone(request.user))
     return _submit(
         request,
         form,
         ratelimits.SCHEDULE_CREATE,
-        lambda: scheduling.booking_create_on_default_card(
+        lambda: services.booking_create_on_default_card(
             user=request.user,
             estimated_duration=data["estimated_duration"],
             phone_number=data["phone_number"],
@@ -66,7 +64,7 @@ def _start_series(request, form: SeriesForm) -> bool:
         request,
         form,
         ratelimits.SERIES_CREATE,
-        lambda: scheduling.series_create(
+        lambda: recurring.series_create(
             user=request.user,
             persona_id=data["persona_id"],
             phone_number=data["phone_number"],
@@ -110,7 +108,7 @@ def scheduled_page(request):
         "cancel_cutoff": timezone.now() + settings.SCHEDULE_CANCEL_CUTOFF,
         "scheduled_status": ScheduledCall.Status.SCHEDULED,
     }
-    return render(request, "calls/scheduled.html", context)
+    return render(request, "scheduling/scheduled.html", context)
 
 
 @login_required
@@ -118,7 +116,7 @@ def scheduled_page(request):
 def booking_cancel(request, booking_id):
     try:
         enforce_rate_limit(request, ratelimits.SCHEDULE_CANCEL)
-        released = scheduling.booking_cancel(booking_id=booking_id, user=request.user)
+        released = services.booking_cancel(booking_id=booking_id, user=request.user)
     except ApplicationError as error:
         messages.error(request, error.message)
     else:
@@ -134,7 +132,7 @@ def _series_set_status(request, series_id, status: str) -> None:
         return
     try:
         enforce_rate_limit(request, ratelimits.SERIES_UPDATE)
-        scheduling.series_update(series=series, status=status)
+        recurring.series_update(series=series, status=status)
     except ApplicationError as error:
         messages.error(request, error.message)
     else:

@@ -8,10 +8,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from calls.models import CallSeries, ScheduledCall
+from calls.scheduling.models import CallSeries, ScheduledCall
 from calls.services import placing
 from tests.calls.conftest import PHONE
-from tests.calls.scheduling_helpers import book
+from tests.scheduling.helpers import book
 
 Status = ScheduledCall.Status
 
@@ -167,20 +167,22 @@ def test_the_admin_lists_bookings_with_their_lateness_and_masked_numbers(admin_c
     booking = book(caller, persona)
     ScheduledCall.objects.filter(pk=booking.pk).update(lateness_ms=1500)
 
-    page = admin_client.get("/admin/calls/scheduledcall/?status__exact=scheduled").content.decode()
+    page = admin_client.get("/admin/scheduling/scheduledcall/?status__exact=scheduled").content.decode()
 
     assert "1.5 s" in page
     assert f"…{PHONE[-4:]}" in page and PHONE not in page
 
 
 def test_the_admin_lists_series(admin_client):
-    assert admin_client.get("/admin/calls/callseries/").status_code == 200
+    assert admin_client.get("/admin/scheduling/callseries/").status_code == 200
 
 
 def test_dispatch_now_makes_a_booking_due_at_once(admin_client, caller, persona):
     booking = book(caller, persona, minutes_ahead=60)
 
-    admin_client.post("/admin/calls/scheduledcall/", {"action": "dispatch_now", "_selected_action": [str(booking.pk)]})
+    admin_client.post(
+        "/admin/scheduling/scheduledcall/", {"action": "dispatch_now", "_selected_action": [str(booking.pk)]}
+    )
 
     booking.refresh_from_db()
     assert booking.scheduled_time <= timezone.now()

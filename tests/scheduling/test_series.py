@@ -9,8 +9,8 @@ from django.core import mail
 from django.utils import timezone
 
 from billing.models import PaymentAuthorization
-from calls import scheduling
-from calls.models import CallSeries, ScheduledCall
+from calls.scheduling import recurring
+from calls.scheduling.models import CallSeries, ScheduledCall
 from tests.billing.conftest import front  # noqa: F401  (fixture)
 from tests.calls.conftest import PHONE
 from tests.conftest import client_for
@@ -28,7 +28,7 @@ def _utc(*args) -> datetime:
 
 
 def _occurrences(series: CallSeries, first: date, last: date) -> list[datetime]:
-    return scheduling.series_occurrences(
+    return recurring.series_occurrences(
         series=series, after=_utc(first.year, first.month, first.day), before=_utc(last.year, last.month, last.day)
     )
 
@@ -146,6 +146,13 @@ def test_starting_a_series_books_the_next_day_with_an_off_session_hold(caller, c
     assert body["next_call_at"] is not None
 
 
+def test_a_series_booking_s_hold_is_reserved_for_it(caller, caller_client, persona):
+    caller_client.post("/api/calls/series", _body(persona), format="json")
+
+    hold = ScheduledCall.objects.get().authorization
+    assert hold.reserved_for == PaymentAuthorization.ReservedFor.BOOKING
+
+
 def test_a_series_needs_the_persons_consent_to_off_session_holds(caller_client, persona):
     response = caller_client.post("/api/calls/series", _body(persona, off_session_consent=False), format="json")
 
@@ -184,14 +191,14 @@ def test_a_series_to_an_unverified_number_is_refused(caller_client, persona):
 def test_booking_the_series_again_books_nothing_twice(caller, caller_client, persona):
     caller_client.post("/api/calls/series", _body(persona), format="json")
 
-    assert scheduling.series_book_all() == 0
+    assert recurring.series_book_all() == 0
     assert ScheduledCall.objects.count() == 1
 
 
 def test_a_series_stops_booking_at_its_cap_and_ends(caller, caller_client, persona):
     caller_client.post("/api/calls/series", _body(persona, max_calls=1), format="json")
 
-    made = scheduling.series_book_all(now=timezone.now() + timedelta(days=1))
+    made = recurring.series_book_all(now=timezone.now() + timedelta(days=1))
 
     assert made == 0
     series = CallSeries.objects.get()

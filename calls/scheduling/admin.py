@@ -3,8 +3,8 @@ and support's "dispatch now"."""
 
 from django.contrib import admin, messages
 
-from calls import scheduling
-from calls.models import CallSeries, ScheduledCall
+from calls.scheduling import dispatch
+from calls.scheduling.models import CallSeries, ScheduledCall
 
 
 @admin.register(ScheduledCall)
@@ -47,7 +47,7 @@ class ScheduledCallAdmin(admin.ModelAdmin):
 
     @admin.action(description="Dispatch now (the next sweep places the call)")
     def dispatch_now(self, request, queryset) -> None:
-        moved = sum(scheduling.booking_dispatch_now(booking=booking) for booking in queryset)
+        moved = sum(dispatch.booking_dispatch_now(booking=booking) for booking in queryset)
         skipped = queryset.count() - moved
         self.message_user(request, f"{moved} booking(s) will be placed within seconds.", messages.SUCCESS)
         if skipped:

@@ -14,12 +14,13 @@ from accounts.models import VerifiedPhoneNumber
 from billing.models import PaymentAuthorization
 from billing.services import payment_methods
 from callmeback.celery import app as celery_app
-from calls import scheduling
-from calls.models import Call, ScheduledCall
-from calls.scheduling_tasks import place_booking
+from calls.models import Call
+from calls.scheduling import services
+from calls.scheduling.models import ScheduledCall
+from calls.scheduling.tasks import place_booking
 from tests.calls.conftest import SITE_URL
-from tests.calls.scheduling_helpers import book
-from tests.calls.scheduling_processes import CeleryProcesses, database_url, wait_for
+from tests.scheduling.helpers import book
+from tests.scheduling.processes import CeleryProcesses, database_url, wait_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -192,9 +193,9 @@ def test_a_cancellation_racing_the_dispatch_ends_in_exactly_one_of_the_two(
     cancelled = []
     for booking in bookings:
         try:
-            scheduling.booking_cancel(booking_id=booking.pk, user=booking.user)
+            services.booking_cancel(booking_id=booking.pk, user=booking.user)
             cancelled.append(booking.pk)
-        except scheduling.CancellationDenied:
+        except services.CancellationDenied:
             pass
     wait_for(
         lambda: _all_in(bookings, {Status.PLACED, Status.CANCELLED}),

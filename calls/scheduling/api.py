@@ -1,5 +1,5 @@
 """The booked-call API (`000_*` §2.3-2.5) and recurring series (`003_*`): thin views over
-`calls.scheduling`."""
+the scheduling services."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -10,10 +10,8 @@ from billing import pricing
 from billing.errors import NoPaymentMethod, PaymentDeclined, StripeServiceError
 from callmeback.api import MessageOutput, parse_input
 from callmeback.errors import Forbidden, NotFound, ValidationFailed
-from calls import scheduling
-from calls import scheduling_ratelimits as ratelimits
-from calls import scheduling_selectors as selectors
-from calls.scheduling_serializers import (
+from calls.scheduling import ratelimits, recurring, selectors, services
+from calls.scheduling.serializers import (
     ScheduledCallCancelOutput,
     ScheduledCallEnvelope,
     ScheduledCallListOutput,
@@ -32,12 +30,12 @@ from calls.services.placing import PaymentRequired, PhoneNotVerified
 class ScheduleCreateApi(APIView):
     rate_limits = {"POST": ratelimits.SCHEDULE_CREATE}
     error_codes = {
-        "POST": [PhoneNotVerified, PaymentRequired, PaymentDeclined, scheduling.MaxScheduled, StripeServiceError]
+        "POST": [PhoneNotVerified, PaymentRequired, PaymentDeclined, services.MaxScheduled, StripeServiceError]
     }
 
     @extend_schema(request=ScheduleInput, responses={201: ScheduledCallEnvelope})
     def post(self, request):
-        booking = scheduling.booking_create(user=request.user, **parse_input(ScheduleInput, request))
+        booking = services.booking_create(user=request.user, **parse_input(ScheduleInput, request))
         return Response({"scheduled_call": ScheduledCallOutput(booking).data}, status=status.HTTP_201_CREATED)
 
 
@@ -67,7 +65,7 @@ class ScheduledCallApi(APIView):
     """One booking: read it, or cancel it (`000_*` §2.4: another person's → 403)."""
 
     rate_limits = {"GET": ratelimits.SCHEDULE_LIST, "DELETE": ratelimits.SCHEDULE_CANCEL}
-    error_codes = {"GET": [Forbidden], "DELETE": [scheduling.CancellationDenied, Forbidden, scheduling.RefundFailed]}
+    error_codes = {"GET": [Forbidden], "DELETE": [services.CancellationDenied, Forbidden, services.RefundFailed]}
 
     @extend_schema(responses={200: ScheduledCallEnvelope})
     def get(self, request, booking_id: str):
@@ -75,7 +73,7 @@ class ScheduledCallApi(APIView):
 
     @extend_schema(responses={200: ScheduledCallCancelOutput})
     def delete(self, request, booking_id: str):
-        released = scheduling.booking_cancel(booking_id=booking_id, user=request.user)
+        released = services.booking_cancel(booking_id=booking_id, user=request.user)
         refund = None
         if released is not None:
             refund = {
@@ -97,7 +95,7 @@ class SeriesListCreateApi(APIView):
 
     @extend_schema(request=SeriesInput, responses={201: SeriesEnvelope})
     def post(self, request):
-        series = scheduling.series_create(user=request.user, **parse_input(SeriesInput, request))
+        series = recurring.series_create(user=request.user, **parse_input(SeriesInput, request))
         return Response({"series": SeriesOutput(series).data}, status=status.HTTP_201_CREATED)
 
 
@@ -122,10 +120,10 @@ class SeriesDetailApi(APIView):
         changes = parse_input(SeriesUpdateInput, request)
         if not changes:
             raise ValidationFailed("Nothing to change: give status, local_time, weekdays, timezone or end_date.")
-        series = scheduling.series_update(series=series, **changes)
+        series = recurring.series_update(series=series, **changes)
         return Response({"series": SeriesOutput(series).data})
 
     @extend_schema(responses={200: MessageOutput})
     def delete(self, request, series_id: str):
-        scheduling.series_end(series=_owned_series(request, series_id))
+        recurring.series_end(series=_owned_series(request, series_id))
         return Response({"message": "Series stopped; its upcoming calls are cancelled"})

@@ -8,8 +8,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.db.models.functions import Lower
 
 from accounts.models import User
-from billing.models import PaymentAuthorization
-from calls.models import CallSeries, ScheduledCall
+from calls.scheduling.models import CallSeries, ScheduledCall
 from personas import selectors as persona_selectors
 from personas.models import Contact, Persona
 
@@ -36,12 +35,6 @@ def booking_get(*, booking_id: object) -> ScheduledCall | None:
     if parsed is None:
         return None
     return ScheduledCall.objects.select_related("authorization", "call", "series").filter(pk=parsed).first()
-
-
-def booking_for_authorization(*, authorization: PaymentAuthorization) -> ScheduledCall | None:
-    """The booking a hold was made or renewed for, whatever its state: such a hold pays for
-    that booking's call or is on its way to being released, so nothing else may spend it."""
-    return ScheduledCall.objects.filter(authorization=authorization).first()
 
 
 def booking_active_count(*, user: User) -> int:

@@ -10,12 +10,12 @@ from accounts.models import VerifiedPhoneNumber
 from billing.models import PaymentAuthorization
 from billing.services import holds as billing_holds
 from billing.services import payment_methods
-from calls.models import ScheduledCall
+from calls.scheduling.models import ScheduledCall
 from tests.billing.conftest import front  # noqa: F401  (fixture)
 from tests.calls.conftest import PHONE, call_body
-from tests.calls.scheduling_helpers import book, schedule_body
 from tests.conftest import client_for
 from tests.personas.factories import PersonaFactory
+from tests.scheduling.helpers import book, schedule_body
 
 Status = ScheduledCall.Status
 
@@ -353,6 +353,17 @@ def test_a_persona_with_an_active_booking_cannot_be_deleted(caller, persona):
     book(caller, own)
 
     response = client_for(caller).delete(f"/api/personas/{own.pk}")
+
+    assert response.status_code == 409
+    assert _error(response) == "PERSONA_IN_USE"
+
+
+def test_a_persona_with_a_running_series_cannot_be_deleted(caller, caller_client):
+    own = PersonaFactory(owner=caller, is_public=False)
+    series = {"persona_id": str(own.pk), "phone_number": PHONE, "local_time": "07:00", "weekdays": [1]}
+    caller_client.post("/api/calls/series", series | {"timezone": "UTC", "off_session_consent": True}, format="json")
+
+    response = caller_client.delete(f"/api/personas/{own.pk}")
 
     assert response.status_code == 409
     assert _error(response) == "PERSONA_IN_USE"

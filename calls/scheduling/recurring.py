@@ -1,0 +1,274 @@
+"""Recurring series (`003_*`): a local time of day on chosen weekdays, turned into ordinary
+bookings a day ahead, each with its own off-session hold."""
+
+import logging
+import zoneinfo
+from datetime import UTC, date, datetime, time, timedelta
+
+from dateutil import rrule
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.validators import clean_timezone
+from billing import pricing
+from billing import selectors as billing_selectors
+from billing.errors import NoPaymentMethod, StripeServiceError
+from callmeback.errors import ValidationFailed
+from calls.scheduling import selectors
+from calls.scheduling.models import CallSeries, ScheduledCall
+from calls.scheduling.services import (
+    close_without_call,
+    local_time_text,
+    notify_person,
+    off_session_hold,
+    release_later,
+)
+from calls.services import placing
+
+logger = logging.getLogger(__name__)
+
+Status = ScheduledCall.Status
+
+
+def local_to_utc(local: datetime, zone: zoneinfo.ZoneInfo) -> datetime:
+    """A wall-clock time in `zone` as UTC. A time skipped by a clock change rings at the next
+    minute that exists; a repeated one rings at its first occurrence (fold 0)."""
+    candidate = local
+    while True:
+        aware = candidate.replace(tzinfo=zone, fold=0)
+        utc = aware.astimezone(UTC)
+        if utc.astimezone(zone).replace(tzinfo=None) == candidate:
+            return utc
+        candidate += timedelta(minutes=1)
+
+
+def series_occurrences(*, series: CallSeries, after: datetime, before: datetime) -> list[datetime]:
+    """The series' call times (UTC) in `(after, before]`, computed on the local wall clock
+    with `dateutil.rrule`, so 07:00 stays 07:00 across daylight-saving changes."""
+    zone = zoneinfo.ZoneInfo(series.timezone)
+    start = datetime.combine(series.starts_on, series.local_time)
+    until = datetime.combine(series.end_date, time.max) if series.end_date else None
+    rule = rrule.rrule(
+        rrule.WEEKLY,
+        dtstart=start,
+        byweekday=[day - 1 for day in sorted(series.weekdays)],
+        until=until,
+    )
+    # Local search window one day wider than the UTC one on each side (offsets are < 1 day).
+    local_after = after.astimezone(zone).replace(tzinfo=None) - timedelta(days=1)
+    local_before = before.astimezone(zone).replace(tzinfo=None) + timedelta(days=1)
+    times = [local_to_utc(local, zone) for local in rule.between(local_after, local_before, inc=True)]
+    return [moment for moment in times if after < moment <= before]
+
+
+def _clean_weekdays(weekdays: list[int]) -> list[int]:
+    days = sorted(set(weekdays or []))
+    if not days or any(not isinstance(day, int) or not 1 <= day <= 7 for day in days):
+        raise ValidationFailed.for_field("weekdays", "Give one or more ISO weekdays, 1 (Monday) to 7 (Sunday).")
+    return days
+
+
+def _clean_timezone(name: str) -> str:
+    try:
+        return clean_timezone(name)
+    except DjangoValidationError as error:
+        raise ValidationFailed.for_field("timezone", error.messages[0]) from None
+
+
+def series_create(
+    *,
+    user: User,
+    persona_id: object,
+    phone_number: str,
+    local_time: time,
+    weekdays: list[int],
+    timezone_name: str,
+    off_session_consent: bool,
+    end_date: date | None = None,
+    max_calls: int | None = None,
+    estimated_duration: int = 5,
+    scenario_template_id: object | None = None,
+    call_pretext: str = "",
+) -> CallSeries:
+    """Starts a recurring series and books what falls within the next day. Each occurrence
+    is held off-session on the default card, so the person's consent is required and recorded."""
+    if not off_session_consent:
+        raise ValidationFailed.for_field(
+            "off_session_consent", "Agree to a hold being placed on your default card before each call."
+        )
+    request = placing.call_request_validate(
+        user=user,
+        phone_number=phone_number,
+        persona_id=persona_id,
+        scenario_template_id=scenario_template_id,
+        call_pretext=call_pretext,
+    )
+    zone_name = _clean_timezone(timezone_name)
+    if not pricing.MIN_ESTIMATE_MINUTES <= estimated_duration <= pricing.MAX_ESTIMATE_MINUTES:
+        raise ValidationFailed.for_field("estimated_duration", "Between 1 and 30 minutes.")
+    today = timezone.now().astimezone(zoneinfo.ZoneInfo(zone_name)).date()
+    if end_date is not None and end_date < today:
+        raise ValidationFailed.for_field("end_date", "The end date has passed.")
+    if max_calls is not None and max_calls < 1:
+        raise ValidationFailed.for_field("max_calls", "At least one call.")
+    if billing_selectors.default_payment_method(user=user) is None:
+        raise NoPaymentMethod()
+    series = CallSeries.objects.create(
+        user=user,
+        persona=request.persona,
+        scenario_template=request.scenario_template,
+        call_pretext=request.call_pretext,
+        phone_number=request.phone_number,
+        local_time=local_time.replace(second=0, microsecond=0),
+        weekdays=_clean_weekdays(weekdays),
+        timezone=zone_name,
+        end_date=end_date,
+        max_calls=max_calls,
+        estimated_duration=estimated_duration,
+        starts_on=today,
+        off_session_consent_at=timezone.now(),
+    )
+    series_book_upcoming(series=series)
+    return series
+
+
+def series_update(
+    *,
+    series: CallSeries,
+    status: str | None = None,
+    local_time: time | None = None,
+    weekdays: list[int] | None = None,
+    timezone_name: str | None = None,
+    end_date: date | None = None,
+) -> CallSeries:
+    """Pauses, resumes or re-times a series. Bookings it already made that no longer fit
+    (all of them on pause) are cancelled and released, except those inside the cut-off."""
+    if status is not None and status not in (CallSeries.Status.ACTIVE, CallSeries.Status.PAUSED):
+        raise ValidationFailed.for_field("status", "Use active or paused.")
+    if series.status == CallSeries.Status.ENDED:
+        raise ValidationFailed.for_field("status", "This series has ended.")
+    retimed = False
+    if local_time is not None:
+        series.local_time = local_time.replace(second=0, microsecond=0)
+        retimed = True
+    if weekdays is not None:
+        series.weekdays = _clean_weekdays(weekdays)
+        retimed = True
+    if timezone_name is not None:
+        series.timezone = _clean_timezone(timezone_name)
+        retimed = True
+    if end_date is not None:
+        series.end_date = end_date
+        retimed = True
+    if status is not None:
+        series.status = status
+    series.save()
+    if retimed or series.status == CallSeries.Status.PAUSED:
+        _series_cancel_upcoming(series=series)
+    if series.status == CallSeries.Status.ACTIVE:
+        series_book_upcoming(series=series)
+    return series
+
+
+def series_end(*, series: CallSeries) -> CallSeries:
+    """Stops a series for good; its bookings outside the cut-off are cancelled and released."""
+    series.status = CallSeries.Status.ENDED
+    series.save(update_fields=["status", "updated_at"])
+    _series_cancel_upcoming(series=series)
+    return series
+
+
+def _series_cancel_upcoming(*, series: CallSeries) -> None:
+    after = timezone.now() + settings.SCHEDULE_CANCEL_CUTOFF
+    for booking in selectors.bookings_upcoming_for_series(series=series, after=after):
+        with transaction.atomic():
+            locked = ScheduledCall.objects.select_for_update().get(pk=booking.pk)
+            if locked.status != Status.SCHEDULED:
+                continue
+            close_without_call(locked, status=Status.CANCELLED, reason="The series changed.")
+            locked.cancelled_at = timezone.now()
+            locked.save(update_fields=["cancelled_at"])
+            CallSeries.objects.filter(pk=series.pk, calls_booked__gt=0).update(calls_booked=F("calls_booked") - 1)
+            release_later(locked.authorization)
+
+
+def series_book_upcoming(*, series: CallSeries, now: datetime | None = None) -> list[ScheduledCall]:
+    """Books the series' occurrences from the booking lead up to `SCHEDULE_SERIES_HORIZON`
+    ahead, each once (a unique constraint on series and time), each with its own
+    off-session hold. A hold the card refuses leaves a `payment_failed` booking and tells
+    the person. A series past its end date or cap ends."""
+    now = now or timezone.now()
+    booked: list[ScheduledCall] = []
+    times = series_occurrences(
+        series=series, after=now + settings.SCHEDULE_MIN_LEAD, before=now + settings.SCHEDULE_SERIES_HORIZON
+    )
+    for moment in times:
+        with transaction.atomic():
+            locked = CallSeries.objects.select_for_update().select_related("user", "persona").get(pk=series.pk)
+            if locked.status != CallSeries.Status.ACTIVE:
+                break
+            if locked.max_calls is not None and locked.calls_booked >= locked.max_calls:
+                break
+            taken = ScheduledCall.objects.filter(series=locked, scheduled_time=moment).exclude(status=Status.CANCELLED)
+            if taken.exists():
+                continue
+            booked.append(_series_book_one(series=locked, moment=moment))
+    series.refresh_from_db()
+    _series_end_if_done(series=series, now=now)
+    return booked
+
+
+def _series_book_one(*, series: CallSeries, moment: datetime) -> ScheduledCall:
+    """One occurrence as an ordinary booking (the caller holds the series' row lock)."""
+    booking = ScheduledCall(
+        user=series.user,
+        persona=series.persona,
+        persona_name=series.persona.name,
+        scenario_template=series.scenario_template,
+        call_pretext=series.call_pretext,
+        phone_number=series.phone_number,
+        scheduled_time=moment,
+        series=series,
+        estimated_duration=series.estimated_duration,
+        off_session_consent_at=series.off_session_consent_at,
+    )
+    booking.authorization, problem = off_session_hold(user=series.user, estimated_duration=series.estimated_duration)
+    if problem:
+        booking.status = Status.PAYMENT_FAILED
+        booking.failure_reason = problem[:300]
+    booking.save()
+    CallSeries.objects.filter(pk=series.pk).update(calls_booked=F("calls_booked") + 1)
+    if problem:
+        notify_person(
+            booking=booking,
+            subject="Your scheduled call needs a card",
+            text=f"We could not hold the payment for your call with {booking.persona_name} at "
+            f"{local_time_text(booking)}: {problem} That call will not be placed. Re-authorise in the dashboard:",
+        )
+    return booking
+
+
+def _series_end_if_done(*, series: CallSeries, now: datetime) -> None:
+    capped = series.max_calls is not None and series.calls_booked >= series.max_calls
+    past_end = bool(series.end_date) and not series_occurrences(
+        series=series, after=now, before=now + settings.SCHEDULE_MAX_AHEAD
+    )
+    if series.status == CallSeries.Status.ACTIVE and (capped or past_end):
+        CallSeries.objects.filter(pk=series.pk, status=CallSeries.Status.ACTIVE).update(status=CallSeries.Status.ENDED)
+        series.refresh_from_db()
+
+
+def series_book_all(*, now: datetime | None = None) -> int:
+    """Beat: books the next day of every active series. Returns how many bookings were made;
+    one series failing (Stripe down) does not stop the others."""
+    made = 0
+    for series in selectors.series_active():
+        try:
+            made += len(series_book_upcoming(series=series, now=now))
+        except StripeServiceError:
+            logger.warning("Stripe unavailable booking series %s; will retry", series.pk)
+    return made
