@@ -12,7 +12,6 @@ from billing.models import PaymentAuthorization
 from billing.services import holds as billing_holds
 from billing.services import payment_methods
 from callmeback.errors import ValidationFailed
-from calls import services
 from calls.models import Call, CallerIdNumber
 from calls.scheduling import services as scheduling_services
 from calls.scheduling.models import ScheduledCall
@@ -268,7 +267,7 @@ def test_a_call_and_a_booking_racing_for_one_hold_leave_one_of_them(caller, pers
             connections.close_all()
 
     takers = [
-        lambda: services.call_place(**common),
+        lambda: placing.call_place(**common),
         lambda: scheduling_services.booking_create(**common, scheduled_time=timezone.now() + timedelta(hours=1)),
     ]
     threads = [threading.Thread(target=run, args=(take,)) for take in takers]
