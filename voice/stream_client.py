@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from voice.streams import CALL_ID_PARAMETER, FRAME_BYTES, PERSONA_ID_PARAMETER, handshake_signature
+from voice.audio import FRAME_BYTES
+from voice.streams import CALL_ID_PARAMETER, PERSONA_ID_PARAMETER, handshake_signature
 
 SAMPLE_RATE = 8000
 MULAW_SILENCE = 0xFF

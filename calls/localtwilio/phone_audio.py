@@ -17,8 +17,8 @@ from aiohttp import web
 
 from calls.localtwilio.media import MediaStreamBridge, StreamRequest
 from calls.localtwilio.state import Call
+from voice.audio import FRAME_BYTES
 from voice.stream_client import TwilioMediaStream
-from voice.streams import FRAME_BYTES
 
 if TYPE_CHECKING:
     from calls.localtwilio.server import LocalTwilio

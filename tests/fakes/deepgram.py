@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
 
-from voice.providers.audio import audioop
+from voice.audio import audioop
 
 from .loopback import LoopbackServer
 
