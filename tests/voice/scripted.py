@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from voice.engine.call import CallContext, HeardTurn
 from voice.engine.config import ConversationConfig
 from voice.engine.conversation import Conversation
+from voice.engine.turn_taking import InterruptionStrategy
 from voice.providers.base import (
     AudioChunk,
     ChatMessage,
@@ -327,6 +328,7 @@ class PhoneCall:
         llm: ScriptedLlm | None = None,
         config: ConversationConfig | None = None,
         stt: ScriptedStt | None = None,
+        interruptions: InterruptionStrategy | None = None,
         **context,
     ) -> None:
         self.clock = FakeClock()
@@ -342,6 +344,7 @@ class PhoneCall:
             output=self.line,
             clock=self.clock,
             config=config,
+            interruptions=interruptions,
         )
         self.line.conversation = self.conversation
 
