@@ -210,8 +210,7 @@ def make_calls(count: int) -> list[LiveCall]:
 
 def voiced_only(mulaw: bytes) -> bytes:
     """The clip without its leading and trailing silence, so its last frame is speech."""
-    from voice.providers.audio import audioop
-    from voice.streams import FRAME_BYTES
+    from voice.audio import FRAME_BYTES, audioop
 
     frames = [mulaw[i : i + FRAME_BYTES] for i in range(0, len(mulaw), FRAME_BYTES)]
     voiced = [i for i, frame in enumerate(frames) if audioop.rms(audioop.ulaw2lin(frame, 2), 2) >= 400]

@@ -1,6 +1,6 @@
 """What the conversation engine itself costs: per inbound frame, and per turn.
 
-Runs the real engine (voice/conversation.py with its webrtcvad VAD) against the
+Runs the real engine (voice/engine/ with its webrtcvad VAD) against the
 zero-latency scripted providers and fake phone line of the engine's tests, so every
 microsecond measured is ours:
 

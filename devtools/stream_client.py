@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from voice.providers.audio import SAMPLE_WIDTH, TELEPHONE_RATE, mulaw_to_pcm
-from voice.streams import CALL_ID_PARAMETER, FRAME_BYTES, PERSONA_ID_PARAMETER, handshake_signature
+from voice.audio import FRAME_BYTES, PCM_WIDTH, SAMPLE_RATE, mulaw_to_pcm
+from voice.streams import CALL_ID_PARAMETER, PERSONA_ID_PARAMETER, handshake_signature
 
 MULAW_SILENCE = 0xFF
 
@@ -34,14 +34,14 @@ def mulaw_to_wav(mulaw: bytes) -> bytes:
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as wav:
         wav.setnchannels(1)
-        wav.setsampwidth(SAMPLE_WIDTH)
-        wav.setframerate(TELEPHONE_RATE)
+        wav.setsampwidth(PCM_WIDTH)
+        wav.setframerate(SAMPLE_RATE)
         wav.writeframes(mulaw_to_pcm(mulaw))
     return buffer.getvalue()
 
 
 def silence(seconds: float) -> bytes:
-    return bytes([MULAW_SILENCE]) * int(seconds * TELEPHONE_RATE)
+    return bytes([MULAW_SILENCE]) * int(seconds * SAMPLE_RATE)
 
 
 @dataclass
@@ -140,7 +140,7 @@ class TwilioMediaStream:
                     "streamSid": self.stream_sid,
                     "callSid": self.call_sid,
                     "tracks": ["inbound"],
-                    "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": TELEPHONE_RATE, "channels": 1},
+                    "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": SAMPLE_RATE, "channels": 1},
                     "customParameters": self.custom_parameters,
                 },
                 "streamSid": self.stream_sid,
@@ -184,7 +184,7 @@ class TwilioMediaStream:
     async def send_audio(self, mulaw: bytes, *, paced: bool = True) -> None:
         """The person's audio in 20 ms `media` frames, on the wall clock (scaled by `speed`)
         unless `paced` is False."""
-        frame_seconds = FRAME_BYTES / TELEPHONE_RATE / self.speed
+        frame_seconds = FRAME_BYTES / SAMPLE_RATE / self.speed
         began = time.monotonic()
         for index, offset in enumerate(range(0, len(mulaw), FRAME_BYTES)):
             if paced:
@@ -217,8 +217,8 @@ class TwilioMediaStream:
         self._outbox.append((frame, None))
 
     async def _run_line(self) -> None:
-        frame_seconds = FRAME_BYTES / TELEPHONE_RATE / self.speed
-        silent_frame = silence(FRAME_BYTES / TELEPHONE_RATE)
+        frame_seconds = FRAME_BYTES / SAMPLE_RATE / self.speed
+        silent_frame = silence(FRAME_BYTES / SAMPLE_RATE)
         next_at = time.monotonic()
         while not self.closed:
             frame, utterance = self._outbox.popleft() if self._outbox else (silent_frame, None)
@@ -242,7 +242,7 @@ class TwilioMediaStream:
         # Every caller sends 50 of these a second: the message is formatted, not built and dumped.
         self._sequence += 1
         chunk = self._sent_samples // FRAME_BYTES + 1
-        timestamp = self._sent_samples // (TELEPHONE_RATE // 1000)
+        timestamp = self._sent_samples // (SAMPLE_RATE // 1000)
         self._sent_samples += len(frame)
         payload = base64.b64encode(frame).decode("ascii")
         await self._send_text(
@@ -312,7 +312,7 @@ class TwilioMediaStream:
         self._changed.set()
 
     def _now_sample(self) -> int:
-        return int((time.monotonic() - self._started) * self.speed * TELEPHONE_RATE)
+        return int((time.monotonic() - self._started) * self.speed * SAMPLE_RATE)
 
     async def _play(self, now: float, audio: bytes) -> None:
         self.received.media.append((now, audio))
@@ -326,7 +326,7 @@ class TwilioMediaStream:
     def _hold_mark(self, now: float, name: str) -> None:
         """Echo the mark when the audio queued before it has played."""
         self.received.marks.append((now, name))
-        delay = max(0.0, (len(self._timeline) - self._now_sample()) / TELEPHONE_RATE / self.speed)
+        delay = max(0.0, (len(self._timeline) - self._now_sample()) / SAMPLE_RATE / self.speed)
         handle = asyncio.get_running_loop().call_later(delay, self._echo_next_mark)
         self._pending_marks.append((name, handle))
 

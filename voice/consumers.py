@@ -2,7 +2,7 @@
 
 A thin layer: it checks who is on the other end (the signed handshake, then the call the
 `start` message claims), turns Twilio's messages into engine events and the engine's output
-into `media` / `mark` / `clear`. The conversation itself lives in `voice.conversation`.
+into `media` / `mark` / `clear`. The conversation itself lives in `voice.engine`.
 The database is read and the call marked live on this stream at `start`, written by a
 background task (the transcript) and at the end (the hang-up, the stream's end); nothing on
 the audio path waits for it.
@@ -21,13 +21,14 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from callmeback.websockets import SocketAndLayerLoop
 from calls.services.changes import call_group
-from voice.conversation import CallContext, Conversation, HeardTurn
+from voice.engine.call import CallContext, HeardTurn
+from voice.engine.conversation import Conversation
 from voice.greetings import FALLBACK_LINE, fallback_audio, opening_audio
 from voice.providers import Providers, build_providers
 from voice.selectors import stream_call_context
 from voice.services import (
-    call_hang_up,
     call_stream_closed,
+    call_stream_hang_up,
     call_stream_opened,
     call_turns_record,
     call_usage_record,
@@ -122,7 +123,7 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
             if self.conversation is not None:
                 self.conversation.dtmf(str((message.get("dtmf") or {}).get("digit", "")))
         elif event == "stop":
-            await self._finish()
+            await self._end_stream()
             await self.close()
 
     def _on_media(self, message: dict) -> None:
@@ -176,9 +177,9 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
         )
 
     async def disconnect(self, code: int) -> None:
-        await self._finish()
+        await self._end_stream()
 
-    async def _finish(self) -> None:
+    async def _end_stream(self) -> None:
         """The stream is over: stop the conversation, store the last turns and what the
         providers did, leave the group, and the call is no longer live on a stream."""
         conversation, self.conversation = self.conversation, None
@@ -292,7 +293,7 @@ class StreamOutput:
         if call_id is None:
             return
         try:
-            await database_sync_to_async(call_hang_up)(call_id=call_id, reason=reason)
+            await database_sync_to_async(call_stream_hang_up)(call_id=call_id, reason=reason)
         except Exception:
             logger.exception("Call %s could not be hung up (%s)", call_id, reason)
 

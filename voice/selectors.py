@@ -5,7 +5,7 @@ import uuid
 from django.conf import settings
 
 from calls.models import Call
-from voice.conversation import CallContext
+from voice.engine.call import CallContext
 from voice.providers.base import VoiceSettings
 
 

@@ -13,9 +13,10 @@ from accounts.models import User
 from calls.models import Call, CallTurn, CallUsage
 from calls.services import ending
 from personas.models import Persona
-from voice.conversation import HeardTurn, ProviderUsage
+from voice.audio import SAMPLE_RATE
+from voice.engine.call import HeardTurn
+from voice.engine.metrics import ProviderUsage
 from voice.providers import Providers
-from voice.vad import SAMPLE_RATE
 
 COST_PLACES = Decimal("0.000001")  # CallUsage.cost
 QUANTITY_PLACES = Decimal("0.001")  # CallUsage.quantity
@@ -110,7 +111,7 @@ ENDED_BY_REASON = {
 }
 
 
-def call_hang_up(*, call_id: str, reason: str) -> None:
+def call_stream_hang_up(*, call_id: str, reason: str) -> None:
     """The conversation ended the call (a goodbye heard, silence, time, a provider failure):
     the line is cut at Twilio now; the status callback then settles the money."""
     ending.call_hang_up(call_id=call_id, ended_by=ENDED_BY_REASON.get(reason, Call.EndedBy.SYSTEM))

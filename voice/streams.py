@@ -14,9 +14,6 @@ STREAM_PATH = "/api/voice/stream"
 CALL_ID_PARAMETER = "callId"
 PERSONA_ID_PARAMETER = "personaId"
 
-FRAME_BYTES = 160  # 20 ms of 8 kHz mu-law, the frame Twilio sends and expects
-FRAME_SECONDS = 0.02
-
 
 def stream_url(site_url: str | None = None) -> str:
     """The public websocket URL of the stream: wss:// on SITE_URL's host (ws:// when it is http).

@@ -17,7 +17,7 @@ from devtools.localtwilio.account import TwilioAccount
 from devtools.localtwilio.media import MediaStreamBridge, StreamRequest
 from devtools.localtwilio.state import Call
 from devtools.stream_client import TwilioMediaStream
-from voice.streams import FRAME_BYTES
+from voice.audio import FRAME_BYTES
 
 MAX_PHONE_FRAMES_QUEUED = 50  # a second of microphone audio; older frames are dropped
 

@@ -136,7 +136,7 @@ def test_the_safety_net_hangs_up_a_call_whose_stream_never_answers(
 def test_the_streams_hang_up_and_the_safety_net_both_running_bill_the_call_once(live_call, twilio):
     twilio.calls[live_call.sid].start_time -= timedelta(seconds=42)  # answered 42 s ago
 
-    voice_services.call_hang_up(call_id=str(live_call.pk), reason="user")  # the stream, after its goodbye
+    voice_services.call_stream_hang_up(call_id=str(live_call.pk), reason="user")  # the stream, after its goodbye
     tasks.hang_up_after_goodbye.delay(str(live_call.pk))  # the safety net, before Twilio's callback came
     twilio.advance(live_call.sid, "completed", duration=twilio.calls[live_call.sid].duration)  # the callback
 

@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
 
-from voice.providers.audio import TELEPHONE_RATE, audioop
-from voice.streams import FRAME_BYTES
+from voice.audio import FRAME_BYTES, SAMPLE_RATE, audioop
 
 from .loopback import LoopbackServer
 
@@ -53,7 +52,7 @@ class Stream:
 
     @property
     def seconds(self) -> float:
-        return len(self.audio) / TELEPHONE_RATE
+        return len(self.audio) / SAMPLE_RATE
 
 
 class FakeDeepgram(LoopbackServer):
@@ -135,7 +134,7 @@ class FakeDeepgram(LoopbackServer):
         loop = asyncio.get_running_loop()
         if not stream.in_speech:
             stream.in_speech = True
-            stream.speech_started_at = (start + voiced[0]) / TELEPHONE_RATE
+            stream.speech_started_at = (start + voiced[0]) / SAMPLE_RATE
             await self._send(stream, self._speech_started(stream))
             loop.call_later(self.interim_after, lambda: asyncio.ensure_future(self._interim(stream)))
         if stream.final_timer is not None:
@@ -217,7 +216,7 @@ def _words(text: str, start: float) -> list[dict]:
 
 def speech(seconds: float) -> bytes:
     """Voiced-looking 8 kHz mu-law (a 440 Hz tone) for the energy detector."""
-    rate = TELEPHONE_RATE
+    rate = SAMPLE_RATE
     samples = (int(8000 * math.sin(2 * math.pi * 440 * n / rate)) for n in range(int(rate * seconds)))
     pcm = b"".join(sample.to_bytes(2, "little", signed=True) for sample in samples)
     return audioop.lin2ulaw(pcm, 2)

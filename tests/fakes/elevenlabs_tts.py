@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
 
-from voice.providers.audio import pcm_to_mulaw
+from voice.audio import pcm_to_mulaw
 
 from .elevenlabs import API_KEY
 from .loopback import LoopbackServer

@@ -10,7 +10,7 @@ import functools
 import subprocess
 
 from devtools.stream_client import TwilioMediaStream
-from voice.providers.audio import wav_to_mulaw
+from voice.audio import wav_to_mulaw
 
 TEST_AUTH_TOKEN = "test-twilio-auth-token"
 

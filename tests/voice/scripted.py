@@ -1,6 +1,6 @@
 """In-memory stand-ins for the engine's own interfaces, and a fake phone line, for engine unit tests.
 
-These implement the Protocols of voice/providers/base.py and voice/conversation.py with no
+These implement the Protocols of voice/providers/base.py and voice/engine/call.py with no
 network: a scripted recogniser the test feeds events into, a scripted LLM replying from a
 list, a TTS that turns each text into audio with character timings, a fake clock, and a
 Twilio line that plays audio in (fake) real time, echoes marks once the audio before them
@@ -18,7 +18,10 @@ import warnings
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
-from voice.conversation import CallContext, Conversation, ConversationConfig, HeardTurn
+from voice.engine.call import CallContext, HeardTurn
+from voice.engine.config import ConversationConfig
+from voice.engine.conversation import Conversation
+from voice.engine.turn_taking import InterruptionStrategy
 from voice.providers.base import (
     AudioChunk,
     ChatMessage,
@@ -325,6 +328,7 @@ class PhoneCall:
         llm: ScriptedLlm | None = None,
         config: ConversationConfig | None = None,
         stt: ScriptedStt | None = None,
+        interruptions: InterruptionStrategy | None = None,
         **context,
     ) -> None:
         self.clock = FakeClock()
@@ -340,6 +344,7 @@ class PhoneCall:
             output=self.line,
             clock=self.clock,
             config=config,
+            interruptions=interruptions,
         )
         self.line.conversation = self.conversation
 

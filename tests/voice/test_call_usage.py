@@ -7,7 +7,7 @@ import pytest
 from calls.models import Call, CallUsage
 from tests.factories import UserFactory
 from tests.personas.factories import PersonaFactory
-from voice.conversation import ProviderUsage
+from voice.engine.metrics import ProviderUsage
 from voice.providers import build_providers
 from voice.services import call_usage_record
 

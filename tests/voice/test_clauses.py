@@ -1,6 +1,6 @@
 """Cutting the streamed reply into clauses for the TTS."""
 
-from voice.clauses import ClauseBuffer, speakable
+from voice.engine.clauses import ClauseBuffer, speakable
 
 
 def feed_all(buffer: ClauseBuffer, deltas: list[str]) -> list[str]:

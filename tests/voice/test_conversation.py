@@ -1,8 +1,8 @@
 """The conversation engine on an ordinary turn: opening, prompt, streaming to TTS, marks, transcript."""
 
-from voice.prompt import END_CALL_TOOL, PHONE_RULES
+from voice.engine.prompt import END_CALL_TOOL, PHONE_RULES
+from voice.engine.turn_taking import words
 from voice.providers.base import EagerEndOfTurn, TranscriptUpdate, TurnResumed
-from voice.turns import words
 
 from .scripted import PhoneCall, ScriptedLlm, ScriptedStt, reply, run, speech_for
 

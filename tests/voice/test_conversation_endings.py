@@ -2,7 +2,7 @@
 
 import asyncio
 
-from voice.conversation import ConversationConfig
+from voice.engine.config import ConversationConfig
 from voice.providers.base import ProviderError, TextDelta, ToolCall, TranscriptUpdate
 
 from .scripted import PhoneCall, ScriptedLlm, reply, run, speech_for

@@ -7,7 +7,7 @@ from contextlib import aclosing
 import pytest
 
 from tests.voice.helpers import collect
-from voice.providers.audio import audioop, mulaw_duration_ms, mulaw_to_pcm
+from voice.audio import audioop, mulaw_duration_ms, mulaw_to_pcm
 from voice.providers.base import (
     AudioChunk,
     ChatMessage,

@@ -1,6 +1,7 @@
 """Working out what the caller heard from marks, clears and character timings."""
 
-from voice.playback import BYTES_PER_MS, OutboundChunk, Playback, TurnAudio
+from voice.audio import BYTES_PER_MS
+from voice.engine.playback import OutboundChunk, Playback, TurnAudio
 
 from .scripted import MS_PER_CHAR, speech_for
 

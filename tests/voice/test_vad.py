@@ -3,7 +3,8 @@
 import random
 import warnings
 
-from voice.vad import FRAME_BYTES, VadConfig, VoiceActivityDetector
+from voice.audio import FRAME_BYTES
+from voice.engine.vad import VadConfig, VoiceActivityDetector
 
 from .scripted import SILENCE, VOICED, voiced_frames
 

@@ -23,13 +23,12 @@ from pathlib import Path
 
 import webrtcvad
 
-from . import sphinx_worker
-from .audio import Resampler, mulaw_to_pcm
-from .base import END_OF_STREAM, ProviderError, SpeechStarted, SttEvent, TranscriptUpdate, queued_output
+from voice.audio import FRAME_BYTES, FRAME_SECONDS, PCM_WIDTH, SAMPLE_RATE, Resampler, mulaw_to_pcm
 
-FRAME_BYTES = 160  # 20 ms of 8 kHz mu-law
-FRAME_SECONDS = 0.02
-DECODER_RATE = sphinx_worker.SAMPLE_RATE
+from .base import END_OF_STREAM, ProviderError, SpeechStarted, SttEvent, TranscriptUpdate, queued_output
+from .sphinx_worker import DECODER_SAMPLE_RATE
+
+DECODER_SCRIPT = Path(__file__).with_name("sphinx_worker.py")
 _END = END_OF_STREAM
 
 
@@ -49,7 +48,7 @@ class PocketSphinxStt:
 
     def __init__(self, *, config: EndpointerConfig | None = None, decoder_command: list[str] | None = None) -> None:
         self._config = config or EndpointerConfig()
-        self._decoder = DecoderProcess(decoder_command or [sys.executable, str(Path(sphinx_worker.__file__))])
+        self._decoder = DecoderProcess(decoder_command or [sys.executable, str(DECODER_SCRIPT)])
 
     async def open_stream(self) -> PocketSphinxStream:
         return PocketSphinxStream(self._decoder, self._config)
@@ -109,7 +108,7 @@ class PocketSphinxStream:
         self._decoder = decoder
         self._config = config
         self._vad = webrtcvad.Vad(config.vad_mode)
-        self._resampler = Resampler(8000, DECODER_RATE)
+        self._resampler = Resampler(SAMPLE_RATE, DECODER_SAMPLE_RATE)
         self._pending = b""
         self._frames_seen = 0
         self._voiced_run = 0
@@ -147,7 +146,7 @@ class PocketSphinxStream:
 
     def _frame(self, mulaw: bytes) -> None:
         pcm = mulaw_to_pcm(mulaw)
-        voiced = self._vad.is_speech(pcm, 8000)
+        voiced = self._vad.is_speech(pcm, SAMPLE_RATE)
         wide = self._resampler.convert(pcm)
         self._frames_seen += 1
         config = self._config
@@ -172,7 +171,7 @@ class PocketSphinxStream:
             self._jobs.put_nowait(("final", bytes(self._utterance)))
         elif self._frames_since_interim >= config.interim_every_frames and not self._interim_queued:
             self._frames_since_interim = 0
-            if len(self._utterance) < config.interim_max_seconds * DECODER_RATE * 2:
+            if len(self._utterance) < config.interim_max_seconds * DECODER_SAMPLE_RATE * PCM_WIDTH:
                 self._interim_queued = True  # one at a time: a slow decoder skips interims, never lags
                 self._jobs.put_nowait(("interim", bytes(self._utterance)))
 

@@ -14,7 +14,8 @@ import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from .audio import mulaw_duration_ms, wav_to_mulaw
+from voice.audio import mulaw_duration_ms, wav_to_mulaw
+
 from .base import END_OF_STREAM, AudioChunk, ContextDone, ProviderError, VoiceSettings, queued_output
 
 WORDS_PER_MINUTE = 175  # espeak-ng's default rate, for speed 1.0

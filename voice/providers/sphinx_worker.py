@@ -13,7 +13,7 @@ import sys
 # suits wideband audio, and live normalisation only adapts after a first utterance, which
 # would otherwise be misheard.
 TELEPHONE_CMN = "49.8,2.39,0.31,5.46,-0.19,-0.13,-3.33,-6.43,-8.15,1.94,0.01,2.55,-3.95"
-SAMPLE_RATE = 16000
+DECODER_SAMPLE_RATE = 16000  # what the acoustic model was trained on: the phone audio is resampled to it
 
 
 def recognise(decoder, pcm: bytes) -> str:
@@ -33,7 +33,7 @@ def read_exactly(stream, size: int) -> bytes | None:
 def main() -> None:
     from pocketsphinx import Decoder
 
-    decoder = Decoder(samprate=SAMPLE_RATE, cmninit=TELEPHONE_CMN, loglevel="FATAL")
+    decoder = Decoder(samprate=DECODER_SAMPLE_RATE, cmninit=TELEPHONE_CMN, loglevel="FATAL")
     source, sink = sys.stdin.buffer, sys.stdout.buffer
     while (header := read_exactly(source, 4)) is not None:
         pcm = read_exactly(source, struct.unpack(">I", header)[0])

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from calls.models import Call
 from devtools.stream_client import TwilioMediaStream, mulaw_to_wav
-from voice.providers.audio import TELEPHONE_RATE, wav_to_mulaw
+from voice.audio import SAMPLE_RATE, wav_to_mulaw
 from voice.services import call_simulation_create
 from voice.streams import handshake_signature, stream_url
 
@@ -49,7 +49,7 @@ class Command(BaseCommand):
         )
         heard = asyncio.run(self._play(stream, turns, timeout=options["timeout"]))
         Path(options["out"]).write_bytes(mulaw_to_wav(heard))
-        seconds = len(heard) / TELEPHONE_RATE
+        seconds = len(heard) / SAMPLE_RATE
         self.stdout.write(f"Call {call.id}: {seconds:.1f} s of the persona written to {options['out']}")
         if stream.close_code not in (None, 1000):
             self.stdout.write(f"The server closed the stream with code {stream.close_code}.")

@@ -20,7 +20,7 @@ from tests.conftest import client_for
 from tests.fakes.openai_sse import Reply
 from tests.fakes.twilio_media import speech
 from tests.voice.live.conftest import run, wait_for
-from voice.conversation import ConversationConfig
+from voice.engine.config import ConversationConfig
 
 ANSWER = "I'm doing great, thanks for calling."
 

@@ -18,7 +18,7 @@ from tests.fakes.openai_sse import Reply
 from tests.fakes.twilio_media import speech
 from tests.voice.live.conftest import run
 from tests.voice.live.test_live_call import ANSWER, turns_of, wait_for
-from voice.streams import FRAME_BYTES
+from voice.audio import FRAME_BYTES
 
 
 @pytest.fixture

@@ -1,6 +1,10 @@
 """Turn-taking: when the caller is talking over the persona, and what their words amount to.
 
-Barge-in is decided in two steps, because the two goals pull apart: stopping the persona
+The engine asks an `InterruptionStrategy` while the persona is audible; `PauseThenCommit`
+is the default, and another strategy (a turn-detection model, a minimum word count) is
+passed to the conversation without editing it.
+
+The default decides barge-in in two steps, because the two goals pull apart: stopping the persona
 within ~150 ms of the caller's first voiced frame, and not cutting it off for a cough, a
 burst of noise or an "mm-hm".
 
@@ -28,8 +32,9 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
+from typing import Protocol
 
-from voice.vad import FRAME_SECONDS
+from voice.audio import FRAME_SECONDS
 
 _WORD = re.compile(r"[a-z0-9']+")
 
@@ -77,6 +82,34 @@ class BargeIn(enum.Enum):
     RESUME = "resume"  # it was nothing: play the held audio
 
 
+class InterruptionStrategy(Protocol):
+    """Decides, while the persona is audible and may be interrupted, what the caller's
+    voice and words do to it. One instance per call; O(1) per frame, it is on the hot path."""
+
+    run_started_at: float | None  # the first voiced frame of the caller's current run, if any
+
+    def frame(self, voiced: bool, now: float) -> BargeIn:
+        """One 20 ms frame of the caller's audio, voiced or not by the VAD."""
+        ...
+
+    def speech_started(self, now: float) -> BargeIn:
+        """The recogniser reported the caller starting to speak."""
+        ...
+
+    def transcript(self, text: str, persona_text: str) -> BargeIn:
+        """The recogniser's words (interim or final) while `persona_text` is being said."""
+        ...
+
+    def acknowledges(self, text: str, persona_text: str) -> bool:
+        """Whether a final transcript only acknowledges the persona (or echoes it): not a turn,
+        and not part of the caller's next one."""
+        ...
+
+    def reset(self) -> None:
+        """The persona's turn was interrupted or resumed: start afresh."""
+        ...
+
+
 @dataclass(frozen=True)
 class BargeInConfig:
     pause_frames: int | None = 6  # voiced frames in a row that pause the persona (None: wait for the recogniser)
@@ -87,8 +120,9 @@ class BargeInConfig:
     speech_started_window_ms: int = 500  # a recogniser speech-start this long before a run belongs to it
 
 
-class BargeInDetector:
-    """Frame-by-frame decisions while the persona is audible; O(1) per frame, no allocation."""
+class PauseThenCommit:
+    """The default `InterruptionStrategy`: pause on the caller's voice, then commit on their
+    words or resume on their quiet (see the module's docstring). No allocation per frame."""
 
     def __init__(self, config: BargeInConfig) -> None:
         self._config = config
@@ -136,6 +170,12 @@ class BargeInDetector:
         """The recogniser reported speech starting: a shorter run is enough to pause."""
         self._speech_started_at = now
         return BargeIn.NONE if self.paused else self._pause_if_due(now)
+
+    def transcript(self, text: str, persona_text: str) -> BargeIn:
+        return BargeIn.COMMIT if talks_over(text, persona_text) else BargeIn.NONE
+
+    def acknowledges(self, text: str, persona_text: str) -> bool:
+        return is_backchannel(text) or is_echo(text, persona_text)
 
     def _pause_if_due(self, now: float) -> BargeIn:
         config = self._config

@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-BYTES_PER_MS = 8  # 8 kHz mu-law, one byte a sample
+from voice.audio import BYTES_PER_MS
+
 CHARS_PER_SECOND = 15.0  # speaking rate assumed for audio that came without character timings
 
 Alignment = tuple[tuple[str, int, int], ...]  # (character, start_ms, duration_ms) within the chunk

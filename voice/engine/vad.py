@@ -9,18 +9,11 @@ more aggressive webrtcvad mode. Both checks cost a few microseconds per 20 ms fr
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import webrtcvad
 
-with warnings.catch_warnings():  # audioop is deprecated in 3.11-3.12; 3.13+ uses the audioop-lts port
-    warnings.simplefilter("ignore", DeprecationWarning)
-    import audioop
-
-SAMPLE_RATE = 8000
-FRAME_BYTES = 160  # 20 ms of 8 kHz mu-law, one byte a sample: what Twilio sends in each media message
-FRAME_SECONDS = 0.02
+from voice.audio import FRAME_BYTES, PCM_WIDTH, SAMPLE_RATE, audioop
 
 
 @dataclass(frozen=True)
@@ -62,8 +55,8 @@ class VoiceActivityDetector:
     def voiced(self, frame: bytes, *, persona_talking: bool) -> bool:
         """Whether one 20 ms frame is the caller speaking."""
         config = self._config
-        pcm = audioop.ulaw2lin(frame, 2)
-        rms = audioop.rms(pcm, 2)
+        pcm = audioop.ulaw2lin(frame, PCM_WIDTH)
+        rms = audioop.rms(pcm, PCM_WIDTH)
         threshold = max(config.min_rms, self._noise_floor * config.noise_ratio)
         if persona_talking:
             threshold = max(threshold, self._line_level * config.echo_ratio)
