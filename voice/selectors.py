@@ -1,9 +1,9 @@
 """Reads for a live call: everything the conversation needs, loaded once when the stream starts."""
 
-import uuid
 
 from django.conf import settings
 
+from callmeback.validation import parse_uuid
 from calls.models import Call
 from voice.engine.call import CallContext
 from voice.providers.base import VoiceSettings
@@ -12,9 +12,8 @@ from voice.providers.base import VoiceSettings
 def stream_call_context(*, call_sid: str, call_id: str, persona_id: str) -> CallContext | None:
     """The context of the live call a Twilio stream belongs to, or None when the stream's
     claims do not all match one of our active calls (SID, call id and persona together)."""
-    try:
-        call_uuid, persona_uuid = uuid.UUID(call_id), uuid.UUID(persona_id)
-    except (TypeError, ValueError):
+    call_uuid, persona_uuid = parse_uuid(call_id), parse_uuid(persona_id)
+    if call_uuid is None or persona_uuid is None:
         return None
     call = (
         Call.objects.select_related("persona", "user", "scenario_template")

@@ -2,7 +2,6 @@
 as it is heard, its hang-up, and at its end what the voice providers did for it."""
 
 import secrets
-import uuid
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -10,6 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import User
+from callmeback.validation import parse_uuid
 from calls.models import Call, CallTurn, CallUsage
 from calls.services import ending
 from personas.models import Persona
@@ -154,7 +154,7 @@ def call_simulation_create(*, email: str, persona: str) -> Call:
 
 
 def _persona_by_id_or_name(persona: str) -> Persona | None:
-    try:
-        return Persona.objects.filter(id=uuid.UUID(persona)).first()
-    except ValueError:
-        return Persona.objects.filter(name__iexact=persona).first()
+    persona_id = parse_uuid(persona)
+    if persona_id is not None:
+        return Persona.objects.filter(id=persona_id).first()
+    return Persona.objects.filter(name__iexact=persona).first()

@@ -4,11 +4,11 @@
 connects the call to our media stream, where the live conversation happens.
 """
 
-import uuid
 
 from rest_framework.request import Request
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
+from callmeback.validation import parse_uuid
 from calls import webhooks
 from calls.models import Call
 from voice.streams import CALL_ID_PARAMETER, PERSONA_ID_PARAMETER, stream_url
@@ -23,19 +23,12 @@ def answered_call(request: Request) -> Call | None:
     call = Call.objects.select_related("persona").filter(sid=sid).first() if sid else None
     call_id = request.query_params.get("call")
     if call is None and call_id:
-        call = Call.objects.select_related("persona").filter(pk=_uuid_or_none(call_id)).first()
+        call = Call.objects.select_related("persona").filter(pk=parse_uuid(call_id)).first()
         if call is not None and call.sid and call.sid != sid:
             call = None
     if call is None or not call.is_active:
         return None
     return call
-
-
-def _uuid_or_none(raw: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        return None
 
 
 def hangup() -> str:

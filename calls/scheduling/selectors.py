@@ -8,18 +8,12 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.db.models.functions import Lower
 
 from accounts.models import User
+from callmeback.validation import parse_uuid
 from calls.scheduling.models import CallSeries, ScheduledCall
 from personas import selectors as persona_selectors
 from personas.models import Contact, Persona
 
 BOOKING_SORTS = {"time_asc": ("scheduled_time", "id"), "time_desc": ("-scheduled_time", "-id")}
-
-
-def _parse_uuid(raw: object) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(raw))
-    except ValueError:
-        return None
 
 
 def booking_list(*, user: User, status: str | None = None, sort: str = "time_asc") -> QuerySet[ScheduledCall]:
@@ -31,7 +25,7 @@ def booking_list(*, user: User, status: str | None = None, sort: str = "time_asc
 
 
 def booking_get(*, booking_id: object) -> ScheduledCall | None:
-    parsed = _parse_uuid(booking_id)
+    parsed = parse_uuid(booking_id)
     if parsed is None:
         return None
     return ScheduledCall.objects.select_related("authorization", "call", "series").filter(pk=parsed).first()
@@ -76,7 +70,7 @@ def series_list(*, user: User) -> QuerySet[CallSeries]:
 
 def series_get_owned(*, user: User, series_id: object) -> CallSeries | None:
     """Another person's series is simply not found."""
-    parsed = _parse_uuid(series_id)
+    parsed = parse_uuid(series_id)
     if parsed is None:
         return None
     return CallSeries.objects.select_related("persona").filter(pk=parsed, user=user).first()
