@@ -16,7 +16,7 @@ from accounts.forms import (
     RegisterForm,
     ResetPasswordForm,
 )
-from callmeback.dashboard import add_service_error, error_message
+from callmeback.dashboard import add_service_error, run_action
 from callmeback.errors import ApplicationError
 from callmeback.ratelimit import enforce_rate_limit
 
@@ -69,39 +69,41 @@ def logout_view(request):
 @require_http_methods(["GET", "POST"])
 def forgot_password_view(request):
     form = ForgotPasswordForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            enforce_rate_limit(request, ratelimits.FORGOT_PASSWORD)
-            services.password_reset_request(**form.cleaned_data)
-        except ApplicationError as error:
-            add_service_error(form, error)
-        else:
-            messages.info(request, "If an account exists for that email, a reset link is on its way.")
-            return redirect("accounts:login")
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and run_action(
+            request,
+            lambda: services.password_reset_request(**form.cleaned_data),
+            "If an account exists for that email, a reset link is on its way.",
+            limit=ratelimits.FORGOT_PASSWORD,
+            form=form,
+            level=messages.INFO,
+        )
+    ):
+        return redirect("accounts:login")
     return render(request, "accounts/forgot_password.html", {"form": form})
 
 
 @require_http_methods(["GET", "POST"])
 def reset_password_view(request, token: str):
     form = ResetPasswordForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.password_reset_confirm(token=token, **form.cleaned_data)
-        except ApplicationError as error:
-            add_service_error(form, error)
-        else:
-            messages.success(request, "Your password has been reset. You can log in now.")
-            return redirect("accounts:login")
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and run_action(
+            request,
+            lambda: services.password_reset_confirm(token=token, **form.cleaned_data),
+            "Your password has been reset. You can log in now.",
+            form=form,
+        )
+    ):
+        return redirect("accounts:login")
     return render(request, "accounts/reset_password.html", {"form": form})
 
 
 def verify_email_view(request, token: str):
-    try:
-        services.email_verify(token=token)
-    except ApplicationError as error:
-        messages.error(request, error_message(error))
-    else:
-        messages.success(request, "Thanks, your email is confirmed.")
+    run_action(request, lambda: services.email_verify(token=token), "Thanks, your email is confirmed.")
     return redirect("accounts:profile" if request.user.is_authenticated else "accounts:login")
 
 
@@ -115,36 +117,34 @@ def profile_view(request):
     password_form = ChangePasswordForm()
     if request.method == "POST" and request.POST.get("form") == "profile":
         profile_form = ProfileForm(request.POST)
-        if profile_form.is_valid():
-            try:
-                services.user_update_profile(user=user, **profile_form.cleaned_data)
-            except ApplicationError as error:
-                add_service_error(profile_form, error)
-            else:
-                messages.success(request, "Profile saved.")
-                return redirect("accounts:profile")
+        if profile_form.is_valid() and run_action(
+            request,
+            lambda: services.user_update_profile(user=user, **profile_form.cleaned_data),
+            "Profile saved.",
+            form=profile_form,
+        ):
+            return redirect("accounts:profile")
     elif request.method == "POST" and request.POST.get("form") == "password":
         password_form = ChangePasswordForm(request.POST)
-        if password_form.is_valid():
-            try:
-                services.user_change_password(user=user, **password_form.cleaned_data)
-            except ApplicationError as error:
-                add_service_error(password_form, error)
-            else:
-                update_session_auth_hash(request, user)
-                messages.success(request, "Password changed. Other sessions have been signed out.")
-                return redirect("accounts:profile")
+        if password_form.is_valid() and run_action(
+            request,
+            lambda: services.user_change_password(user=user, **password_form.cleaned_data),
+            "Password changed. Other sessions have been signed out.",
+            form=password_form,
+        ):
+            update_session_auth_hash(request, user)
+            return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"profile_form": profile_form, "password_form": password_form})
 
 
 @login_required
 @require_POST
 def resend_verification_view(request):
-    try:
-        enforce_rate_limit(request, ratelimits.RESEND_VERIFICATION)
-        services.email_verification_resend(user=request.user)
-    except ApplicationError as error:
-        messages.error(request, error_message(error))
-    else:
-        messages.info(request, f"We sent a new confirmation link to {request.user.email}.")
+    run_action(
+        request,
+        lambda: services.email_verification_resend(user=request.user),
+        f"We sent a new confirmation link to {request.user.email}.",
+        limit=ratelimits.RESEND_VERIFICATION,
+        level=messages.INFO,
+    )
     return redirect("accounts:profile")

@@ -16,9 +16,9 @@ from billing.conf import PREMIUM_INTERVALS, stripe_config
 from billing.forms import AddCardForm, CancelSubscriptionForm, CheckoutForm
 from billing.serializers import PaymentMethodOutput
 from billing.services import payment_methods, subscriptions
-from callmeback.dashboard import error_message
+from callmeback.dashboard import error_message, run_action
 from callmeback.errors import ApplicationError, error_response
-from callmeback.ratelimit import RateLimit, enforce_rate_limit
+from callmeback.ratelimit import enforce_rate_limit
 from personas.services import PERSONA_LIMITS
 
 _CHECKOUT_MESSAGES = {
@@ -83,25 +83,14 @@ def card_add_view(request):
     return JsonResponse({"payment_method": PaymentMethodOutput(method).data}, status=201)
 
 
-def _run(request, limit: RateLimit, action, success: str) -> None:
-    """Runs a dashboard action and reports its outcome as a flash message."""
-    try:
-        enforce_rate_limit(request, limit)
-        action()
-    except ApplicationError as error:
-        messages.error(request, error_message(error))
-    else:
-        messages.success(request, success)
-
-
 @login_required
 @require_POST
 def card_default_view(request, payment_method_id: str):
-    _run(
+    run_action(
         request,
-        ratelimits.CARD_DEFAULT,
         lambda: payment_methods.payment_method_set_default(user=request.user, payment_method_id=payment_method_id),
         "Default card updated.",
+        limit=ratelimits.CARD_DEFAULT,
     )
     return redirect("billing:index")
 
@@ -109,11 +98,11 @@ def card_default_view(request, payment_method_id: str):
 @login_required
 @require_POST
 def card_remove_view(request, payment_method_id: str):
-    _run(
+    run_action(
         request,
-        ratelimits.CARD_REMOVE,
         lambda: payment_methods.payment_method_remove(user=request.user, payment_method_id=payment_method_id),
         "Card removed.",
+        limit=ratelimits.CARD_REMOVE,
     )
     return redirect("billing:index")
 
@@ -139,10 +128,10 @@ def checkout_view(request):
 def cancel_subscription_view(request):
     form = CancelSubscriptionForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    _run(
+    run_action(
         request,
-        ratelimits.CANCEL_SUBSCRIPTION,
         lambda: subscriptions.subscription_cancel(user=request.user, reason=reason),
         "Your premium plan will end at the end of the billing period.",
+        limit=ratelimits.CANCEL_SUBSCRIPTION,
     )
     return redirect("billing:index")

@@ -1,11 +1,16 @@
 """Helpers shared by the dashboard views (and admin forms) of every app."""
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from django import forms
+from django.contrib import messages
+from django.http import HttpRequest
 
 from callmeback.errors import ApplicationError, RateLimitExceeded
+from callmeback.ratelimit import RateLimit, enforce_rate_limit
+
+T = TypeVar("T")
 
 
 def _wait(seconds: int) -> str:
@@ -28,13 +33,39 @@ def error_message(error: ApplicationError) -> str:
 def add_service_error(form: forms.Form, error: ApplicationError) -> None:
     """Shows a service's error on the form: field errors by field, the rest on top."""
     placed = False
-    for field, messages in error.details.items():
-        if field in form.fields and isinstance(messages, list):
-            for message in messages:
+    for field, field_messages in error.details.items():
+        if field in form.fields and isinstance(field_messages, list):
+            for message in field_messages:
                 form.add_error(field, message)
             placed = True
     if not placed:
         form.add_error(None, error_message(error))
+
+
+def run_action(
+    request: HttpRequest,
+    action: Callable[[], T],
+    success: str | Callable[[T], str],
+    *,
+    limit: RateLimit | None = None,
+    form: forms.Form | None = None,
+    level: int = messages.SUCCESS,
+) -> bool:
+    """Runs a dashboard action behind its rate limit, the way every page does: on success
+    flashes `success` (or what it says of the action's result) and returns True; a refusal
+    goes on `form` when there is one, else is flashed, and returns False."""
+    try:
+        if limit is not None:
+            enforce_rate_limit(request, limit)
+        result = action()
+    except ApplicationError as error:
+        if form is None:
+            messages.error(request, error_message(error))
+        else:
+            add_service_error(form, error)
+        return False
+    messages.add_message(request, level, success(result) if callable(success) else success)
+    return True
 
 
 class ServiceValidatedMixin:

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from callmeback.dashboard import add_service_error, error_message
+from callmeback.dashboard import add_service_error, error_message, run_action
 from callmeback.errors import ApplicationError, Forbidden, NotFound, ValidationFailed
 from callmeback.pagination import PageRequest, paginate
 from callmeback.ratelimit import enforce_rate_limit
@@ -114,15 +114,18 @@ def persona_create_view(request):
 def persona_edit_view(request, persona_id):
     persona = _owned(_visible_persona(request, persona_id), request, "update")
     form = PersonaForm(request.POST or None, initial=PersonaForm.initial_for(persona), voices=_voices(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            enforce_rate_limit(request, ratelimits.PERSONA_UPDATE)
-            updated = services.persona_update(persona=persona, actor=request.user, **form.cleaned_data)
-        except ApplicationError as error:
-            add_service_error(form, error)
-        else:
-            messages.success(request, f"Saved {updated.name}.")
-            return redirect("personas:detail", persona_id=updated.pk)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and run_action(
+            request,
+            lambda: services.persona_update(persona=persona, actor=request.user, **form.cleaned_data),
+            lambda updated: f"Saved {updated.name}.",
+            limit=ratelimits.PERSONA_UPDATE,
+            form=form,
+        )
+    ):
+        return redirect("personas:detail", persona_id=persona.pk)
     return render(request, "personas/persona_form.html", {"form": form, "persona": persona})
 
 
@@ -131,14 +134,13 @@ def persona_edit_view(request, persona_id):
 def persona_delete_view(request, persona_id):
     persona = _owned(_visible_persona(request, persona_id), request, "delete")
     if request.method == "POST":
-        try:
-            enforce_rate_limit(request, ratelimits.PERSONA_DELETE)
-            services.persona_delete(persona=persona, actor=request.user)
-        except ApplicationError as error:
-            messages.error(request, error_message(error))
-            return redirect("personas:detail", persona_id=persona.pk)
-        messages.success(request, f"Deleted {persona.name}.")
-        return redirect("personas:list")
+        deleted = run_action(
+            request,
+            lambda: services.persona_delete(persona=persona, actor=request.user),
+            f"Deleted {persona.name}.",
+            limit=ratelimits.PERSONA_DELETE,
+        )
+        return redirect("personas:list") if deleted else redirect("personas:detail", persona_id=persona.pk)
     context = {"entry": persona, "kind": "persona", "cancel_url": reverse("personas:detail", args=[persona.pk])}
     return render(request, "personas/confirm_delete.html", context)
 
@@ -154,26 +156,24 @@ def contact_list_view(request):
 @login_required
 @require_POST
 def contact_add_view(request, persona_id):
-    try:
-        enforce_rate_limit(request, ratelimits.CONTACT_ADD)
-        contact = services.contact_add(user=request.user, persona_id=persona_id)
-    except ApplicationError as error:
-        messages.error(request, error_message(error))
-    else:
-        messages.success(request, f"Added {contact.persona.name} to your contacts.")
+    run_action(
+        request,
+        lambda: services.contact_add(user=request.user, persona_id=persona_id),
+        lambda contact: f"Added {contact.persona.name} to your contacts.",
+        limit=ratelimits.CONTACT_ADD,
+    )
     return redirect(_next_url(request, reverse("personas:detail", args=[persona_id])))
 
 
 @login_required
 @require_POST
 def contact_remove_view(request, persona_id):
-    try:
-        enforce_rate_limit(request, ratelimits.CONTACT_REMOVE)
-        services.contact_remove(user=request.user, persona_id=persona_id)
-    except ApplicationError as error:
-        messages.error(request, error_message(error))
-    else:
-        messages.success(request, "Removed from your contacts.")
+    run_action(
+        request,
+        lambda: services.contact_remove(user=request.user, persona_id=persona_id),
+        "Removed from your contacts.",
+        limit=ratelimits.CONTACT_REMOVE,
+    )
     return redirect(_next_url(request, reverse("personas:contacts")))
 
 
@@ -213,15 +213,18 @@ def scenario_list_view(request):
 @require_http_methods(["GET", "POST"])
 def scenario_create_view(request):
     form = ScenarioTemplateForm(request.POST or None, personas=_suggestion_choices(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            enforce_rate_limit(request, ratelimits.SCENARIO_CREATE)
-            template = services.scenario_template_create(owner=request.user, **form.cleaned_data)
-        except ApplicationError as error:
-            add_service_error(form, error)
-        else:
-            messages.success(request, f"Created the scenario {template.name}.")
-            return redirect("personas:scenarios")
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and run_action(
+            request,
+            lambda: services.scenario_template_create(owner=request.user, **form.cleaned_data),
+            lambda template: f"Created the scenario {template.name}.",
+            limit=ratelimits.SCENARIO_CREATE,
+            form=form,
+        )
+    ):
+        return redirect("personas:scenarios")
     return render(request, "personas/scenario_form.html", {"form": form, "template": None})
 
 
@@ -234,15 +237,18 @@ def scenario_edit_view(request, template_id):
         initial=ScenarioTemplateForm.initial_for(template),
         personas=_suggestion_choices(request, template),
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            enforce_rate_limit(request, ratelimits.SCENARIO_UPDATE)
-            updated = services.scenario_template_update(template=template, actor=request.user, **form.cleaned_data)
-        except ApplicationError as error:
-            add_service_error(form, error)
-        else:
-            messages.success(request, f"Saved the scenario {updated.name}.")
-            return redirect("personas:scenarios")
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and run_action(
+            request,
+            lambda: services.scenario_template_update(template=template, actor=request.user, **form.cleaned_data),
+            lambda updated: f"Saved the scenario {updated.name}.",
+            limit=ratelimits.SCENARIO_UPDATE,
+            form=form,
+        )
+    ):
+        return redirect("personas:scenarios")
     return render(request, "personas/scenario_form.html", {"form": form, "template": template})
 
 
@@ -251,13 +257,12 @@ def scenario_edit_view(request, template_id):
 def scenario_delete_view(request, template_id):
     template = _owned(_visible_template(request, template_id), request, "delete")
     if request.method == "POST":
-        try:
-            enforce_rate_limit(request, ratelimits.SCENARIO_DELETE)
-            services.scenario_template_delete(template=template, actor=request.user)
-        except ApplicationError as error:
-            messages.error(request, error_message(error))
-        else:
-            messages.success(request, f"Deleted the scenario {template.name}.")
+        run_action(
+            request,
+            lambda: services.scenario_template_delete(template=template, actor=request.user),
+            f"Deleted the scenario {template.name}.",
+            limit=ratelimits.SCENARIO_DELETE,
+        )
         return redirect("personas:scenarios")
     context = {"entry": template, "kind": "scenario", "cancel_url": reverse("personas:scenarios")}
     return render(request, "personas/confirm_delete.html", context)

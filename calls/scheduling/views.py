@@ -3,7 +3,6 @@ series, see upcoming bookings (with their reminders and outcome), cancel, pause,
 The same services as the API."""
 
 import zoneinfo
-from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib import messages
@@ -12,9 +11,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from callmeback.dashboard import add_service_error
+from callmeback.dashboard import run_action
 from callmeback.errors import ApplicationError
-from callmeback.ratelimit import RateLimit, enforce_rate_limit
+from callmeback.ratelimit import enforce_rate_limit
 from calls.scheduling import ratelimits, recurring, selectors, services
 from calls.scheduling.forms import ScheduleForm, SeriesForm
 from calls.scheduling.models import CallSeries, ScheduledCall
@@ -27,25 +26,11 @@ def _zone(user) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo("UTC")
 
 
-def _submit(request, form, limit: RateLimit, action: Callable[[], object], done: str) -> bool:
-    """Runs a form's service call under its rate limit; a refusal becomes the form's error."""
-    try:
-        enforce_rate_limit(request, limit)
-        action()
-    except ApplicationError as error:
-        add_service_error(form, error)
-        return False
-    messages.success(request, done)
-    return True
-
-
 def _book(request, form: ScheduleForm) -> bool:
     data = form.cleaned_data
     when = recurring.local_to_utc(data["local_time"].replace(tzinfo=None), _zone(request.user))
-    return _submit(
+    return run_action(
         request,
-        form,
-        ratelimits.SCHEDULE_CREATE,
         lambda: services.booking_create_on_default_card(
             user=request.user,
             estimated_duration=data["estimated_duration"],
@@ -55,15 +40,15 @@ def _book(request, form: ScheduleForm) -> bool:
             call_pretext=data["call_pretext"],
         ),
         "Call booked.",
+        limit=ratelimits.SCHEDULE_CREATE,
+        form=form,
     )
 
 
 def _start_series(request, form: SeriesForm) -> bool:
     data = form.cleaned_data
-    return _submit(
+    return run_action(
         request,
-        form,
-        ratelimits.SERIES_CREATE,
         lambda: recurring.series_create(
             user=request.user,
             persona_id=data["persona_id"],
@@ -78,6 +63,8 @@ def _start_series(request, form: SeriesForm) -> bool:
             call_pretext=data["call_pretext"],
         ),
         "Series started.",
+        limit=ratelimits.SERIES_CREATE,
+        form=form,
     )
 
 
