@@ -2,7 +2,6 @@
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -26,7 +25,7 @@ from accounts.serializers import (
     VerifyEmailInput,
 )
 from accounts.services import EmailExists, InvalidCredentials, InvalidResetToken, PhoneExists
-from callmeback.api import MessageOutput, parse_input
+from callmeback.api import MessageOutput, PublicApiView, parse_input
 from callmeback.logging import mask_phone
 from callmeback.ratelimit import enforce_rate_limit
 from callmeback.twilio import TwilioServiceError
@@ -36,9 +35,7 @@ def _session_body(user, pair: tokens.TokenPair) -> dict:
     return {"user": UserSerializer(user).data, "token": pair.access, "refresh_token": pair.refresh}
 
 
-class RegisterApi(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
+class RegisterApi(PublicApiView):
     rate_limits = {"POST": ratelimits.REGISTER}
     error_codes = {"POST": [EmailExists, PhoneExists]}
 
@@ -48,9 +45,7 @@ class RegisterApi(APIView):
         return Response(_session_body(user, tokens.token_pair_issue(user=user)), status=status.HTTP_201_CREATED)
 
 
-class LoginApi(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
+class LoginApi(PublicApiView):
     rate_limits = {"POST": ratelimits.LOGIN}
     error_codes = {"POST": [InvalidCredentials]}
 
@@ -77,9 +72,7 @@ class MeApi(APIView):
         return Response({"user": CurrentUserSerializer(request.user).data})
 
 
-class RefreshApi(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
+class RefreshApi(PublicApiView):
     rate_limits = {"POST": ratelimits.REFRESH}
     error_codes = {"POST": [tokens.InvalidToken, tokens.TokenRevoked]}
 
@@ -91,9 +84,7 @@ class RefreshApi(APIView):
         return Response({"token": tokens.access_token_refresh(refresh_token=data["refresh_token"])})
 
 
-class ForgotPasswordApi(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
+class ForgotPasswordApi(PublicApiView):
     rate_limits = {"POST": ratelimits.FORGOT_PASSWORD}
 
     @extend_schema(request=ForgotPasswordInput, responses={200: MessageOutput})
@@ -102,9 +93,7 @@ class ForgotPasswordApi(APIView):
         return Response({"message": "If an account exists for that email, a reset link is on its way."})
 
 
-class ResetPasswordApi(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
+class ResetPasswordApi(PublicApiView):
     rate_limits = {"POST": ratelimits.RESET_PASSWORD}
     error_codes = {"POST": [InvalidResetToken]}
 
@@ -114,9 +103,7 @@ class ResetPasswordApi(APIView):
         return Response({"message": "Password has been reset. You can now log in."})
 
 
-class VerifyEmailApi(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
+class VerifyEmailApi(PublicApiView):
     rate_limits = {"POST": ratelimits.VERIFY_EMAIL}
     error_codes = {"POST": [InvalidResetToken]}
 

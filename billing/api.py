@@ -3,7 +3,6 @@ the premium subscription (`002_*` §7)."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -33,7 +32,7 @@ from billing.serializers import (
     SubscriptionOutput,
 )
 from billing.services import holds, payment_methods, subscriptions
-from callmeback.api import MessageOutput, parse_input
+from callmeback.api import MessageOutput, PublicApiView, parse_input
 from callmeback.errors import NotFound
 from callmeback.pagination import PageRequest, paginate
 
@@ -99,11 +98,9 @@ class CreatePaymentIntentApi(APIView):
         return Response(PaymentIntentOutput(body).data)
 
 
-class StripeWebhookApi(APIView):
+class StripeWebhookApi(PublicApiView):
     """Authenticated by the `Stripe-Signature` over the raw body; no rate limit (`000_*` §9)."""
 
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
     error_codes = {"POST": [InvalidWebhookSignature, ServiceUnavailable]}
 
     @extend_schema(

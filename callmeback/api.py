@@ -4,12 +4,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.views import APIView
 
 
 class MessageOutput(serializers.Serializer):
     """The spec's `{"message": "..."}` answer, for the OpenAPI schema."""
 
     message = serializers.CharField()
+
+
+class PublicApiView(APIView):
+    """An endpoint anyone may call (sign-up, log-in, signed links, webhooks): no credentials
+    are read, so a stale bearer token cannot turn it into a 401."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
 
 
 NOT_TEXT = "Must be a string."

@@ -3,12 +3,11 @@
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.errors import PaymentDeclined, StripeServiceError
-from callmeback.api import MessageOutput, parse_input
+from callmeback.api import MessageOutput, PublicApiView, parse_input
 from callmeback.pagination import PageRequest
 from callmeback.twilio import TwilioServiceError
 from calls import gateways, ratelimits, selectors, webhooks
@@ -120,12 +119,10 @@ class RecordingApi(APIView):
         return Response({"message": "Recording deleted"})
 
 
-class RecordingAudioApi(APIView):
+class RecordingAudioApi(PublicApiView):
     """The audio behind a signed link from `GET /api/calls/:id/recording`: the link is the
     credential (an `<audio>` element sends no bearer token), short-lived and bound to its owner."""
 
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
     rate_limits = {"GET": ratelimits.RECORDING_AUDIO}
     error_codes = {"GET": [TwilioServiceError]}
 
