@@ -171,13 +171,10 @@ class LiveCall:
 
 def make_calls(count: int) -> list[LiveCall]:
     """`count` in-progress calls with Twilio SIDs, one per bench account."""
-    import secrets
-
-    from django.utils import timezone
-
     from accounts.models import User
     from calls.models import Call
     from personas.models import Persona
+    from voice.services import call_simulation_build
 
     Call.objects.filter(status__in=Call.ACTIVE).update(status=Call.Status.COMPLETED)
     persona = Persona.objects.filter(owner__isnull=True).order_by("name").first()
@@ -190,20 +187,7 @@ def make_calls(count: int) -> list[LiveCall]:
     )
     users = list(User.objects.filter(email__startswith="bench").order_by("email")[:count])
     calls = Call.objects.bulk_create(
-        [
-            Call(
-                user=user,
-                persona=persona,
-                persona_name=persona.name,
-                phone_number=user.phone,
-                sid="CA" + secrets.token_hex(16),
-                status=Call.Status.IN_PROGRESS,
-                twilio_status="in-progress",
-                authorized_seconds=600,
-                start_time=timezone.now(),
-            )
-            for user in users
-        ]
+        [call_simulation_build(user=user, persona=persona, authorized_seconds=600) for user in users]
     )
     return [LiveCall(sid=call.sid, call_id=str(call.id), persona_id=str(call.persona_id)) for call in calls]
 

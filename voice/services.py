@@ -132,23 +132,32 @@ SIMULATED_CALL_SECONDS = 300
 
 
 def call_simulation_create(*, email: str, persona: str) -> Call:
-    """An in-progress call with a made-up Twilio SID and no hold, for `simulate_call` against a
-    development server: no phone rings and no money moves."""
+    """The simulated call `simulate_call` streams against a development server, stored, for the
+    account with `email` and the persona with that id or name."""
     user = User.objects.filter(email__iexact=email).first()
     if user is None:
         raise ValueError(f"No account with the email {email}.")
     chosen = _persona_by_id_or_name(persona)
     if chosen is None:
         raise ValueError(f"No persona {persona!r}.")
-    return Call.objects.create(
+    call = call_simulation_build(user=user, persona=chosen, authorized_seconds=SIMULATED_CALL_SECONDS)
+    call.save(force_insert=True)
+    return call
+
+
+def call_simulation_build(*, user: User, persona: Persona, authorized_seconds: int) -> Call:
+    """An unsaved in-progress call with a made-up Twilio SID and no hold, as `simulate_call` and
+    the voice benchmark open them: a media stream can run against it, yet no phone rings and no
+    money moves."""
+    return Call(
         user=user,
-        persona=chosen,
-        persona_name=chosen.name,
+        persona=persona,
+        persona_name=persona.name,
         phone_number=user.phone,
         sid="CA" + secrets.token_hex(16),
         status=Call.Status.IN_PROGRESS,
         twilio_status="in-progress",
-        authorized_seconds=SIMULATED_CALL_SECONDS,
+        authorized_seconds=authorized_seconds,
         start_time=timezone.now(),
     )
 

@@ -25,7 +25,7 @@ from .base import (
     TranscriptUpdate,
     TurnResumed,
 )
-from .http import SEND_ERRORS, SharedSession, socket_close
+from .http import SEND_ERRORS, SharedSession, socket_close, socket_message
 
 KEEP_ALIVE = json.dumps({"type": "KeepAlive"})
 CLOSE_STREAM = json.dumps({"type": "CloseStream"})
@@ -136,12 +136,7 @@ class DeepgramStream:
 
 
 def _parse(text: str) -> dict:
-    try:
-        message = json.loads(text)
-    except ValueError as error:
-        raise ProviderError("Deepgram sent a message that is not JSON") from error
-    if not isinstance(message, dict):
-        raise ProviderError("Deepgram sent an unexpected message")
+    message = socket_message(text, provider="Deepgram")
     if message.get("type") == "Error":
         raise ProviderError(f"Deepgram error {message.get('code', '')}: {message.get('description', '')}".strip())
     return message

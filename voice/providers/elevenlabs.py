@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 import aiohttp
 
 from .base import END_OF_STREAM, AudioChunk, ContextDone, ProviderError, VoiceSettings, queued_output
-from .http import SEND_ERRORS, SharedSession, socket_close
+from .http import SEND_ERRORS, SharedSession, socket_close, socket_message
 
 logger = logging.getLogger(__name__)
 
@@ -166,12 +166,7 @@ class ElevenLabsSession:
             self._output.put_nowait(error)
 
     def _translate(self, text: str) -> list[AudioChunk | ContextDone]:
-        try:
-            message = json.loads(text)
-        except ValueError as error:
-            raise ProviderError("ElevenLabs sent a message that is not JSON") from error
-        if not isinstance(message, dict):
-            raise ProviderError("ElevenLabs sent an unexpected message")
+        message = socket_message(text, provider="ElevenLabs")
         if message.get("error"):
             raise ProviderError(f"ElevenLabs error: {message.get('error')}: {message.get('message', '')}")
         context_id = message.get("contextId") or message.get("context_id") or ""

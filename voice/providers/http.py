@@ -2,13 +2,17 @@
 
 Sessions hold the connection pool, so creating one per call (or per request) would
 throw away keep-alive connections and TLS handshakes. A session is bound to the loop
-it was made on; a new loop (a test, a management command) gets its own.
+it was made on; a new loop (a test, a management command) gets its own. Beside it, what
+the websocket providers share: reading a socket's messages and closing it.
 """
 
 import asyncio
+import json
 import logging
 
 import aiohttp
+
+from .base import ProviderError
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +27,17 @@ async def socket_close(socket: aiohttp.ClientWebSocketResponse, *, goodbye: str,
     except SEND_ERRORS:
         logger.debug("%s socket already gone at close", provider)
     await socket.close()
+
+
+def socket_message(text: str, *, provider: str) -> dict:
+    """A provider's websocket text frame as a JSON object; anything else is the provider failing."""
+    try:
+        message = json.loads(text)
+    except ValueError as error:
+        raise ProviderError(f"{provider} sent a message that is not JSON") from error
+    if not isinstance(message, dict):
+        raise ProviderError(f"{provider} sent an unexpected message")
+    return message
 
 
 class SharedSession:
