@@ -2,7 +2,6 @@
 order, and the hold settled exactly once when the call ends."""
 
 import asyncio
-import threading
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -17,6 +16,7 @@ from billing.services import holds as billing_holds
 from calls.models import Call, CallRecording
 from calls.services import changes, placing
 from tests.calls.conftest import SITE_URL
+from tests.races import run_together
 
 Status = PaymentAuthorization.Status
 
@@ -268,21 +268,12 @@ def test_two_completed_callbacks_at_once_finish_the_call_and_capture_once(place,
     call = place()
     twilio.advance(call.sid, "in-progress")
     completed = twilio.advance(call.sid, "completed", duration=150, post=False)
-    start = threading.Barrier(2)
     statuses: list[int] = []
 
     def deliver() -> None:
-        try:
-            start.wait()
-            statuses.append(_post(completed.path, completed.params, completed.signature).status_code)
-        finally:
-            connections.close_all()
+        statuses.append(_post(completed.path, completed.params, completed.signature).status_code)
 
-    threads = [threading.Thread(target=deliver) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(deliver, deliver)
 
     assert statuses == [204, 204]
     authorization = PaymentAuthorization.objects.get(pk=call.authorization_id)
