@@ -232,27 +232,17 @@ def test_each_status_change_is_sent_to_the_calls_channel_group(place, twilio, ch
     )
 
 
-def test_the_recording_status_callback_stores_the_recording(caller, persona, twilio, place):
-    caller.record_calls = True
-    caller.save(update_fields=["record_calls"])
-    call = place()
-    twilio.advance(call.sid, "in-progress")
-    twilio.advance(call.sid, "completed", duration=42)
+def test_the_recording_status_callback_stores_the_recording(ended_recorded_call, twilio):
+    twilio.finish_recording(ended_recorded_call.sid)
 
-    twilio.finish_recording(call.sid)
-
-    recording = CallRecording.objects.get(call=call)
+    recording = CallRecording.objects.get(call=ended_recorded_call)
     assert recording.sid.startswith("RE")
     assert (recording.status, recording.channels) == ("completed", 2)
     assert recording.duration == twilio.recordings[recording.sid].duration
 
 
-def test_a_forged_recording_callback_is_refused(caller, persona, twilio, place):
-    caller.record_calls = True
-    caller.save(update_fields=["record_calls"])
-    call = place()
-    twilio.advance(call.sid, "completed", duration=42)
-    callback = twilio.finish_recording(call.sid, post=False)
+def test_a_forged_recording_callback_is_refused(ended_recorded_call, twilio):
+    callback = twilio.finish_recording(ended_recorded_call.sid, post=False)
 
     response = _post(callback.path, callback.params, "forged")
 
