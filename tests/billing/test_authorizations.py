@@ -1,6 +1,5 @@
 """Holds for calls: check, capture, release, and money moving exactly once."""
 
-import threading
 import uuid
 from datetime import timedelta
 
@@ -15,6 +14,7 @@ from billing.services import holds as billing_holds
 from billing.services import payment_methods
 from callmeback.errors import ValidationFailed
 from tests.billing.conftest import row_lock_free
+from tests.races import run_together
 
 Status = PaymentAuthorization.Status
 API_ERROR = {"type": "api_error", "message": "Stripe had a moment"}
@@ -270,26 +270,13 @@ def test_release_task_releases_the_hold(authorization):
     reason="SQLite locks the whole database and has no row locks; the race needs PostgreSQL (CI runs it).",
 )
 def test_concurrent_capture_tasks_capture_exactly_once(authorization, localstripe, front):
-    start = threading.Barrier(2)
     results: list[str] = []
-    errors: list[BaseException] = []
 
-    def run() -> None:
-        try:
-            start.wait()
-            results.append(tasks.capture_authorization.delay(str(authorization.pk), 330).result)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
+    def capture() -> None:
+        results.append(tasks.capture_authorization.delay(str(authorization.pk), 330).result)
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(capture, capture)  # raises what either capture raised
 
-    assert errors == []
     assert results == [Status.CAPTURED, Status.CAPTURED]
     assert len(front.sent("POST", _capture_path(authorization))) == 1
     assert AuthorizationSettlement.objects.filter(authorization=authorization, kind="capture").count() == 1

@@ -14,6 +14,14 @@ def _add(client, payment_method_id, set_as_default=False):
     )
 
 
+def _add_two_cards(client, make_card) -> tuple[str, str]:
+    """A Visa added first (so the default), then a Mastercard; returns their ids in that order."""
+    first, second = make_card(), make_card("5555555555554444")
+    _add(client, first)
+    _add(client, second)
+    return first, second
+
+
 def test_billing_info_without_cards_has_the_spec_shape(auth_client):
     response = auth_client.get("/api/user/billing")
 
@@ -54,9 +62,7 @@ def test_first_card_is_attached_to_a_new_customer_and_becomes_default(auth_clien
 
 
 def test_cards_are_listed_default_first(auth_client, make_card):
-    first, second = make_card(), make_card("5555555555554444")
-    _add(auth_client, first)
-    _add(auth_client, second)
+    first, second = _add_two_cards(auth_client, make_card)
 
     methods = auth_client.get("/api/user/billing").json()["payment_methods"]
 
@@ -151,9 +157,7 @@ def test_default_card_cannot_be_removed(auth_client, make_card):
 
 
 def test_removing_a_card_detaches_it_at_stripe(auth_client, make_card, stripe_client):
-    default, spare = make_card(), make_card("5555555555554444")
-    _add(auth_client, default)
-    _add(auth_client, spare)
+    default, spare = _add_two_cards(auth_client, make_card)
 
     response = auth_client.delete(f"/api/user/payment-method/{spare}")
 
@@ -165,9 +169,7 @@ def test_removing_a_card_detaches_it_at_stripe(auth_client, make_card, stripe_cl
 
 def test_removing_another_users_card_is_not_found(auth_client, user_factory, make_card):
     other = client_for(user_factory())
-    default, spare = make_card(), make_card("5555555555554444")
-    _add(other, default)
-    _add(other, spare)
+    _, spare = _add_two_cards(other, make_card)
 
     response = auth_client.delete(f"/api/user/payment-method/{spare}")
 
@@ -177,9 +179,7 @@ def test_removing_another_users_card_is_not_found(auth_client, user_factory, mak
 
 
 def test_removed_card_cannot_be_removed_again(auth_client, make_card):
-    _add(auth_client, make_card())
-    spare = make_card("5555555555554444")
-    _add(auth_client, spare)
+    _, spare = _add_two_cards(auth_client, make_card)
     auth_client.delete(f"/api/user/payment-method/{spare}")
 
     response = auth_client.delete(f"/api/user/payment-method/{spare}")
@@ -188,9 +188,7 @@ def test_removed_card_cannot_be_removed_again(auth_client, make_card):
 
 
 def test_set_default_moves_the_default_here_and_at_stripe(auth_client, user, make_card, stripe_client):
-    first, second = make_card(), make_card("5555555555554444")
-    _add(auth_client, first)
-    _add(auth_client, second)
+    first, second = _add_two_cards(auth_client, make_card)
 
     response = auth_client.put(f"/api/user/payment-method/{second}/default")
 

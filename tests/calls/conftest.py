@@ -59,11 +59,7 @@ def twilio(settings, local_twilio) -> LocalTwilioServer:
     """The app talks to this suite's local Twilio; callbacks come back through the test client."""
     local_twilio.reset()
     local_twilio.deliver = Deliveries()
-    settings.TWILIO_API_BASE = local_twilio.url
-    settings.TWILIO_ACCOUNT_SID = local_twilio.account_sid
-    settings.TWILIO_AUTH_TOKEN = local_twilio.auth_token
-    settings.TWILIO_VERIFY_SERVICE_SID = local_twilio.verify_service_sid
-    settings.TWILIO_CALLER_ID = local_twilio.caller_id
+    local_twilio.configure(settings)
     settings.SITE_URL = SITE_URL
     settings.CALL_ALLOWED_COUNTRIES = ["US", "CA", "GB"]
     return local_twilio
@@ -131,6 +127,17 @@ def place(caller, persona):
             return placing.call_place(**arguments)
 
     return make
+
+
+@pytest.fixture
+def ended_recorded_call(caller, place, twilio) -> Call:
+    """A 42-second call by a caller who records calls, ended; Twilio has yet to report its recording."""
+    caller.record_calls = True
+    caller.save(update_fields=["record_calls"])
+    call = place()
+    twilio.advance(call.sid, "in-progress")
+    twilio.advance(call.sid, "completed", duration=42)
+    return call
 
 
 def call_body(persona, hold, **overrides) -> dict:

@@ -18,14 +18,9 @@ def finished_call(place, twilio) -> Call:
 
 
 @pytest.fixture
-def recorded_call(caller, place, twilio) -> Call:
-    caller.record_calls = True
-    caller.save(update_fields=["record_calls"])
-    call = place()
-    twilio.advance(call.sid, "in-progress")
-    twilio.advance(call.sid, "completed", duration=42)
-    twilio.finish_recording(call.sid)
-    return call
+def recorded_call(ended_recorded_call, twilio) -> Call:
+    twilio.finish_recording(ended_recorded_call.sid)
+    return ended_recorded_call
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 order, and the hold settled exactly once when the call ends."""
 
 import asyncio
-import threading
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -17,6 +16,7 @@ from billing.services import holds as billing_holds
 from calls.models import Call, CallRecording
 from calls.services import changes, placing
 from tests.calls.conftest import SITE_URL
+from tests.races import run_together
 
 Status = PaymentAuthorization.Status
 
@@ -232,27 +232,17 @@ def test_each_status_change_is_sent_to_the_calls_channel_group(place, twilio, ch
     )
 
 
-def test_the_recording_status_callback_stores_the_recording(caller, persona, twilio, place):
-    caller.record_calls = True
-    caller.save(update_fields=["record_calls"])
-    call = place()
-    twilio.advance(call.sid, "in-progress")
-    twilio.advance(call.sid, "completed", duration=42)
+def test_the_recording_status_callback_stores_the_recording(ended_recorded_call, twilio):
+    twilio.finish_recording(ended_recorded_call.sid)
 
-    twilio.finish_recording(call.sid)
-
-    recording = CallRecording.objects.get(call=call)
+    recording = CallRecording.objects.get(call=ended_recorded_call)
     assert recording.sid.startswith("RE")
     assert (recording.status, recording.channels) == ("completed", 2)
     assert recording.duration == twilio.recordings[recording.sid].duration
 
 
-def test_a_forged_recording_callback_is_refused(caller, persona, twilio, place):
-    caller.record_calls = True
-    caller.save(update_fields=["record_calls"])
-    call = place()
-    twilio.advance(call.sid, "completed", duration=42)
-    callback = twilio.finish_recording(call.sid, post=False)
+def test_a_forged_recording_callback_is_refused(ended_recorded_call, twilio):
+    callback = twilio.finish_recording(ended_recorded_call.sid, post=False)
 
     response = _post(callback.path, callback.params, "forged")
 
@@ -268,21 +258,12 @@ def test_two_completed_callbacks_at_once_finish_the_call_and_capture_once(place,
     call = place()
     twilio.advance(call.sid, "in-progress")
     completed = twilio.advance(call.sid, "completed", duration=150, post=False)
-    start = threading.Barrier(2)
     statuses: list[int] = []
 
     def deliver() -> None:
-        try:
-            start.wait()
-            statuses.append(_post(completed.path, completed.params, completed.signature).status_code)
-        finally:
-            connections.close_all()
+        statuses.append(_post(completed.path, completed.params, completed.signature).status_code)
 
-    threads = [threading.Thread(target=deliver) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(deliver, deliver)
 
     assert statuses == [204, 204]
     authorization = PaymentAuthorization.objects.get(pk=call.authorization_id)

@@ -1,7 +1,8 @@
 """POST /api/call (`000_*` §2.2): validate, check the hold, create the call, dial through Twilio."""
 
-import threading
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.db import connections
@@ -20,6 +21,7 @@ from personas.models import Persona
 from tests.calls.conftest import PHONE, SITE_URL, call_body
 from tests.conftest import client_for
 from tests.personas.factories import PersonaFactory, ScenarioTemplateFactory
+from tests.races import run_together
 from tests.scheduling.helpers import book
 
 Status = PaymentAuthorization.Status
@@ -251,30 +253,24 @@ def test_a_hold_reserved_by_a_booking_cannot_pay_for_a_call_now(caller, caller_c
 @pytest.mark.django_db(transaction=True)
 def test_a_call_and_a_booking_racing_for_one_hold_leave_one_of_them(caller, persona, twilio):
     hold = billing_holds.authorization_create(user=caller, estimated_duration=5).authorization
-    start = threading.Barrier(2)
     outcomes: list[str] = []
     common = {"user": caller, "phone_number": PHONE, "persona_id": persona.pk}
     common["payment_intent_id"] = hold.payment_intent_id
 
-    def run(take) -> None:
+    def try_to_take(take: Callable[[], object]) -> None:
         try:
-            start.wait()
             take()
             outcomes.append("taken")
         except ValidationFailed:
             outcomes.append("refused")
-        finally:
-            connections.close_all()
 
-    takers = [
-        lambda: placing.call_place(**common),
-        lambda: scheduling_services.booking_create(**common, scheduled_time=timezone.now() + timedelta(hours=1)),
-    ]
-    threads = [threading.Thread(target=run, args=(take,)) for take in takers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(
+        partial(try_to_take, lambda: placing.call_place(**common)),
+        partial(
+            try_to_take,
+            lambda: scheduling_services.booking_create(**common, scheduled_time=timezone.now() + timedelta(hours=1)),
+        ),
+    )
 
     assert sorted(outcomes) == ["refused", "taken"]
     taken_by = [*Call.objects.filter(authorization=hold), *ScheduledCall.objects.filter(authorization=hold)]
@@ -329,24 +325,16 @@ def test_placing_calls_is_limited_to_five_a_minute(caller_client, persona, hold)
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_calls_for_one_person_leave_one_call(caller, persona, place):
     holds = [billing_holds.authorization_create(user=caller, estimated_duration=5).authorization for _ in range(2)]
-    start = threading.Barrier(2)
     outcomes: list[str] = []
 
-    def run(hold) -> None:
+    def try_to_create(hold) -> None:
         try:
-            start.wait()
             placing.call_create(user=caller, phone_number=PHONE, persona=persona, authorization=hold)
             outcomes.append("created")
         except placing.ConcurrentCalls:
             outcomes.append("refused")
-        finally:
-            connections.close_all()
 
-    threads = [threading.Thread(target=run, args=(hold,)) for hold in holds]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(*(partial(try_to_create, hold) for hold in holds))
 
     assert sorted(outcomes) == ["created", "refused"]
     assert Call.objects.filter(user=caller).count() == 1

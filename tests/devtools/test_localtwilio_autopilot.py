@@ -41,6 +41,13 @@ def dial(twilio, app, **overrides):
     return twilio.client().calls.create(**arguments)
 
 
+def dial_until_it_rings(twilio, app, **overrides):
+    """Dials and waits until the phone page rings, ready for the person to pick up or decline."""
+    call = dial(twilio, app, **overrides)
+    wait_until(lambda: phone_call(twilio, call.sid)["status"] == "ringing", message="ringing")
+    return call
+
+
 def statuses(app) -> list[str]:
     return [form["CallStatus"] for form in app.forms("/callback")]
 
@@ -79,8 +86,7 @@ def test_an_answered_call_posts_signed_callbacks_in_order_and_completes_when_the
 
 
 def test_a_declined_call_is_busy(twilio, app):
-    call = dial(twilio, app)
-    wait_until(lambda: phone_call(twilio, call.sid)["status"] == "ringing", message="ringing")
+    call = dial_until_it_rings(twilio, app)
 
     phone(twilio, call.sid, "decline")
 
@@ -98,8 +104,7 @@ def test_a_call_nobody_answers_is_no_answer_after_its_timeout(twilio, app):
 
 
 def test_hanging_up_through_the_api_while_ringing_cancels_the_call(twilio, app):
-    call = dial(twilio, app)
-    wait_until(lambda: phone_call(twilio, call.sid)["status"] == "ringing", message="ringing")
+    call = dial_until_it_rings(twilio, app)
 
     twilio.client().calls(call.sid).update(status="canceled")
 
@@ -108,8 +113,7 @@ def test_hanging_up_through_the_api_while_ringing_cancels_the_call(twilio, app):
 
 
 def test_the_time_limit_ends_the_call_with_that_duration(twilio, app):
-    call = dial(twilio, app, time_limit=1)
-    wait_until(lambda: phone_call(twilio, call.sid)["status"] == "ringing", message="ringing")
+    call = dial_until_it_rings(twilio, app, time_limit=1)
 
     phone(twilio, call.sid, "answer")
 
@@ -119,8 +123,9 @@ def test_the_time_limit_ends_the_call_with_that_duration(twilio, app):
 
 def test_twiml_that_hangs_up_ends_the_call_and_the_recording_is_posted_after_it(twilio, app):
     app.twiml = "<Response><Say>Bye now</Say><Hangup/></Response>"
-    call = dial(twilio, app, record=True, recording_channels="dual", recording_status_callback=f"{app.url}/recording")
-    wait_until(lambda: phone_call(twilio, call.sid)["status"] == "ringing", message="ringing")
+    call = dial_until_it_rings(
+        twilio, app, record=True, recording_channels="dual", recording_status_callback=f"{app.url}/recording"
+    )
 
     phone(twilio, call.sid, "answer")
 
@@ -147,8 +152,7 @@ def test_auto_answer_picks_up_without_the_person(twilio, app):
 
 def test_turning_auto_answer_on_picks_up_a_call_already_ringing(twilio, app):
     app.twiml = "<Response><Hangup/></Response>"
-    call = dial(twilio, app)
-    wait_until(lambda: phone_call(twilio, call.sid)["status"] == "ringing", message="ringing")
+    dial_until_it_rings(twilio, app)
 
     requests.post(f"{twilio.url}/phone/auto-answer", json={"on": True}, timeout=5)
 
@@ -157,8 +161,7 @@ def test_turning_auto_answer_on_picks_up_a_call_already_ringing(twilio, app):
 
 
 def test_an_answer_url_that_fails_is_an_application_error_and_the_call_ends(twilio, app):
-    call = dial(twilio, app, url=f"{app.url}/missing")
-    wait_until(lambda: phone_call(twilio, call.sid)["status"] == "ringing", message="ringing")
+    call = dial_until_it_rings(twilio, app, url=f"{app.url}/missing")
 
     phone(twilio, call.sid, "answer")
 
@@ -167,8 +170,7 @@ def test_an_answer_url_that_fails_is_an_application_error_and_the_call_ends(twil
 
 
 def test_a_redirect_through_the_api_plays_the_new_twiml(twilio, app):
-    call = dial(twilio, app)
-    wait_until(lambda: phone_call(twilio, call.sid)["status"] == "ringing", message="ringing")
+    call = dial_until_it_rings(twilio, app)
     phone(twilio, call.sid, "answer")
     wait_until(lambda: phone_call(twilio, call.sid)["status"] == "in-progress", message="in progress")
 
@@ -180,8 +182,7 @@ def test_a_redirect_through_the_api_plays_the_new_twiml(twilio, app):
 
 def test_a_media_stream_holds_the_line_until_the_person_hangs_up(twilio, app):
     app.twiml = "<Response><Connect><Stream url='wss://app.example/api/voice/stream'/></Connect></Response>"
-    call = dial(twilio, app)
-    wait_until(lambda: phone_call(twilio, call.sid)["status"] == "ringing", message="ringing")
+    call = dial_until_it_rings(twilio, app)
     phone(twilio, call.sid, "answer")
     wait_until(lambda: phone_call(twilio, call.sid)["stream"], message="the stream")
 
@@ -207,8 +208,7 @@ def test_a_bridge_carries_the_stream_and_the_twiml_goes_on_when_it_closes(twilio
         "<Response><Connect><Stream url='wss://app.example/api/voice/stream'>"
         "<Parameter name='call' value='42'/></Stream></Connect><Say>Goodbye</Say><Hangup/></Response>"
     )
-    call = dial(twilio, app)
-    wait_until(lambda: phone_call(twilio, call.sid)["status"] == "ringing", message="ringing")
+    call = dial_until_it_rings(twilio, app)
 
     phone(twilio, call.sid, "answer")
 
@@ -219,8 +219,7 @@ def test_a_bridge_carries_the_stream_and_the_twiml_goes_on_when_it_closes(twilio
 
 def test_the_phone_page_refuses_to_answer_a_call_that_is_not_ringing(twilio, app):
     app.twiml = "<Response><Hangup/></Response>"
-    call = dial(twilio, app)
-    wait_until(lambda: phone_call(twilio, call.sid)["status"] == "ringing", message="ringing")
+    call = dial_until_it_rings(twilio, app)
     phone(twilio, call.sid, "decline")
     wait_until(lambda: "busy" in statuses(app), message="busy")
 

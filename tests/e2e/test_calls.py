@@ -18,7 +18,7 @@ from billing.models import PaymentAuthorization
 from billing.services import payment_methods
 from calls.models import Call
 from tests.e2e.conftest import CHROMIUM_FLAGS, _chromium_path
-from tests.e2e.test_billing import _add_card, _log_in
+from tests.e2e.test_billing import _add_card, _log_in, localstripe  # noqa: F401 (fixture)
 from tests.factories import UserFactory
 from tests.fakes.localstripe_server import LocalStripeServer
 from tests.fakes.twilio import LocalTwilioServer
@@ -32,15 +32,9 @@ PHONE = "+14155550123"
 
 
 @pytest.fixture
-def app_url(settings, asgi_server) -> str:
+def app_url(settings, asgi_server, localstripe) -> str:  # noqa: F811 (the billing page's fixture)
     """The app under uvicorn, talking to localstripe and to the local Twilio, which plays
     calls out for real (autopilot) and posts its callbacks to the app."""
-    stripe = LocalStripeServer.shared()
-    stripe.reset()
-    settings.STRIPE_SECRET_KEY = ""
-    settings.STRIPE_PUBLISHABLE_KEY = ""
-    settings.STRIPE_API_BASE = stripe.url
-    settings.STRIPE_JS_URL = "https://js.stripe.com/v3/"
     settings.SITE_URL = asgi_server.url
     return asgi_server.url
 
@@ -62,11 +56,7 @@ def twilio(settings, local_voice):
     twilio.reset()
     twilio.autopilot = True
     twilio.bridge_phone_audio()
-    settings.TWILIO_API_BASE = twilio.url
-    settings.TWILIO_ACCOUNT_SID = twilio.account_sid
-    settings.TWILIO_AUTH_TOKEN = twilio.auth_token
-    settings.TWILIO_VERIFY_SERVICE_SID = twilio.verify_service_sid
-    settings.TWILIO_CALLER_ID = twilio.caller_id
+    twilio.configure(settings)
     yield twilio
     twilio.reset()
 

@@ -122,6 +122,15 @@ class LocalTwilioServer(LoopbackServer):
         """The number the account owns from the start; calls from any other are refused (21210)."""
         return self.twilio.caller_id
 
+    def configure(self, settings) -> None:
+        """Points the app's Twilio settings (REST base, account, token, Verify service, caller
+        id) at this server."""
+        settings.TWILIO_API_BASE = self.url
+        settings.TWILIO_ACCOUNT_SID = self.account_sid
+        settings.TWILIO_AUTH_TOKEN = self.auth_token
+        settings.TWILIO_VERIFY_SERVICE_SID = self.verify_service_sid
+        settings.TWILIO_CALLER_ID = self.caller_id
+
     @property
     def autopilot(self) -> bool:
         return self.twilio.autopilot

@@ -28,6 +28,21 @@ def _post(client: Client, path: str, data: dict):
     return client.post(path, data, HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
 
 
+def _book_on_the_page(client: Client, persona, local_time: datetime, *, estimated_minutes: int):
+    """Submits the page's booking form, the time as the person's browser sends it (local, to the minute)."""
+    return _post(
+        client,
+        "/calls/scheduled/",
+        {
+            "form": "schedule",
+            "schedule-persona_id": str(persona.pk),
+            "schedule-phone_number": PHONE,
+            "schedule-estimated_duration": str(estimated_minutes),
+            "schedule-local_time": local_time.strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
+
+
 def test_the_page_needs_a_login(client):
     response = client.get("/calls/scheduled/")
 
@@ -43,17 +58,7 @@ def test_booking_from_the_page_reads_the_time_in_the_persons_zone(caller, browse
         .replace(hour=7, minute=0, second=0, microsecond=0)
     )
 
-    response = _post(
-        browser,
-        "/calls/scheduled/",
-        {
-            "form": "schedule",
-            "schedule-persona_id": str(persona.pk),
-            "schedule-phone_number": PHONE,
-            "schedule-estimated_duration": "10",
-            "schedule-local_time": local.strftime("%Y-%m-%dT%H:%M"),
-        },
-    )
+    response = _book_on_the_page(browser, persona, local, estimated_minutes=10)
 
     assert response.status_code == 302
     booking = ScheduledCall.objects.get()
@@ -66,17 +71,7 @@ def test_booking_from_the_page_reads_the_time_in_the_persons_zone(caller, browse
 def test_a_refused_booking_shows_the_reason_and_releases_the_hold_it_placed(caller, browser, persona):
     soon = datetime.now(ZoneInfo("UTC")) + timedelta(minutes=2)
 
-    response = _post(
-        browser,
-        "/calls/scheduled/",
-        {
-            "form": "schedule",
-            "schedule-persona_id": str(persona.pk),
-            "schedule-phone_number": PHONE,
-            "schedule-estimated_duration": "5",
-            "schedule-local_time": soon.strftime("%Y-%m-%dT%H:%M"),
-        },
-    )
+    response = _book_on_the_page(browser, persona, soon, estimated_minutes=5)
 
     assert response.status_code == 200
     assert "Book at least 5 minutes ahead." in response.content.decode()

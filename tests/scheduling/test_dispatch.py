@@ -3,12 +3,11 @@ send time, the late cut-off, reminders, re-authorisation of holds and the redial
 whose worker died. Real PostgreSQL or SQLite, the local Twilio and localstripe; the
 enqueued work runs where the test says."""
 
-import threading
 from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import VerifiedPhoneNumber
@@ -22,6 +21,7 @@ from calls.scheduling.models import ScheduledCall
 from calls.services import placing
 from tests.billing.conftest import front  # noqa: F401  (fixture)
 from tests.calls.conftest import PHONE
+from tests.races import run_together
 from tests.scheduling.helpers import Collected, book, make_due
 
 Status = ScheduledCall.Status
@@ -94,20 +94,11 @@ def test_nothing_is_enqueued_when_nothing_is_due(caller, persona):
 def test_concurrent_sweeps_claim_each_booking_once(caller, persona):
     bookings = [make_due(book(caller, persona, minutes_ahead=10 + n)) for n in range(20)]
     claimed: list = []
-    barrier = threading.Barrier(4)
 
     def sweep_once() -> None:
-        try:
-            barrier.wait()
-            claimed.extend(_sweep().dispatch)
-        finally:
-            connections.close_all()
+        claimed.extend(_sweep().dispatch)
 
-    threads = [threading.Thread(target=sweep_once) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(*[sweep_once] * 4)
 
     assert sorted(claimed) == sorted(booking.pk for booking in bookings)
 
@@ -279,36 +270,23 @@ def test_cancellation_racing_the_sweeper_ends_in_exactly_one_of_the_two(settings
     settings.SCHEDULE_CANCEL_CUTOFF = timedelta(0)
     bookings = [book(caller, persona, minutes_ahead=30) for _ in range(10)]
     moment = max(booking.scheduled_time for booking in bookings)
-    barrier = threading.Barrier(2)
     cancelled: list = []
 
     def cancel_all() -> None:
-        try:
-            barrier.wait()
-            for booking in bookings:
-                try:
-                    services.booking_cancel(booking_id=booking.pk, user=caller)
-                    cancelled.append(booking.pk)
-                except services.CancellationDenied:
-                    pass
-        finally:
-            connections.close_all()
+        for booking in bookings:
+            try:
+                services.booking_cancel(booking_id=booking.pk, user=caller)
+                cancelled.append(booking.pk)
+            except services.CancellationDenied:
+                pass
 
     claimed: list = []
 
     def sweep_all() -> None:
-        try:
-            barrier.wait()
-            while len(claimed) + len(cancelled) < len(bookings):
-                claimed.extend(_sweep(now=moment).dispatch)
-        finally:
-            connections.close_all()
+        while len(claimed) + len(cancelled) < len(bookings):
+            claimed.extend(_sweep(now=moment).dispatch)
 
-    threads = [threading.Thread(target=cancel_all), threading.Thread(target=sweep_all)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    run_together(cancel_all, sweep_all, timeout=60)
 
     assert sorted(claimed + cancelled) == sorted(booking.pk for booking in bookings)
     statuses = dict(ScheduledCall.objects.values_list("pk", "status"))

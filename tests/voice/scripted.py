@@ -43,6 +43,7 @@ with warnings.catch_warnings():
 FRAME = 0.02
 MS_PER_CHAR = 50  # the scripted TTS speaks a character every 50 ms
 SILENCE = b"\xff" * 160
+FALLBACK_LINE = "Sorry dear, the line is bad, I will call you back."
 
 
 def voiced_frames(count: int = 50, f0: float = 140.0, amplitude: float = 2000.0) -> list[bytes]:
@@ -313,8 +314,8 @@ def call_context(**overrides) -> CallContext:
         "llm_model": "test-model",
         "llm_temperature": 0.7,
         "opening_audio": speech_for("Hello Alex, it is Grandma!").mulaw,
-        "fallback_line": "Sorry dear, the line is bad, I will call you back.",
-        "fallback_audio": speech_for("Sorry dear, the line is bad, I will call you back.").mulaw,
+        "fallback_line": FALLBACK_LINE,
+        "fallback_audio": speech_for(FALLBACK_LINE).mulaw,
     }
     fields.update(overrides)
     return CallContext(**fields)

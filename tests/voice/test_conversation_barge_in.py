@@ -2,34 +2,34 @@
 
 import asyncio
 
+from voice.engine.turn_taking import InterruptionStrategy
 from voice.providers.base import SpeechStarted, TranscriptUpdate
 
-from .scripted import PhoneCall, ScriptedLlm, reply, run
+from .scripted import PhoneCall, Script, ScriptedLlm, reply, run
 
 # Clauses of 4, 11, 6 and 33 characters: at 50 ms a character the fourth starts 1.05 s in.
 LONG_REPLY = "Oh, I am well, dear. Let me tell you about my garden, the roses are blooming."
 HEARD_AT_1_54_S = "Oh, I am well, dear. Let me"  # "tell" is still being spoken 0.49 s into the fourth clause
 
 
-async def persona_mid_reply(call: PhoneCall, seconds: float = 1.44) -> None:
-    """The caller has asked a question; the persona's long reply has been playing `seconds`."""
+async def persona_mid_reply(
+    *more: Script, interruptions: InterruptionStrategy | None = None, seconds: float = 1.44
+) -> tuple[PhoneCall, asyncio.Event]:
+    """A call where the caller has asked a question and the persona's long reply has been
+    playing `seconds`; its stream is kept open (the LLM still writing) until the returned
+    event is set, and the LLM answers the next requests with `more`."""
+    still_writing = asyncio.Event()
+    call = PhoneCall(llm=ScriptedLlm(reply(LONG_REPLY, still_writing), *more), interruptions=interruptions)
     await call.start()
     await call.until(lambda: call.line.turns)
     await call.hear(TranscriptUpdate("How are you?", is_final=True, end_of_turn=True))
     await call.silence(seconds)
-
-
-def long_reply_llm(*more) -> tuple[ScriptedLlm, asyncio.Event]:
-    """The long reply, its stream kept open (the LLM still writing) until the event is set."""
-    still_writing = asyncio.Event()
-    return ScriptedLlm(reply(LONG_REPLY, still_writing), *more), still_writing
+    return call, still_writing
 
 
 def test_sustained_voice_over_the_persona_sends_clear_on_the_sixth_frame():
     async def scenario():
-        llm, _ = long_reply_llm()
-        call = PhoneCall(llm=llm)
-        await persona_mid_reply(call)
+        call, _ = await persona_mid_reply()
         await call.voice(5)
         assert call.line.count("clear") == 0
         await call.voice(1)
@@ -41,9 +41,7 @@ def test_sustained_voice_over_the_persona_sends_clear_on_the_sixth_frame():
 
 def test_recogniser_speech_start_lets_three_voiced_frames_stop_the_persona():
     async def scenario():
-        llm, _ = long_reply_llm()
-        call = PhoneCall(llm=llm)
-        await persona_mid_reply(call)
+        call, _ = await persona_mid_reply()
         await call.voice(2)
         await call.hear(SpeechStarted(timestamp=3.0))
         assert call.line.count("clear") == 0
@@ -55,9 +53,7 @@ def test_recogniser_speech_start_lets_three_voiced_frames_stop_the_persona():
 
 def test_confirmed_barge_in_cancels_the_llm_request_and_the_tts_context():
     async def scenario():
-        llm, _ = long_reply_llm()
-        call = PhoneCall(llm=llm)
-        await persona_mid_reply(call)
+        call, _ = await persona_mid_reply()
         await call.voice(8)
         await call.hear(TranscriptUpdate("Wait, stop", is_final=False, end_of_turn=False))
         assert call.llm.calls[0].cancelled
@@ -69,9 +65,7 @@ def test_confirmed_barge_in_cancels_the_llm_request_and_the_tts_context():
 
 def test_interrupted_turn_is_cut_to_the_words_heard_and_flushed_marks_do_not_count():
     async def scenario():
-        llm, _ = long_reply_llm(reply("Of course, go on."))
-        call = PhoneCall(llm=llm)
-        await persona_mid_reply(call)
+        call, _ = await persona_mid_reply(reply("Of course, go on."))
         marks_sent = call.line.count("mark")
         await call.voice(8)
         await call.hear(TranscriptUpdate("Wait, stop", is_final=False, end_of_turn=False))
@@ -90,9 +84,7 @@ def test_interrupted_turn_is_cut_to_the_words_heard_and_flushed_marks_do_not_cou
 
 def test_a_cough_does_not_stop_the_persona():
     async def scenario():
-        llm, still_writing = long_reply_llm()
-        call = PhoneCall(llm=llm)
-        await persona_mid_reply(call)
+        call, still_writing = await persona_mid_reply()
         await call.voice(4)
         still_writing.set()
         await call.until(lambda: len(call.persona_turns()) == 2)
@@ -104,9 +96,7 @@ def test_a_cough_does_not_stop_the_persona():
 
 def test_a_backchannel_pauses_the_persona_which_then_resumes_from_the_interrupted_word():
     async def scenario():
-        llm, still_writing = long_reply_llm()
-        call = PhoneCall(llm=llm)
-        await persona_mid_reply(call)
+        call, still_writing = await persona_mid_reply()
         await call.voice(15)
         assert call.line.count("clear") == 1
         clear_at = call.line.sent.index(("clear",))
@@ -127,9 +117,7 @@ def test_a_backchannel_pauses_the_persona_which_then_resumes_from_the_interrupte
 
 def test_the_persona_hearing_its_own_echo_does_not_interrupt_it():
     async def scenario():
-        llm, _ = long_reply_llm()
-        call = PhoneCall(llm=llm)
-        await persona_mid_reply(call)
+        call, _ = await persona_mid_reply()
         await call.hear(TranscriptUpdate("I am well dear", is_final=False, end_of_turn=False))
         await call.hear(TranscriptUpdate("I am well dear.", is_final=True, end_of_turn=True))
         assert call.line.count("clear") == 0
@@ -141,9 +129,7 @@ def test_the_persona_hearing_its_own_echo_does_not_interrupt_it():
 
 def test_recognised_words_interrupt_even_when_the_voice_is_too_quiet_for_the_vad():
     async def scenario():
-        llm, _ = long_reply_llm()
-        call = PhoneCall(llm=llm)
-        await persona_mid_reply(call)
+        call, _ = await persona_mid_reply()
         await call.hear(TranscriptUpdate("Hold on a second", is_final=False, end_of_turn=False))
         assert call.line.count("clear") == 1
         assert call.tts.session.cancelled == ["turn-2"]
@@ -155,9 +141,7 @@ def test_recognised_words_interrupt_even_when_the_voice_is_too_quiet_for_the_vad
 
 def test_a_second_of_voice_commits_the_barge_in_before_any_transcript():
     async def scenario():
-        llm, _ = long_reply_llm()
-        call = PhoneCall(llm=llm)
-        await persona_mid_reply(call)
+        call, _ = await persona_mid_reply()
         await call.voice(40)
         assert call.tts.session.cancelled == []  # paused, waiting for words
         await call.voice(20)
@@ -189,9 +173,7 @@ def test_a_goodbye_the_app_asked_for_cannot_be_talked_over():
 
 def test_a_backchannel_without_an_end_of_turn_is_not_carried_into_the_next_utterance():
     async def scenario():
-        llm, still_writing = long_reply_llm(reply("Yes, on Sunday."))
-        call = PhoneCall(llm=llm)
-        await persona_mid_reply(call)
+        call, still_writing = await persona_mid_reply(reply("Yes, on Sunday."))
         await call.hear(TranscriptUpdate("Yeah.", is_final=True, end_of_turn=False))
         still_writing.set()
         await call.until(lambda: len(call.persona_turns()) == 2)

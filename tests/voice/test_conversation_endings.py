@@ -5,7 +5,7 @@ import asyncio
 from voice.engine.config import ConversationConfig
 from voice.providers.base import ProviderError, TextDelta, ToolCall, TranscriptUpdate
 
-from .scripted import PhoneCall, ScriptedLlm, reply, run, speech_for
+from .scripted import FALLBACK_LINE, PhoneCall, ScriptedLlm, reply, run, speech_for
 
 END_CALL = ToolCall(name="end_call", arguments={})
 GARDEN_PARTY = "Let me tell you, all about the garden party, and the cake."  # 0.6 s in: "you," is playing
@@ -15,6 +15,16 @@ NO_SILENCE_TIMER = ConversationConfig(silence_prompt_seconds=10_000, silence_end
 async def caller_says(call: PhoneCall, text: str) -> None:
     await call.until(lambda: call.line.turns)
     await call.hear(TranscriptUpdate(text, is_final=True, end_of_turn=True))
+
+
+async def persona_telling_the_garden_party() -> PhoneCall:
+    """The caller asked what's new; the persona's story has played 0.6 s ("you," is playing)
+    and its LLM is still writing."""
+    call = PhoneCall(llm=ScriptedLlm(reply(GARDEN_PARTY, asyncio.Event())))
+    await call.start()
+    await caller_says(call, "What's new?")
+    await call.silence(0.6)
+    return call
 
 
 def test_end_call_tool_hangs_up_once_the_goodbye_has_been_heard():
@@ -49,11 +59,7 @@ def test_a_goodbye_the_caller_interrupts_does_not_hang_up():
 
 def test_request_end_cancels_the_reply_says_a_short_goodbye_then_hangs_up():
     async def scenario():
-        still_writing = asyncio.Event()
-        call = PhoneCall(llm=ScriptedLlm(reply(GARDEN_PARTY, still_writing)))
-        await call.start()
-        await caller_says(call, "What's new?")
-        await call.silence(0.6)
+        call = await persona_telling_the_garden_party()
         await call.conversation.request_end("app")
         await call.silence(0.02)
         assert call.llm.calls[0].cancelled
@@ -170,13 +176,13 @@ def test_llm_failure_mid_reply_plays_the_fallback_line_and_ends_cleanly():
         await call.silence(0.3)
         stalled.set()
         await call.silence(0.02)
-        fallback = speech_for("Sorry dear, the line is bad, I will call you back.").mulaw
+        fallback = speech_for(FALLBACK_LINE).mulaw
         assert ("clear",) in call.line.sent
         assert call.line.sent[-2] == ("audio", fallback)
         assert call.line.ended == []
         await call.until(lambda: call.line.ended)
         assert call.line.ended == ["provider_error"]
-        assert call.persona_turns()[-1].text == "Sorry dear, the line is bad, I will call you back."
+        assert call.persona_turns()[-1].text == FALLBACK_LINE
         assert call.stt.stream.closed and call.tts.session.closed
 
     run(scenario())
@@ -190,7 +196,7 @@ def test_recogniser_failure_plays_the_fallback_line_and_ends_cleanly():
         call.stt.stream.fail()
         await call.until(lambda: call.line.ended)
         assert call.line.ended == ["provider_error"]
-        assert call.persona_turns()[-1].text == "Sorry dear, the line is bad, I will call you back."
+        assert call.persona_turns()[-1].text == FALLBACK_LINE
 
     run(scenario())
 
@@ -227,7 +233,7 @@ def test_failing_to_open_the_recogniser_plays_the_fallback_line_after_the_openin
         call.stt.open_stream = refuse
         await call.start()
         audio = [item[1] for item in call.line.sent if item[0] == "audio"]
-        assert audio[-1] == speech_for("Sorry dear, the line is bad, I will call you back.").mulaw
+        assert audio[-1] == speech_for(FALLBACK_LINE).mulaw
         await call.until(lambda: call.line.ended)
         assert call.line.ended == ["provider_error"]
 
@@ -236,11 +242,7 @@ def test_failing_to_open_the_recogniser_plays_the_fallback_line_after_the_openin
 
 def test_stop_records_what_was_heard_and_closes_the_providers_without_hanging_up():
     async def scenario():
-        still_writing = asyncio.Event()
-        call = PhoneCall(llm=ScriptedLlm(reply(GARDEN_PARTY, still_writing)))
-        await call.start()
-        await caller_says(call, "What's new?")
-        await call.silence(0.6)
+        call = await persona_telling_the_garden_party()
         await call.hear(TranscriptUpdate("Hang on,", is_final=True, end_of_turn=False))
         await call.conversation.stop()
         assert call.line.ended == []

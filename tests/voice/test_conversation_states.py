@@ -7,7 +7,7 @@ from voice.engine.turn_taking import BargeIn
 from voice.providers.base import TranscriptUpdate
 
 from .scripted import PhoneCall, ScriptedLlm, reply, run
-from .test_conversation_barge_in import long_reply_llm, persona_mid_reply
+from .test_conversation_barge_in import persona_mid_reply
 
 
 def test_a_call_goes_through_its_states_in_order():
@@ -72,9 +72,7 @@ class TwoWordsTakeTheTurn:
 
 def test_another_interruption_strategy_is_passed_in_without_changing_the_engine():
     async def scenario():
-        llm, _ = long_reply_llm()
-        call = PhoneCall(llm=llm, interruptions=TwoWordsTakeTheTurn())
-        await persona_mid_reply(call)
+        call, _ = await persona_mid_reply(interruptions=TwoWordsTakeTheTurn())
         await call.voice(60)  # a second of voice: the default would have paused and committed
         assert call.line.count("clear") == 0
         await call.hear(TranscriptUpdate("Wait", is_final=False, end_of_turn=False))

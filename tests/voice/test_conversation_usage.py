@@ -7,7 +7,7 @@ import asyncio
 from voice.providers.base import TranscriptUpdate, Usage
 
 from .scripted import PhoneCall, ScriptedLlm, reply
-from .test_conversation_barge_in import HEARD_AT_1_54_S, long_reply_llm, persona_mid_reply
+from .test_conversation_barge_in import HEARD_AT_1_54_S, persona_mid_reply
 
 
 async def answered(llm: ScriptedLlm) -> PhoneCall:
@@ -41,9 +41,7 @@ def test_a_server_that_reports_no_usage_leaves_the_tokens_unknown():
 
 def test_a_reply_cut_off_by_a_barge_in_counts_its_characters_and_its_tokens_as_unreported():
     async def scenario() -> PhoneCall:
-        llm, _ = long_reply_llm(reply("Of course, go on.", Usage(input_tokens=300, output_tokens=5)))
-        call = PhoneCall(llm=llm)
-        await persona_mid_reply(call)
+        call, _ = await persona_mid_reply(reply("Of course, go on.", Usage(input_tokens=300, output_tokens=5)))
         await call.voice(8)
         await call.hear(TranscriptUpdate("Wait, stop", is_final=False, end_of_turn=False))
         await call.hear(TranscriptUpdate("Wait, stop, I have news.", is_final=True, end_of_turn=True))

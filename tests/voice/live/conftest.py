@@ -14,6 +14,7 @@ from twilio.request_validator import RequestValidator
 from billing.services import holds as billing_holds
 from calls.models import Call
 from calls.services import placing
+from devtools.stream_client import TwilioMediaStream
 from personas.models import Persona
 from tests.billing.conftest import _stripe_settings, card_user, localstripe, make_card, stripe_client, stripe_front  # noqa: F401
 from tests.fakes.deepgram import API_KEY as DEEPGRAM_KEY
@@ -23,7 +24,7 @@ from tests.fakes.elevenlabs_tts import FakeElevenLabsTts
 from tests.fakes.openai_sse import API_KEY as LLM_KEY
 from tests.fakes.openai_sse import FakeOpenAi, Reply
 from tests.fakes.twilio import LocalTwilioServer
-from tests.fakes.twilio_media import caller_stream
+from tests.fakes.twilio_media import caller_stream, speech
 from tests.personas.factories import PersonaFactory
 from voice.consumers import shared_providers
 
@@ -57,10 +58,7 @@ def _live_server_settings(settings, transactional_db, asgi_server, twilio, deepg
     deepgram.utterances, deepgram.streams = [], []
     llm.replies, llm.default_reply, llm.requests = [], Reply(deltas=["Glad", " to", " hear", " it."]), []
     settings.SITE_URL = asgi_server.url
-    settings.TWILIO_ACCOUNT_SID = twilio.account_sid
-    settings.TWILIO_AUTH_TOKEN = twilio.auth_token
-    settings.TWILIO_API_BASE = twilio.url
-    settings.TWILIO_CALLER_ID = twilio.caller_id
+    twilio.configure(settings)
     settings.DEEPGRAM_API_KEY = DEEPGRAM_KEY
     settings.DEEPGRAM_API_URL = deepgram.ws_url
     settings.LLM_API_KEY = LLM_KEY
@@ -121,6 +119,19 @@ def open_stream(asgi_server, twilio):
         return caller_stream(ws_url=asgi_server.ws_url, call=call, **options)
 
     return open_for
+
+
+async def hear_the_opening(stream: TwilioMediaStream, *, quiet: float = 0.5) -> bool:
+    """Twilio opens the stream and the person picks up: waits out the persona's opening line."""
+    await stream.open()
+    stream.start_line()
+    return await stream.listen(timeout=15, quiet=quiet)
+
+
+async def say_and_hear_the_reply(stream: TwilioMediaStream, words: str) -> bool:
+    """The person says `words`; waits out what the persona says back."""
+    stream.say(speech(words))
+    return await stream.listen(timeout=15, quiet=0.5)
 
 
 def run(scenario) -> object:

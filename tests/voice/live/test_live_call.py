@@ -19,7 +19,7 @@ from calls.tasks import hang_up_after_goodbye
 from tests.conftest import client_for
 from tests.fakes.openai_sse import Reply
 from tests.fakes.twilio_media import speech
-from tests.voice.live.conftest import run, wait_for
+from tests.voice.live.conftest import hear_the_opening, run, say_and_hear_the_reply, wait_for
 from voice.engine.config import ConversationConfig
 
 ANSWER = "I'm doing great, thanks for calling."
@@ -55,12 +55,9 @@ def test_a_call_is_heard_answered_stored_encrypted_and_billed_for_its_real_durat
     stream = open_stream(live_call)
 
     async def scenario():
-        await stream.open()
-        stream.start_line()
-        opening_heard = await stream.listen(timeout=15, quiet=0.5)
+        opening_heard = await hear_the_opening(stream)
         opening_marks = len(stream.received.echoed)
-        stream.say(speech(ANSWER))
-        reply_heard = await stream.listen(timeout=15, quiet=0.5)
+        reply_heard = await say_and_hear_the_reply(stream, ANSWER)
         await stream.stop()
         return opening_heard, opening_marks, reply_heard
 
@@ -96,11 +93,8 @@ def test_the_call_page_group_hears_each_transcript_line_as_it_is_stored(live_cal
     stream = open_stream(live_call)
 
     async def scenario():
-        await stream.open()
-        stream.start_line()
-        await stream.listen(timeout=15, quiet=0.5)
-        stream.say(speech(ANSWER))
-        await stream.listen(timeout=15, quiet=0.5)
+        await hear_the_opening(stream)
+        await say_and_hear_the_reply(stream, ANSWER)
         lines = []
         while len(lines) < 2:
             message = await layer.receive(listener)
@@ -122,9 +116,7 @@ def test_barge_in_clears_the_line_cancels_the_reply_and_keeps_only_what_was_hear
     stream = open_stream(live_call)
 
     async def scenario():
-        await stream.open()
-        stream.start_line()
-        await stream.listen(timeout=15, quiet=0.5)
+        await hear_the_opening(stream)
         said = stream.say(speech(ANSWER))
         await said.done.wait()
         assert await stream.wait_until(lambda: stream.received.first_media_after(said.ended_at), timeout=15)
@@ -159,11 +151,8 @@ def test_a_language_model_failing_mid_call_ends_it_with_an_apology_and_bills_the
     stream = open_stream(live_call)
 
     async def scenario():
-        await stream.open()
-        stream.start_line()
-        await stream.listen(timeout=15, quiet=0.5)
-        stream.say(speech(ANSWER))
-        apology_heard = await stream.listen(timeout=15, quiet=0.5)
+        await hear_the_opening(stream)
+        apology_heard = await say_and_hear_the_reply(stream, ANSWER)
         return apology_heard, await hang_up_reaches_twilio(stream, twilio, live_call)
 
     apology_heard, hung_up = run(scenario())
@@ -182,11 +171,8 @@ def test_the_persona_ending_the_call_hangs_up_after_its_goodbye(live_call, open_
     stream = open_stream(live_call)
 
     async def scenario():
-        await stream.open()
-        stream.start_line()
-        await stream.listen(timeout=15, quiet=0.5)
-        stream.say(speech("I have to go now, bye."))
-        goodbye_heard = await stream.listen(timeout=15, quiet=0.5)
+        await hear_the_opening(stream)
+        goodbye_heard = await say_and_hear_the_reply(stream, "I have to go now, bye.")
         return goodbye_heard, await hang_up_reaches_twilio(stream, twilio, live_call)
 
     goodbye_heard, hung_up = run(scenario())
@@ -202,9 +188,7 @@ def test_the_persona_says_goodbye_before_the_authorised_time_runs_out(card_user,
     stream = open_stream(call)
 
     async def scenario():
-        await stream.open()
-        stream.start_line()
-        await stream.listen(timeout=15, quiet=0.3)
+        await hear_the_opening(stream, quiet=0.3)
         goodbye_heard = await stream.listen(timeout=15, quiet=0.3)
         return goodbye_heard, await hang_up_reaches_twilio(stream, twilio, call)
 
@@ -255,9 +239,7 @@ def test_ending_a_live_call_from_the_app_plays_the_goodbye_then_hangs_up_and_bil
     connections_before = len(tts.connections)
 
     async def scenario():
-        await stream.open()
-        stream.start_line()
-        await stream.listen(timeout=15, quiet=0.5)
+        await hear_the_opening(stream)
         # The consumer marked the call live before the opening line began.
         marked = await database_sync_to_async(Call.objects.get)(pk=live_call.pk)
         assert marked.live_stream_sid == stream.stream_sid

@@ -8,8 +8,7 @@ from django.conf import settings
 
 from calls.models import Call, CallUsage
 from tests.fakes.openai_sse import Reply
-from tests.fakes.twilio_media import speech
-from tests.voice.live.conftest import run, wait_for
+from tests.voice.live.conftest import hear_the_opening, run, say_and_hear_the_reply, wait_for
 from tests.voice.live.test_live_call import ANSWER
 
 REPLY = ["So", " glad", " to", " hear", " it."]
@@ -29,11 +28,8 @@ def test_a_finished_stream_stores_each_providers_usage_and_cost(live_call, open_
     stream = open_stream(live_call)
 
     async def scenario():
-        await stream.open()
-        stream.start_line()
-        await stream.listen(timeout=15, quiet=0.5)
-        stream.say(speech(ANSWER))
-        await stream.listen(timeout=15, quiet=0.5)
+        await hear_the_opening(stream)
+        await say_and_hear_the_reply(stream, ANSWER)
         await stream.stop()
 
     run(scenario())
