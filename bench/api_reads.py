@@ -18,7 +18,6 @@ requests so a busy machine slows both alike; prints requests per second and the 
 
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,8 @@ import requests  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
+
+from devtools.processes import database_url, free_port  # noqa: E402
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 USERS = 1_000
@@ -86,18 +87,6 @@ def populate() -> list:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE calls_call")
     return users
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def start_server(port: int) -> subprocess.Popen:

@@ -113,9 +113,10 @@ def main() -> None:
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     from callmeback.celery import app as celery_app
     from calls.scheduling.models import ScheduledCall
+    from devtools.processes import database_url
     from tests.fakes.localstripe_server import LocalStripeServer
     from tests.fakes.twilio import LocalTwilioServer
-    from tests.scheduling.processes import CeleryProcesses, database_url
+    from tests.scheduling.processes import CeleryProcesses
 
     twilio = LocalTwilioServer.shared()
     localstripe = LocalStripeServer.shared()

@@ -49,6 +49,8 @@ import django  # noqa: E402
 
 django.setup()
 
+from devtools.processes import database_url, free_port  # noqa: E402
+
 STT_FINAL_DELAY = 0.15
 LLM_FIRST_TOKEN_DELAY = 0.2
 TTS_FIRST_AUDIO_DELAY = 0.15
@@ -90,20 +92,6 @@ def serve_fakes() -> None:
 
 
 # --- The server ---------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def database_url() -> str:
-    from django.db import connection
-
-    db = connection.settings_dict
-    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def start_server(port: int, providers: dict[str, str], lag_file: str, log_file) -> subprocess.Popen:

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection, connections
+from django.db import connections
 
 from billing.models import AuthorizationSettlement, PaymentAuthorization
 from billing.tasks import capture_authorization
 from callmeback.celery import app as celery_app
 from calls.models import Call
+from devtools.processes import database_url
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -27,12 +28,6 @@ pytestmark = [
 
 BASE_DIR = Path(django_settings.BASE_DIR)
 WORKER_NAMES = ("capture-a", "capture-b")
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def _wait_for(condition, *, timeout: float, what: str) -> None:
@@ -51,7 +46,7 @@ def workers(tmp_path, front):
     celery_app.control.purge()
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "callmeback.settings",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": django_settings.CELERY_BROKER_URL,
         "STRIPE_SECRET_KEY": "",
         "STRIPE_API_BASE": front.url,

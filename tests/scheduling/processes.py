@@ -10,16 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from django.db import connection
-
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def database_url() -> str:
-    """The URL of the database this process is using (the test database under pytest)."""
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def wait_for(condition: Callable[[], bool], *, timeout: float, message: str, every: float = 0.1) -> None:

@@ -18,9 +18,10 @@ from calls.models import Call
 from calls.scheduling import services
 from calls.scheduling.models import ScheduledCall
 from calls.scheduling.tasks import place_booking
+from devtools.processes import database_url
 from tests.calls.conftest import SITE_URL
 from tests.scheduling.helpers import book
-from tests.scheduling.processes import CeleryProcesses, database_url, wait_for
+from tests.scheduling.processes import CeleryProcesses, wait_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

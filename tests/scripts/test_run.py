@@ -4,7 +4,6 @@ Ctrl-C or SIGTERM stops each service exactly once and exits cleanly."""
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -13,6 +12,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from devtools.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKE_SERVICE = Path(__file__).with_name("fake_service.py")
@@ -78,14 +79,8 @@ def test_a_service_stopping_on_its_own_stops_the_others_and_reports_its_status(t
     assert b"exit status 3" in process.stderr.read()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_run_prints_its_address_once_the_app_answers_and_stops_every_service_once(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {
         "PATH": os.environ["PATH"],
         "HOME": os.environ.get("HOME", str(tmp_path)),
@@ -97,7 +92,7 @@ def test_run_prints_its_address_once_the_app_answers_and_stops_every_service_onc
         "STRIPE_SECRET_KEY": "sk_test_run_script",
         "STRIPE_WEBHOOK_SECRET": "whsec_run_script",
         # No Twilio keys: the local Twilio runs too, on a port of its own.
-        "LOCALTWILIO_PORT": str(_free_port()),
+        "LOCALTWILIO_PORT": str(free_port()),
     }
     process = subprocess.Popen(
         ["scripts/run"],
