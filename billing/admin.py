@@ -76,11 +76,12 @@ class PaymentAuthorizationAdmin(ReadOnlyAdmin):
         "authorized",
         "captured",
         "call_type",
+        "reserved_for",
         "call_id",
         "expires_at",
         "created_at",
     ]
-    list_filter = ["status", "call_type", "off_session"]
+    list_filter = ["status", "call_type", "reserved_for", "off_session"]
     search_fields = ["payment_intent_id", "user__email", "call_id"]
     list_select_related = ["user"]
     inlines = [SettlementInline]
