@@ -136,6 +136,10 @@ def series_create(
     return series
 
 
+# The fields whose change moves the series' call times.
+_TIMING_FIELDS = frozenset({"local_time", "weekdays", "timezone", "end_date"})
+
+
 def series_update(
     *,
     series: CallSeries,
@@ -146,40 +150,50 @@ def series_update(
     end_date: date | None = None,
 ) -> CallSeries:
     """Pauses, resumes or re-times a series. Bookings it already made that no longer fit
-    (all of them on pause) are cancelled and released, except those inside the cut-off."""
+    (all of them on pause) are cancelled and released, except those inside the cut-off.
+
+    The beat books and ends series meanwhile, so the change is applied to the row re-read
+    under its lock and only the fields that changed are written: an edit made from an older
+    read never rolls back `calls_booked` nor revives an ended series. Returns the fresh row."""
     if status is not None and status not in (CallSeries.Status.ACTIVE, CallSeries.Status.PAUSED):
         raise ValidationFailed.for_field("status", "Use active or paused.")
-    if series.status == CallSeries.Status.ENDED:
-        raise ValidationFailed.for_field("status", "This series has ended.")
-    retimed = False
+    wanted: dict[str, object] = {}
     if local_time is not None:
-        series.local_time = local_time.replace(second=0, microsecond=0)
-        retimed = True
+        wanted["local_time"] = local_time.replace(second=0, microsecond=0)
     if weekdays is not None:
-        series.weekdays = _clean_weekdays(weekdays)
-        retimed = True
+        wanted["weekdays"] = _clean_weekdays(weekdays)
     if timezone_name is not None:
-        series.timezone = _clean_timezone(timezone_name)
-        retimed = True
+        wanted["timezone"] = _clean_timezone(timezone_name)
     if end_date is not None:
-        series.end_date = end_date
-        retimed = True
+        wanted["end_date"] = end_date
     if status is not None:
-        series.status = status
-    series.save()
-    if retimed or series.status == CallSeries.Status.PAUSED:
-        _series_cancel_upcoming(series=series)
-    if series.status == CallSeries.Status.ACTIVE:
-        series_book_upcoming(series=series)
-    return series
+        wanted["status"] = status
+    with transaction.atomic():
+        locked = CallSeries.objects.select_for_update().get(pk=series.pk)
+        if locked.status == CallSeries.Status.ENDED:
+            raise ValidationFailed.for_field("status", "This series has ended.")
+        changed = [field for field, value in wanted.items() if getattr(locked, field) != value]
+        for field in changed:
+            setattr(locked, field, wanted[field])
+        if changed:
+            locked.save(update_fields=[*changed, "updated_at"])
+    if _TIMING_FIELDS.intersection(changed) or locked.status == CallSeries.Status.PAUSED:
+        _series_cancel_upcoming(series=locked)
+    if locked.status == CallSeries.Status.ACTIVE:
+        series_book_upcoming(series=locked)
+    return locked
 
 
 def series_end(*, series: CallSeries) -> CallSeries:
-    """Stops a series for good; its bookings outside the cut-off are cancelled and released."""
-    series.status = CallSeries.Status.ENDED
-    series.save(update_fields=["status", "updated_at"])
-    _series_cancel_upcoming(series=series)
-    return series
+    """Stops a series for good; its bookings outside the cut-off are cancelled and released.
+    Only the status is written, on the row re-read under its lock. Returns the fresh row."""
+    with transaction.atomic():
+        locked = CallSeries.objects.select_for_update().get(pk=series.pk)
+        if locked.status != CallSeries.Status.ENDED:
+            locked.status = CallSeries.Status.ENDED
+            locked.save(update_fields=["status", "updated_at"])
+    _series_cancel_upcoming(series=locked)
+    return locked
 
 
 def _series_cancel_upcoming(*, series: CallSeries) -> None:

@@ -261,22 +261,46 @@ def booking_cancel(*, booking_id: object, user: User) -> PaymentAuthorization | 
 
 
 def booking_remind(*, booking_id: uuid.UUID) -> ScheduledCall | None:
-    """Sends the reminder text and email, each once: each is sent under the row lock and
-    recorded in the same transaction, so a second copy of the task finds it sent."""
-    for field, send in (("reminder_sms_sent_at", _remind_by_sms), ("reminder_email_sent_at", _remind_by_email)):
-        with transaction.atomic():
-            booking = (
-                ScheduledCall.objects.select_for_update(of=("self",))
-                .select_related("user")
-                .filter(pk=booking_id)
-                .first()
-            )
-            if booking is None or booking.status != Status.SCHEDULED or getattr(booking, field):
-                continue
-            send(booking)
-            setattr(booking, field, timezone.now())
-            booking.save(update_fields=[field, "updated_at"])
+    """Sends the reminder text and email, each once, with no row lock held while Twilio
+    answers: the claim stamps both under the lock and commits (the email is queued on that
+    commit), then the text goes out. A text Twilio refused is unstamped and raised, so the
+    task's retry sends it; a worker that dies mid-text leaves it stamped, so a second worker
+    or a retry never texts twice."""
+    booking, text_claimed = booking_reminder_claim(booking_id=booking_id)
+    if booking is None or not text_claimed:
+        return booking
+    try:
+        _remind_by_sms(booking)
+    except twilio.TwilioServiceError:
+        ScheduledCall.objects.filter(pk=booking.pk, reminder_sms_sent_at=booking.reminder_sms_sent_at).update(
+            reminder_sms_sent_at=None
+        )
+        raise
     return booking
+
+
+def booking_reminder_claim(*, booking_id: uuid.UUID) -> tuple[ScheduledCall | None, bool]:
+    """Stamps the reminders a waiting booking has not had yet, under its row lock, and
+    queues the email for when that commits (a rolled-back claim sends nothing). Returns
+    the booking and whether its text is the caller's to send."""
+    with transaction.atomic():
+        booking = (
+            ScheduledCall.objects.select_for_update(of=("self",)).select_related("user").filter(pk=booking_id).first()
+        )
+        if booking is None or booking.status != Status.SCHEDULED:
+            return booking, False
+        now = timezone.now()
+        claimed = [
+            field for field in ("reminder_sms_sent_at", "reminder_email_sent_at") if getattr(booking, field) is None
+        ]
+        for field in claimed:
+            setattr(booking, field, now)
+        if claimed:
+            booking.save(update_fields=[*claimed, "updated_at"])
+        if "reminder_email_sent_at" in claimed:
+            email = _reminder_email(booking)
+            transaction.on_commit(lambda: send_email.delay(**email))
+    return booking, "reminder_sms_sent_at" in claimed
 
 
 def _reminder_text(booking: ScheduledCall) -> str:
@@ -289,12 +313,12 @@ def _remind_by_sms(booking: ScheduledCall) -> None:
     )
 
 
-def _remind_by_email(booking: ScheduledCall) -> None:
-    send_email.delay(
-        subject="Call Me Back: your call is coming up",
-        body=f"{_reminder_text(booking)}\nManage your calls: {_dashboard_link()}",
-        to=booking.user.email,
-    )
+def _reminder_email(booking: ScheduledCall) -> dict[str, str]:
+    return {
+        "subject": "Call Me Back: your call is coming up",
+        "body": f"{_reminder_text(booking)}\nManage your calls: {_dashboard_link()}",
+        "to": booking.user.email,
+    }
 
 
 # --- Re-authorisation ------------------------------------------------------------------------

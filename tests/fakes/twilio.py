@@ -7,6 +7,9 @@ test says so with `advance()`, which posts the signed status callback as Twilio 
 may swap it for one that goes through Django's test client (`SignedCallback.path`/`headers`).
 """
 
+import asyncio
+import re
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, Self
@@ -92,9 +95,12 @@ class LocalTwilioServer(LoopbackServer):
         self.twilio = LocalTwilio(autopilot=False, log=self.console.append)
         self.deliver: Callable[[SignedCallback], Any] = post_over_http
         self.phone_bridge = PhoneAudioBridge(self.twilio)
+        self._probes: list[tuple[str, re.Pattern[str], Callable[[], None]]] = []
+        self._probes_lock = threading.Lock()
 
     def make_app(self) -> web.Application:
         app = self.twilio.app()
+        app.middlewares.insert(0, self._run_probe)
         self.phone_bridge.add_routes(app)  # the phone page's audio socket, for `bridge_phone_audio()`
         return app
 
@@ -148,6 +154,28 @@ class LocalTwilioServer(LoopbackServer):
         self.twilio.media_bridge = MediaStreamBridge()
         self.deliver = post_over_http
         self.console.clear()
+        with self._probes_lock:
+            self._probes.clear()
+
+    def probe(self, method: str, path_pattern: str, check: Callable[[], None]) -> None:
+        """Runs `check` (in a thread of its own) while the next `method` request whose path
+        matches `path_pattern` (re.search) is in flight, before it is handled: what the app
+        holds during a Twilio request can be inspected from another connection."""
+        with self._probes_lock:
+            self._probes.append((method, re.compile(path_pattern), check))
+
+    @web.middleware
+    async def _run_probe(self, request: web.Request, handler) -> web.StreamResponse:
+        with self._probes_lock:
+            matching = next(
+                (probe for probe in self._probes if probe[0] == request.method and probe[1].search(request.path)),
+                None,
+            )
+            if matching is not None:
+                self._probes.remove(matching)
+        if matching is not None:
+            await asyncio.to_thread(matching[2])
+        return await handler(request)
 
     def bridge_phone_audio(self) -> None:
         """Until the next `reset()`, a call's `<Connect><Stream>` opens the media stream to the

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import VerifiedPhoneNumber
@@ -19,7 +19,7 @@ from calls.models import Call
 from calls.scheduling import dispatch, services
 from calls.scheduling.models import ScheduledCall
 from calls.services import placing
-from tests.billing.conftest import front  # noqa: F401  (fixture)
+from tests.billing.conftest import front, row_lock_free  # noqa: F401  (fixture)
 from tests.calls.conftest import PHONE
 from tests.races import run_together
 from tests.scheduling.helpers import Collected, book, make_due
@@ -297,6 +297,7 @@ def test_cancellation_racing_the_sweeper_ends_in_exactly_one_of_the_two(settings
 # --- Reminders ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_reminder_is_texted_and_emailed_five_minutes_before_once(caller, persona, twilio):
     booking = book(caller, persona, minutes_ahead=30)
     ScheduledCall.objects.filter(pk=booking.pk).update(scheduled_time=timezone.now() + timedelta(minutes=4))
@@ -313,6 +314,56 @@ def test_a_reminder_is_texted_and_emailed_five_minutes_before_once(caller, perso
     booking.refresh_from_db()
     assert booking.reminder_sms_sent_at and booking.reminder_email_sent_at
     assert _sweep().results == []
+
+
+def _reminder_due(caller, persona) -> ScheduledCall:
+    booking = book(caller, persona, minutes_ahead=30)
+    ScheduledCall.objects.filter(pk=booking.pk).update(scheduled_time=timezone.now() + timedelta(minutes=4))
+    mail.outbox = []
+    return booking
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks and NOWAIT need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_no_row_lock_is_held_while_twilio_sends_the_reminder_text(caller, persona, twilio):
+    booking = _reminder_due(caller, persona)
+    lock_free_during_text: list[bool] = []
+    twilio.probe(
+        "POST",
+        r"/Messages\.json$",
+        lambda: lock_free_during_text.append(row_lock_free(ScheduledCall, pk=booking.pk)),
+    )
+
+    services.booking_remind(booking_id=booking.pk)
+
+    assert lock_free_during_text == [True]
+    assert len([text for text in _texts_to(twilio, PHONE) if "Reminder" in text]) == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_two_reminders_for_one_booking_at_once_send_one_text_and_one_email(caller, persona, twilio):
+    booking = _reminder_due(caller, persona)
+
+    run_together(*[lambda: services.booking_remind(booking_id=booking.pk)] * 2, timeout=30)
+
+    assert len([text for text in _texts_to(twilio, PHONE) if "Reminder" in text]) == 1
+    assert [message.subject for message in mail.outbox] == ["Call Me Back: your call is coming up"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reminder_claim_that_rolls_back_queues_no_email_and_stays_unclaimed(caller, persona, twilio):
+    booking = _reminder_due(caller, persona)
+
+    with pytest.raises(ConnectionError), transaction.atomic():
+        services.booking_reminder_claim(booking_id=booking.pk)
+        raise ConnectionError("the worker lost its database connection before the commit")
+
+    assert mail.outbox == []
+    booking.refresh_from_db()
+    assert (booking.reminder_sms_sent_at, booking.reminder_email_sent_at) == (None, None)
+    services.booking_remind(booking_id=booking.pk)
+    assert [message.subject for message in mail.outbox] == ["Call Me Back: your call is coming up"]
 
 
 def test_no_reminder_is_claimed_earlier_than_the_reminder_lead(caller, persona):

@@ -9,6 +9,7 @@ from django.core import mail
 from django.utils import timezone
 
 from billing.models import PaymentAuthorization
+from callmeback.errors import ValidationFailed
 from calls.scheduling import recurring
 from calls.scheduling.models import CallSeries, ScheduledCall
 from tests.billing.conftest import front  # noqa: F401  (fixture)
@@ -280,6 +281,30 @@ def test_stopping_a_series_ends_it_and_cancels_its_bookings(caller, caller_clien
     assert response.status_code == 200
     assert CallSeries.objects.get().status == CallSeries.Status.ENDED
     assert ScheduledCall.objects.get().status == Status.CANCELLED
+
+
+def test_an_edit_from_a_read_older_than_the_beat_keeps_the_calls_it_booked(caller, caller_client, persona):
+    caller_client.post("/api/calls/series", _body(persona), format="json")
+    read_before_the_beat = CallSeries.objects.get()
+    assert recurring.series_book_all(now=timezone.now() + timedelta(days=1)) == 1
+
+    recurring.series_update(series=read_before_the_beat, status=CallSeries.Status.ACTIVE)
+
+    assert CallSeries.objects.get().calls_booked == 2
+
+
+def test_an_edit_from_a_read_older_than_the_beat_does_not_revive_the_series_it_ended(caller, caller_client, persona):
+    caller_client.post("/api/calls/series", _body(persona, max_calls=2), format="json")
+    read_before_the_beat = CallSeries.objects.get()
+    recurring.series_book_all(now=timezone.now() + timedelta(days=1))
+    assert CallSeries.objects.get().status == CallSeries.Status.ENDED
+
+    with pytest.raises(ValidationFailed):
+        recurring.series_update(series=read_before_the_beat, local_time=time(6))
+
+    series = CallSeries.objects.get()
+    assert (series.status, series.calls_booked) == (CallSeries.Status.ENDED, 2)
+    assert ScheduledCall.objects.filter(status=Status.SCHEDULED).count() == 2
 
 
 def test_the_series_list_shows_only_ones_own(caller, caller_client, persona, user_factory):
