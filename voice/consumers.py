@@ -18,6 +18,7 @@ import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from callmeback.websockets import SocketAndLayerLoop
 from calls.services.changes import call_group
@@ -42,6 +43,8 @@ POLICY_VIOLATION = 1008  # refused before accepting: the server answers the hand
 # After accepting: 1008's twin in the application range (4000-4999) says "policy violation"
 # once the socket is open; an application code reaches the client as it is under any server.
 STREAM_REFUSED = 4008
+# Twilio sends `start` right after the handshake; a socket that has not by the deadline is closed.
+STREAM_START_TIMEOUT = 4408
 
 
 @functools.cache
@@ -95,6 +98,7 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
     writer: TranscriptWriter | None = None
     group: str | None = None
     providers: Providers | None = None  # the ones this call's conversation uses
+    _start_deadline: asyncio.Task | None = None
     _media_prefix = ""
 
     async def connect(self) -> None:
@@ -105,6 +109,21 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
             return
         self.background: set[asyncio.Task] = set()
         await self.accept()
+        deadline = self._close_unless_started(settings.STREAM_START_TIMEOUT_SECONDS)
+        self._start_deadline = self._run_in_background(deadline)
+
+    async def _close_unless_started(self, timeout: float) -> None:
+        """Twilio sends `start` at once; a signed socket that never does would stay open for ever."""
+        await asyncio.sleep(timeout)
+        logger.warning("Media stream closed: no start within %g s of the handshake", timeout)
+        await self.close(code=STREAM_START_TIMEOUT)
+
+    def _run_in_background(self, work) -> asyncio.Task:
+        """A task of this stream's, cancelled when the stream ends."""
+        task = asyncio.create_task(work)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+        return task
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
@@ -139,6 +158,8 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
     async def _on_start(self, message: dict) -> None:
         if self.conversation is not None:
             return
+        if self._start_deadline is not None:
+            self._start_deadline.cancel()
         start = message.get("start") or {}
         parameters = start.get("customParameters") or {}
         stream_sid = str(start.get("streamSid") or message.get("streamSid") or "")
@@ -234,9 +255,7 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
         never does)."""
         if self.conversation is None:
             return
-        task = asyncio.create_task(self.conversation.request_end(str(event.get("ended_by") or "user")))
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
+        self._run_in_background(self.conversation.request_end(str(event.get("ended_by") or "user")))
 
     async def _publish_turn(self, turn: HeardTurn) -> None:
         if self.group is None:
