@@ -45,6 +45,8 @@ POLICY_VIOLATION = 1008  # refused before accepting: the server answers the hand
 STREAM_REFUSED = 4008
 # Twilio sends `start` right after the handshake; a socket that has not by the deadline is closed.
 STREAM_START_TIMEOUT = 4408
+# The call's stream could not be set up on our side (1011, "internal error", in the same range).
+STREAM_START_FAILED = 4011
 
 
 @functools.cache
@@ -69,6 +71,11 @@ class TranscriptWriter:
         """Writes what is queued, then stops."""
         self.queue.put_nowait(None)
         await self.task
+
+    async def cancel(self) -> None:
+        """Stops at once: a stream that failed to start has nothing worth writing."""
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
 
     async def _run(self) -> None:
         finished = False
@@ -160,6 +167,20 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
             return
         if self._start_deadline is not None:
             self._start_deadline.cancel()
+        started = False
+        try:
+            await self._start(message)
+            started = True
+        except Exception:
+            logger.exception("Media stream of call %s could not start", self.call_id or "(not yet known)")
+        finally:
+            if not started:
+                await self._abandon_start()
+        if not started:
+            await self.close(code=STREAM_START_FAILED)
+
+    async def _start(self, message: dict) -> None:
+        """Checks the call `start` claims, joins its group and starts the conversation."""
         start = message.get("start") or {}
         parameters = start.get("customParameters") or {}
         stream_sid = str(start.get("streamSid") or message.get("streamSid") or "")
@@ -196,6 +217,20 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
         return Conversation(
             context=context, stt=providers.stt, llm=providers.llm, tts=providers.tts, output=StreamOutput(self)
         )
+
+    async def _abandon_start(self) -> None:
+        """A start that failed part-way leaves nothing behind: no writer waiting on its queue,
+        no membership in the call's group (which would go on receiving its messages), and a
+        conversation already built or marked live is ended as any stream's is."""
+        writer, self.writer = self.writer, None
+        try:
+            if writer is not None:
+                await writer.cancel()
+            await self._end_stream()
+        finally:
+            group, self.group = self.group, None
+            if group is not None:
+                await self.channel_layer.group_discard(group, self.channel_name)
 
     async def disconnect(self, code: int) -> None:
         await self._end_stream()
