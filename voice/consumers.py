@@ -55,6 +55,17 @@ def shared_providers() -> Providers:
     return build_providers()
 
 
+def shared_providers_warm() -> None:
+    """Builds the shared providers as the server loads, before it accepts a socket: built on
+    demand, the first call after a restart waited about a second in silence for their imports,
+    on the event loop every call shares. One that cannot be built is logged and built on
+    demand as before: the server still starts."""
+    try:
+        shared_providers()
+    except Exception:
+        logger.exception("Voice providers could not be set up at start; the first call builds them")
+
+
 class TranscriptWriter:
     """Persists heard turns in batches off the audio path, then shows them live on the call page."""
 
