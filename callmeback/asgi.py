@@ -15,6 +15,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs
 
 from callmeback.middleware import RequestBodyReadLimitMiddleware  # noqa: E402
 from callmeback.routing import websocket_urlpatterns  # noqa: E402
+from voice.consumers import shared_providers_warm  # noqa: E402
+
+# Before the server listens: the first caller hears the opening line as fast as the hundredth.
+shared_providers_warm()
 
 application = ProtocolTypeRouter(
     {

@@ -353,6 +353,8 @@ CALL_SWEEP_GRACE_SECONDS = env.int("CALL_SWEEP_GRACE_SECONDS", default=5 * 60)
 # A call ended from the app or by an admin hears the persona's goodbye first; past this, the
 # line is cut at Twilio whatever happened to the stream.
 CALL_GOODBYE_TIMEOUT_SECONDS = env.int("CALL_GOODBYE_TIMEOUT_SECONDS", default=15)
+# A signed media-stream socket that has not sent `start` this long after its handshake is closed.
+STREAM_START_TIMEOUT_SECONDS = env.float("STREAM_START_TIMEOUT_SECONDS", default=10.0)
 # How long a signed recording link works.
 RECORDING_LINK_SECONDS = env.int("RECORDING_LINK_SECONDS", default=5 * 60)
 

@@ -122,8 +122,9 @@ class TwilioMediaStream:
 
     # --- Opening and closing -----------------------------------------------------------------
 
-    async def open(self, session: aiohttp.ClientSession | None = None) -> None:
-        """Handshake, `connected` and `start`, as Twilio sends them when the call connects."""
+    async def open(self, session: aiohttp.ClientSession | None = None, *, start: bool = True) -> None:
+        """Handshake, `connected` and `start`, as Twilio sends them when the call connects
+        (`start=False`: a socket that stops after `connected`, as no real Twilio does)."""
         self._owns_session = session is None
         self._session = session or aiohttp.ClientSession()
         self._socket = await self._session.ws_connect(
@@ -132,6 +133,8 @@ class TwilioMediaStream:
         self._started = time.monotonic()
         self._reader = asyncio.create_task(self._read())
         await self._send({"event": "connected", "protocol": "Call", "version": "1.0.0"})
+        if not start:
+            return
         await self._send(
             {
                 "event": "start",

@@ -10,6 +10,7 @@ fixture (tests/conftest.py), which lets the server finish its work before the da
 flushed.
 """
 
+import asyncio
 import threading
 import time
 
@@ -68,6 +69,16 @@ class AsgiServer:
     def running_tasks(self) -> frozenset:
         """The connection tasks running now (one per request or websocket being served)."""
         return frozenset(self._server.server_state.tasks)
+
+    def task_names(self) -> list[str]:
+        """The qualified names of the coroutines of every task on the server's event loop now:
+        a task a websocket left behind shows here."""
+
+        async def names() -> list[str]:
+            return [getattr(task.get_coro(), "__qualname__", repr(task)) for task in asyncio.all_tasks()]
+
+        loop = self._server.servers[0].get_loop()
+        return asyncio.run_coroutine_threadsafe(names(), loop).result(timeout=IDLE_TIMEOUT_SECONDS)
 
     def wait_until_idle(
         self, *, already_running: frozenset = frozenset(), timeout: float = IDLE_TIMEOUT_SECONDS

@@ -18,6 +18,7 @@ import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from callmeback.websockets import SocketAndLayerLoop
 from calls.services.changes import call_group
@@ -42,12 +43,27 @@ POLICY_VIOLATION = 1008  # refused before accepting: the server answers the hand
 # After accepting: 1008's twin in the application range (4000-4999) says "policy violation"
 # once the socket is open; an application code reaches the client as it is under any server.
 STREAM_REFUSED = 4008
+# Twilio sends `start` right after the handshake; a socket that has not by the deadline is closed.
+STREAM_START_TIMEOUT = 4408
+# The call's stream could not be set up on our side (1011, "internal error", in the same range).
+STREAM_START_FAILED = 4011
 
 
 @functools.cache
 def shared_providers() -> Providers:
     """One set of providers per process, shared by every call (their connection pools)."""
     return build_providers()
+
+
+def shared_providers_warm() -> None:
+    """Builds the shared providers as the server loads, before it accepts a socket: built on
+    demand, the first call after a restart waited about a second in silence for their imports,
+    on the event loop every call shares. One that cannot be built is logged and built on
+    demand as before: the server still starts."""
+    try:
+        shared_providers()
+    except Exception:
+        logger.exception("Voice providers could not be set up at start; the first call builds them")
 
 
 class TranscriptWriter:
@@ -66,6 +82,11 @@ class TranscriptWriter:
         """Writes what is queued, then stops."""
         self.queue.put_nowait(None)
         await self.task
+
+    async def cancel(self) -> None:
+        """Stops at once: a stream that failed to start has nothing worth writing."""
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
 
     async def _run(self) -> None:
         finished = False
@@ -95,6 +116,7 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
     writer: TranscriptWriter | None = None
     group: str | None = None
     providers: Providers | None = None  # the ones this call's conversation uses
+    _start_deadline: asyncio.Task | None = None
     _media_prefix = ""
 
     async def connect(self) -> None:
@@ -105,6 +127,21 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
             return
         self.background: set[asyncio.Task] = set()
         await self.accept()
+        deadline = self._close_unless_started(settings.STREAM_START_TIMEOUT_SECONDS)
+        self._start_deadline = self._run_in_background(deadline)
+
+    async def _close_unless_started(self, timeout: float) -> None:
+        """Twilio sends `start` at once; a signed socket that never does would stay open for ever."""
+        await asyncio.sleep(timeout)
+        logger.warning("Media stream closed: no start within %g s of the handshake", timeout)
+        await self.close(code=STREAM_START_TIMEOUT)
+
+    def _run_in_background(self, work) -> asyncio.Task:
+        """A task of this stream's, cancelled when the stream ends."""
+        task = asyncio.create_task(work)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+        return task
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
@@ -139,6 +176,22 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
     async def _on_start(self, message: dict) -> None:
         if self.conversation is not None:
             return
+        if self._start_deadline is not None:
+            self._start_deadline.cancel()
+        started = False
+        try:
+            await self._start(message)
+            started = True
+        except Exception:
+            logger.exception("Media stream of call %s could not start", self.call_id or "(not yet known)")
+        finally:
+            if not started:
+                await self._abandon_start()
+        if not started:
+            await self.close(code=STREAM_START_FAILED)
+
+    async def _start(self, message: dict) -> None:
+        """Checks the call `start` claims, joins its group and starts the conversation."""
         start = message.get("start") or {}
         parameters = start.get("customParameters") or {}
         stream_sid = str(start.get("streamSid") or message.get("streamSid") or "")
@@ -175,6 +228,20 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
         return Conversation(
             context=context, stt=providers.stt, llm=providers.llm, tts=providers.tts, output=StreamOutput(self)
         )
+
+    async def _abandon_start(self) -> None:
+        """A start that failed part-way leaves nothing behind: no writer waiting on its queue,
+        no membership in the call's group (which would go on receiving its messages), and a
+        conversation already built or marked live is ended as any stream's is."""
+        writer, self.writer = self.writer, None
+        try:
+            if writer is not None:
+                await writer.cancel()
+            await self._end_stream()
+        finally:
+            group, self.group = self.group, None
+            if group is not None:
+                await self.channel_layer.group_discard(group, self.channel_name)
 
     async def disconnect(self, code: int) -> None:
         await self._end_stream()
@@ -234,9 +301,7 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
         never does)."""
         if self.conversation is None:
             return
-        task = asyncio.create_task(self.conversation.request_end(str(event.get("ended_by") or "user")))
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
+        self._run_in_background(self.conversation.request_end(str(event.get("ended_by") or "user")))
 
     async def _publish_turn(self, turn: HeardTurn) -> None:
         if self.group is None:
