@@ -1,5 +1,6 @@
 """Signals calls' services send, so that what reacts to them (a Celery task queued in
-`calls.tasks`) is imported by the services' callers, never by the services themselves."""
+`calls.tasks`, connected in every process by `CallsConfig.ready`) is never imported by the
+services themselves."""
 
 from django.dispatch import Signal
 
