@@ -56,6 +56,7 @@ class IntentData:
     client_secret: str = field(repr=False)
     # When the card network drops the hold (the charge's `capture_before`), if Stripe says.
     capture_before: int | None
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ def parse_intent(obj: dict[str, Any]) -> IntentData:
         amount_received=obj.get("amount_received"),
         client_secret=str(obj.get("client_secret") or ""),
         capture_before=card_details.get("capture_before"),
+        metadata={str(key): str(value) for key, value in (obj.get("metadata") or {}).items()},
     )
 
 
@@ -313,6 +315,14 @@ def payment_intent_authorize(
 def payment_intent_retrieve(payment_intent_id: str) -> IntentData:
     with _stripe_call("payment intent retrieve"):
         return parse_intent(_v1().payment_intents.retrieve(payment_intent_id).to_dict())
+
+
+def payment_intents_of_customer(*, customer_id: str, created_since: int) -> list[IntentData]:
+    """The customer's intents created since `created_since` (Unix time), newest first, every page."""
+    params: dict[str, Any] = {"customer": customer_id, "created": {"gte": created_since}, "limit": 100}
+    with _stripe_call("payment intent list"):
+        page = _v1().payment_intents.list(params=params)
+        return [parse_intent(intent.to_dict()) for intent in page.auto_paging_iter()]
 
 
 def payment_intent_capture(*, payment_intent_id: str, amount: int, idempotency_key: str) -> IntentData:

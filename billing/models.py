@@ -62,14 +62,17 @@ class PaymentMethod(models.Model):
 class PaymentAuthorization(models.Model):
     """A hold on the user's card for one call (a manual-capture PaymentIntent).
 
-    `requires_capture` → `capturing` / `releasing` (claimed, Stripe being asked) →
-    `captured` / `canceled`. `failed` when the card never authorised. The claimed amount is
-    written before Stripe is called, so a retry captures exactly the same amount, and
+    `creating` (the intent, recorded and committed before Stripe is asked, with an
+    idempotency key that is the same on every retry) → `requires_capture` → `capturing` /
+    `releasing` (claimed, Stripe being asked) → `captured` / `canceled`. `failed` when the
+    card never authorised. The claimed amount is written before Stripe is called, so a
+    retry captures exactly the same amount, and
     `stripe_call_started_at` says that a worker is asking Stripe right now, so nobody else
     asks at the same time (no row lock is held across the call).
     """
 
     class Status(models.TextChoices):
+        CREATING = "creating", "Being placed"
         REQUIRES_ACTION = "requires_action", "Needs card authentication"
         REQUIRES_CAPTURE = "requires_capture", "Authorised"
         CAPTURING = "capturing", "Capturing"
@@ -94,7 +97,15 @@ class PaymentAuthorization(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="payment_authorizations"
     )
-    payment_intent_id = models.CharField(max_length=255, unique=True)
+    # Empty until Stripe answers the creation; unique among the intents it names.
+    payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    idempotency_key = models.CharField(
+        max_length=255,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="Stripe's idempotency key for creating the intent, the same on every retry.",
+    )
     payment_method_id = models.CharField(max_length=255)
     currency = models.CharField(max_length=3)
     amount_authorized = models.PositiveIntegerField()
@@ -136,7 +147,7 @@ class PaymentAuthorization(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.payment_intent_id
+        return self.payment_intent_id or f"(being placed) {self.pk}"
 
     @property
     def is_settled(self) -> bool:

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDay, TruncMonth
 
 from accounts.models import User
@@ -63,6 +63,29 @@ def authorizations_in_flight(*, updated_before: datetime) -> QuerySet[PaymentAut
     return PaymentAuthorization.objects.filter(
         status__in=PaymentAuthorization.IN_FLIGHT, updated_at__lt=updated_before
     ).order_by("updated_at")
+
+
+def authorizations_creating(*, started_before: datetime) -> QuerySet[PaymentAuthorization]:
+    """Holds whose creation was recorded but whose Stripe answer never was, since before then."""
+    stale = Q(stripe_call_started_at__lt=started_before) | Q(
+        stripe_call_started_at__isnull=True, created_at__lt=started_before
+    )
+    return PaymentAuthorization.objects.filter(stale, status=PaymentAuthorization.Status.CREATING).order_by(
+        "created_at"
+    )
+
+
+def authorizations_unattached(*, created_before: datetime) -> QuerySet[PaymentAuthorization]:
+    """Holds still on the card that no call and no booking took, created before then."""
+    return (
+        PaymentAuthorization.objects.filter(
+            status__in=(PaymentAuthorization.Status.REQUIRES_CAPTURE, PaymentAuthorization.Status.REQUIRES_ACTION),
+            call_id__isnull=True,
+            created_at__lt=created_before,
+        )
+        .exclude(reserved_for=PaymentAuthorization.ReservedFor.BOOKING)
+        .order_by("created_at")
+    )
 
 
 def subscription_current(*, user: User) -> Subscription | None:

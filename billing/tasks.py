@@ -4,7 +4,7 @@ from celery import shared_task
 
 from billing import selectors
 from billing.errors import StripeTemporaryError
-from billing.services import holds
+from billing.services import holds, unused_holds
 
 _RETRY = {"autoretry_for": (StripeTemporaryError,), "retry_backoff": True, "retry_backoff_max": 600, "max_retries": 10}
 
@@ -31,3 +31,9 @@ def release_authorization(authorization_id: str) -> str:
 def finish_in_flight_authorizations() -> int:
     """Beat: settles holds whose capture or release was claimed by a worker that then died."""
     return holds.authorizations_finish_in_flight()
+
+
+@shared_task
+def sweep_unattached_authorizations() -> int:
+    """Beat: records holds whose creation never reported back and releases holds nothing took."""
+    return unused_holds.authorizations_sweep_unattached()

@@ -172,6 +172,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.finish_in_flight_authorizations",
         "schedule": 5 * 60,
     },
+    # Records holds whose creation never reported back, and releases holds no call or booking took.
+    "billing-sweep-unattached-authorizations": {
+        "task": "billing.tasks.sweep_unattached_authorizations",
+        "schedule": 5 * 60,
+    },
     # Finishes calls Twilio never reported on, and settles holds of finished calls.
     "calls-sweep-unreported": {"task": "calls.tasks.sweep_unreported_calls", "schedule": 60},
     # Claims due bookings, reminders and re-authorisations; the booking rows are the queue.
@@ -315,9 +320,7 @@ GREETING_CACHE_SECONDS = env.int("GREETING_CACHE_SECONDS", default=7 * 24 * 60 *
 DEEPGRAM_PRICE_PER_MINUTE = Decimal(env.str("DEEPGRAM_PRICE_PER_MINUTE", default="0.0077"))
 LLM_PRICE_PER_MILLION_INPUT_TOKENS = Decimal(env.str("LLM_PRICE_PER_MILLION_INPUT_TOKENS", default="0.15"))
 LLM_PRICE_PER_MILLION_OUTPUT_TOKENS = Decimal(env.str("LLM_PRICE_PER_MILLION_OUTPUT_TOKENS", default="0.60"))
-ELEVENLABS_PRICE_PER_THOUSAND_CHARACTERS = Decimal(
-    env.str("ELEVENLABS_PRICE_PER_THOUSAND_CHARACTERS", default="0.05")
-)
+ELEVENLABS_PRICE_PER_THOUSAND_CHARACTERS = Decimal(env.str("ELEVENLABS_PRICE_PER_THOUSAND_CHARACTERS", default="0.05"))
 
 # --- Stripe --------------------------------------------------------------------------------
 
@@ -333,6 +336,11 @@ STRIPE_CURRENCY = env.str("STRIPE_CURRENCY", default="usd")
 STRIPE_PREMIUM_PRICE_MONTH = env.str("STRIPE_PREMIUM_PRICE_MONTH", default="")
 STRIPE_PREMIUM_PRICE_YEAR = env.str("STRIPE_PREMIUM_PRICE_YEAR", default="")
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
+# A hold no call or booking took this long after it was placed is released by the sweeper.
+# `create-payment-intent` is followed by `POST /api/call` or a booking within seconds (a
+# 3-D Secure challenge within minutes); 30 minutes leaves room for both and still frees an
+# abandoned hold the same hour instead of the card network's 7 days.
+UNATTACHED_HOLD_GRACE_SECONDS = env.int("UNATTACHED_HOLD_GRACE_SECONDS", default=30 * 60)
 
 # --- Twilio --------------------------------------------------------------------------------
 

@@ -16,14 +16,14 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
 from billing import gateways, pricing, selectors
 from billing.conf import MAX_NETWORK_RETRIES, stripe_config
 from billing.errors import NoPaymentMethod, NotCapturable, PaymentDeclined, StripeRequestRejected, StripeServiceError
-from billing.models import AuthorizationSettlement, PaymentAuthorization
+from billing.models import AuthorizationSettlement, PaymentAuthorization, PaymentMethod
 from callmeback.errors import ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -63,11 +63,34 @@ def authorization_create(
     call_type: str = PaymentAuthorization.CallType.IMMEDIATE,
     off_session: bool = False,
 ) -> NewAuthorization:
-    """Holds the estimated cost of a call on the default card (`000_*` §6.5).
+    """Holds the estimated cost of a call on the default card (`000_*` §6.5): the intent is
+    committed first, in a transaction of its own, then Stripe is asked, then the answer is
+    recorded, so no hold is ever placed that no row of ours knows about. Call it outside
+    any transaction (a durable block refuses otherwise).
 
     `off_session` is for holds placed while the person is away, close to a scheduled call:
     a merchant-initiated payment, whose hold Visa keeps for less than 5 days.
     """
+    with transaction.atomic(durable=True):
+        intent = authorization_intend(
+            user=user, estimated_duration=estimated_duration, call_type=call_type, off_session=off_session
+        )
+    return authorization_place(authorization=intent)
+
+
+def authorization_intend(
+    *,
+    user: User,
+    estimated_duration: int,
+    call_type: str = PaymentAuthorization.CallType.IMMEDIATE,
+    off_session: bool = False,
+    key: str | None = None,
+) -> PaymentAuthorization:
+    """Records the intent to hold (a `creating` row), in the caller's transaction, which
+    must commit before `authorization_place` asks Stripe. `key` names the intent the same
+    way on every retry (`series-<id>-<moment>`): the same key returns the same row, so a
+    retry asks Stripe with the same idempotency key, or adopts what the first attempt got.
+    Without a key, a new intent keyed by its own id."""
     if not pricing.MIN_ESTIMATE_MINUTES <= estimated_duration <= pricing.MAX_ESTIMATE_MINUTES:
         raise ValidationFailed.for_field(
             "estimated_duration",
@@ -76,55 +99,143 @@ def authorization_create(
     if call_type not in PaymentAuthorization.CallType.values:
         raise ValidationFailed.for_field("call_type", "Must be immediate or scheduled.")
     method = selectors.default_payment_method(user=user)
-    customer = selectors.customer_for_user(user=user)
-    if method is None or customer is None:
+    if method is None or selectors.customer_for_user(user=user) is None:
         raise NoPaymentMethod()
-    currency = stripe_config().currency
-    amount = pricing.estimate_cents(estimated_duration)
     authorization_id = uuid.uuid4()
-    intent = gateways.payment_intent_authorize(
-        amount=amount,
-        currency=currency,
-        customer_id=customer.customer_id,
-        payment_method_id=method.stripe_id,
-        off_session=off_session,
-        metadata={
-            "user_id": str(user.pk),
+    hold, created = PaymentAuthorization.objects.get_or_create(
+        idempotency_key=key or f"authorize-{authorization_id}",
+        defaults={
+            "id": authorization_id,
+            "user": user,
+            "payment_method_id": method.stripe_id,
+            "currency": stripe_config().currency,
+            "amount_authorized": pricing.estimate_cents(estimated_duration),
+            "estimated_duration": estimated_duration,
             "call_type": call_type,
-            "estimated_duration": str(estimated_duration),
-            "authorization_id": str(authorization_id),
+            "off_session": off_session,
+            "status": Status.CREATING,
+            "expires_at": timezone.now() + HOLD_VALIDITY,
         },
-        idempotency_key=f"authorize-{authorization_id}",
     )
-    status = _HELD_STATUSES.get(intent.status)
-    if status is None:
-        raise PaymentDeclined()
-    try:
-        authorization = PaymentAuthorization.objects.create(
-            id=authorization_id,
-            user=user,
-            payment_intent_id=intent.id,
-            payment_method_id=method.stripe_id,
-            currency=currency,
-            amount_authorized=amount,
-            estimated_duration=estimated_duration,
-            call_type=call_type,
-            off_session=off_session,
-            status=status,
-            expires_at=_hold_expiry(
-                capture_before=intent.capture_before,
-                merchant_initiated_visa=off_session and method.brand.lower() == "visa",
-            ),
-        )
-    except DatabaseError:
-        # Never leave a hold on someone's card that no record of ours knows about.
+    if not created and hold.status == Status.FAILED and hold.failure_code == NOT_CREATED:
+        # The sweeper found that Stripe never placed it: this retry may ask again.
+        hold.status, hold.failure_code, hold.settled_at = Status.CREATING, "", None
+        hold.save(update_fields=["status", "failure_code", "settled_at", "updated_at"])
+    return hold
+
+
+def authorization_place(*, authorization: PaymentAuthorization) -> NewAuthorization:
+    """Asks Stripe to place a recorded hold, with no transaction open and no row locked,
+    then records the answer in a second short transaction. A hold already placed is
+    returned as it is (no client secret); one another worker is placing right now is
+    returned still `creating`. A decline records the hold failed and raises
+    PaymentDeclined; Stripe unreachable raises StripeServiceError and leaves the intent
+    `creating`, for a retry with the same key or for the sweeper to settle."""
+    hold, our_turn, asked_before = _claim_creation(authorization.pk)
+    if not our_turn:
+        return NewAuthorization(authorization=hold, client_secret="")
+    intent = _find_created_intent(hold) if asked_before else None
+    if intent is None:
+        customer = selectors.customer_for_user(user=hold.user)
+        if customer is None:
+            _record_created(hold.pk, intent=None, failure_code="no_customer")
+            raise NoPaymentMethod()
         try:
-            gateways.payment_intent_cancel(payment_intent_id=intent.id, idempotency_key=f"release-{authorization_id}")
-        except StripeServiceError:
-            logger.error("Could not release %s, a hold we failed to record", intent.id)
-        raise
-    logger.info("Authorised %s¢ on %s for user %s", amount, intent.id, user.pk)
-    return NewAuthorization(authorization=authorization, client_secret=intent.client_secret)
+            intent = gateways.payment_intent_authorize(
+                amount=hold.amount_authorized,
+                currency=hold.currency,
+                customer_id=customer.customer_id,
+                payment_method_id=hold.payment_method_id,
+                off_session=hold.off_session,
+                metadata={
+                    "user_id": str(hold.user_id),
+                    "call_type": hold.call_type,
+                    "estimated_duration": str(hold.estimated_duration),
+                    "authorization_id": str(hold.pk),
+                },
+                idempotency_key=hold.idempotency_key,
+            )
+        except PaymentDeclined as declined:
+            _record_created(hold.pk, intent=None, failure_code=str(declined.details.get("code") or "declined"))
+            raise
+    recorded = _record_created(hold.pk, intent=intent)
+    if recorded.status == Status.FAILED:
+        raise PaymentDeclined()
+    if recorded.payment_intent_id == intent.id:
+        logger.info("Authorised %s¢ on %s for user %s", recorded.amount_authorized, intent.id, recorded.user_id)
+    return NewAuthorization(authorization=recorded, client_secret=intent.client_secret)
+
+
+# A creation answer recorded as failed because Stripe holds no intent for it.
+NOT_CREATED = "not_created"
+
+
+def _claim_creation(authorization_id: uuid.UUID) -> tuple[PaymentAuthorization, bool, bool]:
+    """Under the row lock, takes the turn to ask Stripe for a `creating` hold unless it is
+    placed already or another worker holds the turn. Returns the hold, whether it is our
+    turn, and whether Stripe may have been asked before (then look before asking again)."""
+    with transaction.atomic():
+        hold = PaymentAuthorization.objects.select_for_update().get(pk=authorization_id)
+        if hold.status != Status.CREATING:
+            return hold, False, False
+        now = timezone.now()
+        started = hold.stripe_call_started_at
+        if started and started > now - _stripe_call_lease():
+            return hold, False, True
+        hold.stripe_call_started_at = now
+        hold.save(update_fields=["stripe_call_started_at", "updated_at"])
+    return hold, True, started is not None
+
+
+def _find_created_intent(hold: PaymentAuthorization) -> gateways.IntentData | None:
+    """The intent Stripe made for this hold, if any, found by the id in its metadata among
+    the customer's intents created since the hold was recorded."""
+    customer = selectors.customer_for_user(user=hold.user) if hold.user_id else None
+    if customer is None:
+        return None
+    since = int((hold.created_at - timedelta(minutes=5)).timestamp())
+    for intent in gateways.payment_intents_of_customer(customer_id=customer.customer_id, created_since=since):
+        if intent.metadata.get("authorization_id") == str(hold.pk):
+            return intent
+    return None
+
+
+def _record_created(
+    authorization_id: uuid.UUID, *, intent: gateways.IntentData | None, failure_code: str = NOT_CREATED
+) -> PaymentAuthorization:
+    """Records Stripe's answer to a creation (None: no hold exists) unless another worker
+    recorded one already. A hold that did not authorise is `failed`."""
+    with transaction.atomic():
+        hold = PaymentAuthorization.objects.select_for_update().get(pk=authorization_id)
+        if hold.status != Status.CREATING:
+            return hold
+        status = _HELD_STATUSES.get(intent.status) if intent else None
+        hold.stripe_call_started_at = None
+        if intent is not None:
+            hold.payment_intent_id = intent.id
+        if status is None:
+            hold.status = Status.FAILED
+            hold.failure_code = failure_code if intent is None else intent.status
+            hold.settled_at = timezone.now()
+        else:
+            brand = PaymentMethod.objects.filter(stripe_id=hold.payment_method_id).values_list("brand", flat=True)
+            hold.status = status
+            hold.expires_at = _hold_expiry(
+                capture_before=intent.capture_before,
+                merchant_initiated_visa=hold.off_session and (brand.first() or "").lower() == "visa",
+            )
+        hold.save(
+            update_fields=[
+                "payment_intent_id",
+                "status",
+                "failure_code",
+                "settled_at",
+                "expires_at",
+                "stripe_call_started_at",
+                "updated_at",
+            ]
+        )
+    return hold
 
 
 def _unusable(message: str) -> ValidationFailed:
@@ -263,14 +374,20 @@ def _stripe_call_lease() -> timedelta:
 _SETTLE_POLL_SECONDS = 0.2
 
 
-def _claim_turn(authorization_id: uuid.UUID, *, claim_amount: int | None) -> tuple[PaymentAuthorization, bool]:
+def _claim_turn(
+    authorization_id: uuid.UUID, *, claim_amount: int | None, unattached_only: bool = False
+) -> tuple[PaymentAuthorization, bool]:
     """One short transaction under the row lock: claims the hold for `claim_amount` unless it
     is settled or claimed already (None only finishes an existing claim), then takes the turn
-    to ask Stripe unless another worker has it. Returns the hold and whether it is our turn."""
+    to ask Stripe unless another worker has it. Returns the hold and whether it is our turn.
+    A hold still being placed is not ours to settle; with `unattached_only`, neither is one
+    a call or a booking took (checked under the lock, so a call attaching it meanwhile wins)."""
     now = timezone.now()
     with transaction.atomic():
         hold = PaymentAuthorization.objects.select_for_update().get(pk=authorization_id)
-        if hold.is_settled:
+        if hold.is_settled or hold.status == Status.CREATING:
+            return hold, False
+        if unattached_only and hold.status not in PaymentAuthorization.IN_FLIGHT and _is_attached(hold):
             return hold, False
         if hold.status not in PaymentAuthorization.IN_FLIGHT:
             if claim_amount is None:
@@ -287,7 +404,11 @@ def _claim_turn(authorization_id: uuid.UUID, *, claim_amount: int | None) -> tup
 
 
 def _settle_claimed(
-    authorization: PaymentAuthorization, *, claim_amount: int | None = None, wait: bool = False
+    authorization: PaymentAuthorization,
+    *,
+    claim_amount: int | None = None,
+    wait: bool = False,
+    unattached_only: bool = False,
 ) -> PaymentAuthorization:
     """Carries out the hold's claim: Stripe is asked with no transaction open and no row
     locked, and its answer is recorded in a second short transaction. With `wait`, a caller
@@ -295,7 +416,7 @@ def _settle_claimed(
     if it gives up), so Stripe is asked once. A retry reuses the claimed amount and the same
     idempotency key, so Stripe answers it with the first result."""
     while True:
-        hold, our_turn = _claim_turn(authorization.pk, claim_amount=claim_amount)
+        hold, our_turn = _claim_turn(authorization.pk, claim_amount=claim_amount, unattached_only=unattached_only)
         if our_turn or not wait or hold.status not in PaymentAuthorization.IN_FLIGHT:
             break
         time.sleep(_SETTLE_POLL_SECONDS)
@@ -346,3 +467,7 @@ def authorizations_finish_in_flight(*, grace: timedelta = IN_FLIGHT_GRACE) -> in
         except StripeServiceError:
             logger.warning("Could not finish settling %s; will retry", authorization.payment_intent_id)
     return settled
+
+
+def _is_attached(hold: PaymentAuthorization) -> bool:
+    return hold.call_id is not None or hold.reserved_for == PaymentAuthorization.ReservedFor.BOOKING

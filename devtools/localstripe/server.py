@@ -5,7 +5,8 @@ Out of the box localstripe listens on every interface and pickles its whole stor
 loopback interface (devtools.loopback) and keeps its data in a file we choose (or only in
 memory).
 
-Two more changes make it feel like Stripe to a person: its Stripe.js stand-in is replaced
+Intents can be listed by customer and creation time, as on Stripe. Two more changes make
+it feel like Stripe to a person: its Stripe.js stand-in is replaced
 by ours (`localstripe-v3.js`: one tidy card row, spaces and MM / YY accepted, the brand
 detected, Stripe's messages), and cards report their real brand instead of always "visa".
 """
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
-from localstripe.resources import PaymentMethod, store
+from localstripe.resources import List, PaymentIntent, PaymentMethod, UserError, store
 from localstripe.webhooks import register_webhook
 
 with warnings.catch_warnings():
@@ -64,6 +65,28 @@ def _with_card_brand(init: Callable[..., None]) -> Callable[..., None]:
 
 
 PaymentMethod.__init__ = _with_card_brand(PaymentMethod.__init__)
+
+
+def _payment_intents_list(cls, url, customer=None, created=None, limit=None, starting_after=None):
+    """`GET /v1/payment_intents` with Stripe's `customer` and `created[gte]` filters, which
+    localstripe lacks: billing finds a hold whose creation never reported back this way."""
+    since = (created or {}).get("gte", 0) if isinstance(created, dict) else created or 0
+    try:
+        since = int(since)
+    except (TypeError, ValueError):
+        raise UserError(400, "Bad request") from None
+    listed = List(url, limit=limit, starting_after=starting_after)
+    listed._list = [
+        value
+        for key, value in store.items()
+        if key.startswith("payment_intent:")
+        and (customer is None or value.customer == customer)
+        and value.created >= since
+    ]
+    return listed
+
+
+PaymentIntent._api_list_all = classmethod(_payment_intents_list)
 
 
 @web.middleware

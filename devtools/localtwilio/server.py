@@ -32,4 +32,3 @@ class LocalTwilio(TwilioAccount):
         self.media_bridge.add_routes(app)
         app.on_cleanup.append(self.close_session)
         return app
-

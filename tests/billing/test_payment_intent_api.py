@@ -104,7 +104,7 @@ def test_without_a_card_is_400_no_payment_method(auth_client):
     }
 
 
-def test_declined_card_is_402_card_declined_and_records_nothing(auth_client, make_card):
+def test_declined_card_is_402_card_declined_and_records_the_hold_failed(auth_client, make_card):
     auth_client.post(
         "/api/user/payment-method",
         {"payment_method_id": make_card("4000000000000341"), "set_as_default": True},
@@ -116,7 +116,7 @@ def test_declined_card_is_402_card_declined_and_records_nothing(auth_client, mak
     assert response.status_code == 402
     assert response.json()["error"] == "CARD_DECLINED"
     assert response.json()["message"] == "Your card was declined."
-    assert not PaymentAuthorization.objects.exists()
+    assert list(PaymentAuthorization.objects.values_list("status", "failure_code")) == [("failed", "card_declined")]
 
 
 @pytest.mark.parametrize(
@@ -137,7 +137,7 @@ def test_card_errors_map_to_the_spec_codes(card_client, front, error, code):
 
     assert response.status_code == 402
     assert response.json()["error"] == code
-    assert not PaymentAuthorization.objects.exists()
+    assert list(PaymentAuthorization.objects.values_list("status", flat=True)) == ["failed"]
 
 
 def test_stripe_failure_is_500_stripe_error(card_client, front):
