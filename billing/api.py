@@ -21,8 +21,10 @@ from billing.serializers import (
     AddPaymentMethodInput,
     AddPaymentMethodOutput,
     BillingOutput,
+    CanceledPaymentIntentOutput,
     CancelInput,
     CancelOutput,
+    CancelPaymentIntentInput,
     CheckoutInput,
     CheckoutOutput,
     CreatePaymentIntentInput,
@@ -31,9 +33,9 @@ from billing.serializers import (
     PaymentMethodOutput,
     SubscriptionOutput,
 )
-from billing.services import holds, payment_methods, subscriptions
+from billing.services import holds, payment_methods, subscriptions, unused_holds
 from callmeback.api import MessageOutput, PublicApiView, parse_input
-from callmeback.errors import NotFound
+from callmeback.errors import NotFound, ValidationFailed
 from callmeback.pagination import PageRequest, paginate
 
 
@@ -96,6 +98,20 @@ class CreatePaymentIntentApi(APIView):
             "currency": authorization.currency,
         }
         return Response(PaymentIntentOutput(body).data)
+
+
+class CancelPaymentIntentApi(APIView):
+    """Releases a hold its owner will not use (a call they decided not to place), at once
+    rather than when the sweeper finds it unused. A hold a call or booking took is refused."""
+
+    rate_limits = {"POST": ratelimits.PAYMENT_INTENT_CANCEL}
+    error_codes = {"POST": [NotFound, ValidationFailed, StripeServiceError]}
+
+    @extend_schema(request=CancelPaymentIntentInput, responses={200: CanceledPaymentIntentOutput})
+    def post(self, request):
+        hold = unused_holds.authorization_cancel(user=request.user, **parse_input(CancelPaymentIntentInput, request))
+        body = {"payment_intent_id": hold.payment_intent_id, "status": hold.status, "message": "Hold released"}
+        return Response(CanceledPaymentIntentOutput(body).data)
 
 
 class StripeWebhookApi(PublicApiView):

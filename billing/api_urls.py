@@ -16,6 +16,7 @@ urlpatterns = [
         name="api-payment-method-default",
     ),
     path("user/create-payment-intent", api.CreatePaymentIntentApi.as_view(), name="api-create-payment-intent"),
+    path("user/cancel-payment-intent", api.CancelPaymentIntentApi.as_view(), name="api-cancel-payment-intent"),
     path("stripe/webhook", api.StripeWebhookApi.as_view(), name="api-stripe-webhook"),
     path("billing/subscription", api.SubscriptionApi.as_view(), name="api-subscription"),
     path("billing/subscription/checkout", api.SubscriptionCheckoutApi.as_view(), name="api-subscription-checkout"),

@@ -48,6 +48,16 @@ class PaymentIntentOutput(serializers.Serializer):
     currency = serializers.CharField()
 
 
+class CancelPaymentIntentInput(serializers.Serializer):
+    payment_intent_id = serializers.CharField(max_length=255, help_text="From create-payment-intent.")
+
+
+class CanceledPaymentIntentOutput(serializers.Serializer):
+    payment_intent_id = serializers.CharField()
+    status = serializers.CharField(help_text="`canceled`: nothing is held any more.")
+    message = serializers.CharField()
+
+
 class CheckoutInput(serializers.Serializer):
     plan = serializers.CharField(default="premium", help_text="The plan to buy; premium is the only paid one.")
     interval = serializers.CharField()

@@ -243,15 +243,17 @@ def _unusable(message: str) -> ValidationFailed:
 
 
 def authorization_check(
-    *, user: User, payment_intent_id: str, valid_until: datetime | None = None
+    *, user: User, payment_intent_id: str, valid_until: datetime | None = None, refresh: bool = True
 ) -> PaymentAuthorization:
     """The hold a call may spend: the user's own, authorised, not spent on another call,
     worth at least a minute of talk, and still held at `valid_until` (the call time; now by
-    default). Calls booked beyond the hold window must be authorised nearer the time."""
+    default). Calls booked beyond the hold window must be authorised nearer the time.
+    A hold awaiting authentication is read from Stripe first unless `refresh` is off (the
+    caller holds its row lock and refreshed it before taking it)."""
     authorization = selectors.authorization_for_user(user=user, payment_intent_id=payment_intent_id)
     if authorization is None:
         raise _unusable("No payment authorisation with this id.")
-    if authorization.status == Status.REQUIRES_ACTION:
+    if refresh and authorization.status == Status.REQUIRES_ACTION:
         authorization = authorization_refresh(authorization=authorization)
     if authorization.status == Status.FAILED:
         raise PaymentDeclined()
@@ -287,6 +289,25 @@ def authorization_reserve_for_booking(*, authorization: PaymentAuthorization) ->
     so a call placed now is refused it. Run in the transaction that saves the booking."""
     authorization.reserved_for = PaymentAuthorization.ReservedFor.BOOKING
     authorization.save(update_fields=["reserved_for", "updated_at"])
+
+
+def authorization_take_for_booking(*, authorization_id: uuid.UUID) -> PaymentAuthorization | None:
+    """Reserves a freshly placed hold for a booking, under its row lock, if it is still held
+    and nothing took it (the sweeper may have released it meanwhile); else None. Run in the
+    transaction that attaches it to the booking."""
+    hold = PaymentAuthorization.objects.select_for_update().get(pk=authorization_id)
+    if hold.status != Status.REQUIRES_CAPTURE or _is_attached(hold):
+        return None
+    authorization_reserve_for_booking(authorization=hold)
+    return hold
+
+
+def authorization_refresh_pending(*, user: User, payment_intent_id: str) -> None:
+    """Reads from Stripe a hold of the person's still awaiting authentication (its webhook
+    may not have arrived), before the caller locks it: no Stripe request under a row lock."""
+    authorization = selectors.authorization_for_user(user=user, payment_intent_id=payment_intent_id)
+    if authorization is not None and authorization.status == Status.REQUIRES_ACTION:
+        authorization_refresh(authorization=authorization)
 
 
 def authorization_refresh(*, authorization: PaymentAuthorization) -> PaymentAuthorization:

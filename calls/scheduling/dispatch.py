@@ -167,6 +167,7 @@ def _send_time_problem(booking: ScheduledCall) -> str:
             user=user,
             payment_intent_id=booking.authorization.payment_intent_id,
             valid_until=timezone.now() + timedelta(minutes=booking.estimated_duration),
+            refresh=False,  # under the booking's lock: no Stripe call (its hold is never awaiting 3-D Secure)
         )
     except ApplicationError as error:
         return error.message

@@ -3,6 +3,7 @@ bookings a day ahead, each with its own off-session hold."""
 
 import logging
 import zoneinfo
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from dateutil import rrule
@@ -17,6 +18,7 @@ from accounts.validators import clean_timezone
 from billing import pricing
 from billing import selectors as billing_selectors
 from billing.errors import NoPaymentMethod, StripeServiceError
+from billing.models import PaymentAuthorization
 from callmeback.errors import ValidationFailed
 from calls.scheduling import selectors
 from calls.scheduling.models import CallSeries, ScheduledCall
@@ -24,8 +26,10 @@ from calls.scheduling.services import (
     close_without_call,
     local_time_text,
     notify_person,
-    off_session_hold,
+    off_session_intent,
+    off_session_place,
     release_later,
+    take_hold,
 )
 from calls.services import placing
 
@@ -117,7 +121,38 @@ def series_create(
         raise ValidationFailed.for_field("max_calls", "At least one call.")
     if billing_selectors.default_payment_method(user=user) is None:
         raise NoPaymentMethod()
-    series = CallSeries.objects.create(
+    now = timezone.now()
+    # The series and the intents of its first holds commit together; Stripe is asked after.
+    with transaction.atomic():
+        series = _series_row_create(
+            user=user,
+            request=request,
+            local_time=local_time,
+            weekdays=weekdays,
+            zone_name=zone_name,
+            end_date=end_date,
+            max_calls=max_calls,
+            estimated_duration=estimated_duration,
+            today=today,
+        )
+        claims = _series_claim(series=series, now=now)
+    _series_place_claims(series=series, claims=claims, now=now)
+    return series
+
+
+def _series_row_create(
+    *,
+    user: User,
+    request: placing.CallRequest,
+    local_time: time,
+    weekdays: list[int],
+    zone_name: str,
+    end_date: date | None,
+    max_calls: int | None,
+    estimated_duration: int,
+    today: date,
+) -> CallSeries:
+    return CallSeries.objects.create(
         user=user,
         persona=request.persona,
         scenario_template=request.scenario_template,
@@ -132,8 +167,6 @@ def series_create(
         starts_on=today,
         off_session_consent_at=timezone.now(),
     )
-    series_book_upcoming(series=series)
-    return series
 
 
 # The fields whose change moves the series' call times.
@@ -214,30 +247,90 @@ def series_book_upcoming(*, series: CallSeries, now: datetime | None = None) -> 
     """Books the series' occurrences from the booking lead up to `SCHEDULE_SERIES_HORIZON`
     ahead, each once (a unique constraint on series and time), each with its own
     off-session hold. A hold the card refuses leaves a `payment_failed` booking and tells
-    the person. A series past its end date or cap ends."""
+    the person. A series past its end date or cap ends.
+
+    Claim, then act: the holds' intents are recorded under the series' lock, keyed by the
+    series and the moment (the same on every retry, so a retry after a crash adopts the
+    hold Stripe placed instead of placing a second), and committed; Stripe is asked with
+    no lock held; each booking is made under the lock again with what Stripe answered."""
     now = now or timezone.now()
-    booked: list[ScheduledCall] = []
+    with transaction.atomic():
+        claims = _series_claim(series=series, now=now)
+    return _series_place_claims(series=series, claims=claims, now=now)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    moment: datetime
+    intent: PaymentAuthorization | None = None
+    booking: ScheduledCall | None = None  # made at once: there was no card to hold
+
+
+def _series_claim(*, series: CallSeries, now: datetime) -> list[_Claim]:
+    """Under the series' lock (in the caller's transaction): the occurrences to book and their
+    holds' intents. A person with no card gets their `payment_failed` bookings here."""
     times = series_occurrences(
         series=series, after=now + settings.SCHEDULE_MIN_LEAD, before=now + settings.SCHEDULE_SERIES_HORIZON
     )
+    locked = CallSeries.objects.select_for_update().select_related("user", "persona").get(pk=series.pk)
+    if locked.status != CallSeries.Status.ACTIVE:
+        return []
+    claims: list[_Claim] = []
     for moment in times:
-        with transaction.atomic():
-            locked = CallSeries.objects.select_for_update().select_related("user", "persona").get(pk=series.pk)
-            if locked.status != CallSeries.Status.ACTIVE:
-                break
-            if locked.max_calls is not None and locked.calls_booked >= locked.max_calls:
-                break
-            taken = ScheduledCall.objects.filter(series=locked, scheduled_time=moment).exclude(status=Status.CANCELLED)
-            if taken.exists():
-                continue
-            booked.append(_series_book_one(series=locked, moment=moment))
+        if locked.max_calls is not None and locked.calls_booked + len(claims) >= locked.max_calls:
+            break
+        occurrence = ScheduledCall.objects.filter(series=locked, scheduled_time=moment)
+        if occurrence.exclude(status=Status.CANCELLED).exists():
+            continue
+        # A moment booked and cancelled before (a pause) gets a fresh hold, not the released one.
+        key = f"series-{locked.pk}-{moment:%Y%m%dT%H%MZ}-{occurrence.count()}"
+        try:
+            intent = off_session_intent(user=locked.user, estimated_duration=locked.estimated_duration, key=key)
+        except NoPaymentMethod as error:
+            claims.append(_Claim(moment, booking=_series_book_one(series=locked, moment=moment, problem=error.message)))
+            continue
+        claims.append(_Claim(moment, intent=intent))
+    return claims
+
+
+def _series_place_claims(*, series: CallSeries, claims: list[_Claim], now: datetime) -> list[ScheduledCall]:
+    """Asks Stripe for each claimed hold with no lock held, then books each occurrence."""
+    booked = [claim.booking for claim in claims if claim.booking is not None]
+    for claim in claims:
+        if claim.intent is None:
+            continue
+        hold, problem = off_session_place(claim.intent)
+        if hold is not None and hold.status == PaymentAuthorization.Status.CREATING:
+            continue  # another worker is placing it; a later run books it
+        booking = _series_record(series=series, moment=claim.moment, hold=hold, problem=problem)
+        if booking is not None:
+            booked.append(booking)
     series.refresh_from_db()
     _series_end_if_done(series=series, now=now)
     return booked
 
 
-def _series_book_one(*, series: CallSeries, moment: datetime) -> ScheduledCall:
-    """One occurrence as an ordinary booking (the caller holds the series' row lock)."""
+def _series_record(
+    *, series: CallSeries, moment: datetime, hold: PaymentAuthorization | None, problem: str
+) -> ScheduledCall | None:
+    """Under the series' lock again: books the occurrence with its hold, unless the series
+    stopped, reached its cap or booked that moment meanwhile (then the hold is released)."""
+    with transaction.atomic():
+        locked = CallSeries.objects.select_for_update().select_related("user", "persona").get(pk=series.pk)
+        capped = locked.max_calls is not None and locked.calls_booked >= locked.max_calls
+        taken = ScheduledCall.objects.filter(series=locked, scheduled_time=moment).exclude(status=Status.CANCELLED)
+        if locked.status != CallSeries.Status.ACTIVE or capped or taken.exists():
+            release_later(hold)
+            return None
+        hold, problem = take_hold(hold, problem)
+        return _series_book_one(series=locked, moment=moment, hold=hold, problem=problem)
+
+
+def _series_book_one(
+    *, series: CallSeries, moment: datetime, hold: PaymentAuthorization | None = None, problem: str = ""
+) -> ScheduledCall:
+    """One occurrence as an ordinary booking on `hold`, or `payment_failed` with `problem`
+    (the caller holds the series' row lock)."""
     booking = ScheduledCall(
         user=series.user,
         persona=series.persona,
@@ -249,8 +342,8 @@ def _series_book_one(*, series: CallSeries, moment: datetime) -> ScheduledCall:
         series=series,
         estimated_duration=series.estimated_duration,
         off_session_consent_at=series.off_session_consent_at,
+        authorization=hold,
     )
-    booking.authorization, problem = off_session_hold(user=series.user, estimated_duration=series.estimated_duration)
     if problem:
         booking.status = Status.PAYMENT_FAILED
         booking.failure_reason = problem[:300]

@@ -142,24 +142,44 @@ def close_without_call(booking: ScheduledCall, *, status: str, reason: str) -> N
     booking.save(update_fields=["status", "failure_reason", "updated_at"])
 
 
-def off_session_hold(*, user: User, estimated_duration: int) -> tuple[PaymentAuthorization | None, str]:
-    """A new hold for a booking on the default card, placed while the person is away (they
-    consented when booking) and reserved for the booking, or why there is none. Stripe
-    being unreachable raises StripeServiceError."""
+def off_session_intent(*, user: User, estimated_duration: int, key: str) -> PaymentAuthorization:
+    """Records the intent of a hold for a booking, placed while the person is away (they
+    consented when booking), in the caller's transaction; `key` names it the same way on
+    every retry. Raises NoPaymentMethod when there is no card to hold."""
+    return billing_holds.authorization_intend(
+        user=user,
+        estimated_duration=estimated_duration,
+        call_type=PaymentAuthorization.CallType.SCHEDULED,
+        off_session=True,
+        key=key,
+    )
+
+
+def off_session_place(intent: PaymentAuthorization) -> tuple[PaymentAuthorization | None, str]:
+    """Asks Stripe for a recorded intent (call with no transaction open): the hold, or None
+    and why there is none. A hold another worker is still placing comes back `creating`.
+    Stripe being unreachable raises StripeServiceError (the intent stays for a retry)."""
     try:
-        hold = billing_holds.authorization_create(
-            user=user,
-            estimated_duration=estimated_duration,
-            call_type=PaymentAuthorization.CallType.SCHEDULED,
-            off_session=True,
-        ).authorization
+        hold = billing_holds.authorization_place(authorization=intent).authorization
     except (PaymentDeclined, NoPaymentMethod) as error:
         return None, error.message
-    if hold.status != PaymentAuthorization.Status.REQUIRES_CAPTURE:
-        release_later(hold)
-        return None, "Your bank asks you to confirm this payment."
-    billing_holds.authorization_reserve_for_booking(authorization=hold)
+    if hold.status == PaymentAuthorization.Status.REQUIRES_ACTION:
+        return hold, "Your bank asks you to confirm this payment."
+    if hold.status == PaymentAuthorization.Status.FAILED:
+        return None, PaymentDeclined.default_message
+    if hold.status not in (PaymentAuthorization.Status.REQUIRES_CAPTURE, PaymentAuthorization.Status.CREATING):
+        return None, "The hold on your card was released before it could be used."
     return hold, ""
+
+
+def take_hold(hold: PaymentAuthorization | None, problem: str) -> tuple[PaymentAuthorization | None, str]:
+    """Reserves a placed hold for the booking being saved (the caller's transaction), or
+    says why it cannot be used; a hold that cannot be used is released once that commits."""
+    taken = billing_holds.authorization_take_for_booking(authorization_id=hold.pk) if hold and not problem else None
+    if taken is None:
+        release_later(hold)
+        return None, problem or "The hold on your card was released before it could be used."
+    return taken, ""
 
 
 # --- Booking ------------------------------------------------------------------------------------
@@ -186,6 +206,7 @@ def booking_create(
         call_pretext=call_pretext,
     )
     when = _check_time(scheduled_time, now=now)
+    placing.authorization_prepare(user=user, payment_intent_id=payment_intent_id)
     with transaction.atomic():
         # The person's row lock serialises their bookings, so the limit holds under concurrency; a
         # no-key lock, so a call inserted for them meanwhile (a key-share lock) does not deadlock with it.
@@ -327,7 +348,29 @@ def _reminder_email(booking: ScheduledCall) -> dict[str, str]:
 def booking_reauthorize(*, booking_id: uuid.UUID) -> ScheduledCall | None:
     """Replaces a hold that ends before the call with a new off-session one on the default
     card, then releases the first. If the card refuses or needs the person, the booking
-    becomes `payment_failed` and the person is told at once; no call is placed."""
+    becomes `payment_failed` and the person is told at once; no call is placed.
+
+    Claim, then act: the new hold's intent is recorded under the booking's lock with a key
+    naming the booking and the hold it replaces (the same on every retry) and committed;
+    Stripe is asked with no lock held; the answer is recorded under the lock again."""
+    booking, intent = _reauthorization_claim(booking_id=booking_id)
+    if intent is None:
+        return booking
+    try:
+        hold, problem = off_session_place(intent)
+    except StripeServiceError:
+        logger.warning("Stripe unavailable re-authorising booking %s; will retry", booking_id)
+        return booking
+    if hold is not None and hold.status == PaymentAuthorization.Status.CREATING:
+        return booking  # another worker is placing it and records the outcome
+    return _reauthorization_record(
+        booking_id=booking_id, replaced_id=booking.authorization_id, hold=hold, problem=problem
+    )
+
+
+def _reauthorization_claim(*, booking_id: uuid.UUID) -> tuple[ScheduledCall | None, PaymentAuthorization | None]:
+    """Under the booking's lock: whether its hold needs replacing, and if so the new hold's
+    intent, recorded with the booking's replacement key (a card-less person fails the booking here)."""
     with transaction.atomic():
         booking = (
             ScheduledCall.objects.select_for_update(of=("self",))
@@ -336,30 +379,60 @@ def booking_reauthorize(*, booking_id: uuid.UUID) -> ScheduledCall | None:
             .first()
         )
         if booking is None or booking.status != Status.SCHEDULED:
-            return booking
+            return booking, None
         old = booking.authorization
         held = old is not None and old.status == PaymentAuthorization.Status.REQUIRES_CAPTURE
         if held and old.expires_at >= hold_needed_until(booking):
-            return booking
+            return booking, None
         try:
-            new, problem = off_session_hold(user=booking.user, estimated_duration=booking.estimated_duration)
-        except StripeServiceError:
-            logger.warning("Stripe unavailable re-authorising booking %s; will retry", booking.pk)
-            return booking
-        if new is None:
-            close_without_call(booking, status=Status.PAYMENT_FAILED, reason=problem)
-            release_later(old)
-            notify_person(
-                booking=booking,
-                subject="Your scheduled call needs a card",
-                text=f"We could not hold the payment for your call with {booking.persona_name} at "
-                f"{local_time_text(booking)}: {problem} The call will not be placed. Re-authorise and book again "
-                "in the dashboard:",
+            intent = off_session_intent(
+                user=booking.user,
+                estimated_duration=booking.estimated_duration,
+                key=f"reauth-{booking.pk}-{old.pk if old else 'none'}",
             )
+        except NoPaymentMethod as error:
+            _reauthorization_failed(booking, problem=error.message)
+            return booking, None
+    return booking, intent
+
+
+def _reauthorization_record(
+    *, booking_id: uuid.UUID, replaced_id: uuid.UUID | None, hold: PaymentAuthorization | None, problem: str
+) -> ScheduledCall | None:
+    """Under the booking's lock again: attaches the new hold and releases the old one, or
+    fails the booking. A booking cancelled or re-authorised meanwhile keeps what it has and
+    the new hold is released."""
+    with transaction.atomic():
+        booking = (
+            ScheduledCall.objects.select_for_update(of=("self",))
+            .select_related("user", "authorization")
+            .filter(pk=booking_id)
+            .first()
+        )
+        if booking is None or booking.status != Status.SCHEDULED or booking.authorization_id != replaced_id:
+            release_later(hold)
             return booking
-        booking.authorization = new
+        hold, problem = take_hold(hold, problem)
+        if hold is None:
+            _reauthorization_failed(booking, problem=problem)
+            return booking
+        old = booking.authorization
+        booking.authorization = hold
         booking.reauthorized_at = timezone.now()
         booking.save(update_fields=["authorization", "reauthorized_at", "updated_at"])
         release_later(old)
     logger.info("Re-authorised booking %s", booking.pk)
     return booking
+
+
+def _reauthorization_failed(booking: ScheduledCall, *, problem: str) -> None:
+    """Closes a locked booking whose hold could not be replaced, releases the old hold and tells the person."""
+    close_without_call(booking, status=Status.PAYMENT_FAILED, reason=problem)
+    release_later(booking.authorization)
+    notify_person(
+        booking=booking,
+        subject="Your scheduled call needs a card",
+        text=f"We could not hold the payment for your call with {booking.persona_name} at "
+        f"{local_time_text(booking)}: {problem} The call will not be placed. Re-authorise and book again "
+        "in the dashboard:",
+    )

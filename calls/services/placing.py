@@ -131,18 +131,26 @@ def authorization_reserve(
     """The hold a new call or booking may take, locked until the caller's transaction ends:
     billing's rules (the person's own, held, unspent, long enough), and not reserved by a
     booking. Call on a hold and booking on a hold both take this lock first, so of two
-    racing for one hold, the second sees what the first did and is refused."""
+    racing for one hold, the second sees what the first did and is refused. Stripe is not
+    asked under the lock: run `authorization_prepare` before the transaction."""
     if not payment_intent_id:
         raise PaymentRequired()
     billing_selectors.authorization_for_user(user=user, payment_intent_id=payment_intent_id, for_update=True)
     authorization = billing_holds.authorization_check(
-        user=user, payment_intent_id=payment_intent_id, valid_until=valid_until
+        user=user, payment_intent_id=payment_intent_id, valid_until=valid_until, refresh=False
     )
     if authorization.reserved_for == PaymentAuthorization.ReservedFor.BOOKING:
         raise ValidationFailed.for_field(
             "payment_intent_id", "This payment authorisation is reserved for a scheduled call."
         )
     return authorization
+
+
+def authorization_prepare(*, user: User, payment_intent_id: str) -> None:
+    """Before `authorization_reserve`'s transaction: a hold awaiting card authentication is
+    read from Stripe now, with no lock held, so the reserve sees whether it was completed."""
+    if payment_intent_id:
+        billing_holds.authorization_refresh_pending(user=user, payment_intent_id=payment_intent_id)
 
 
 # --- Placing ----------------------------------------------------------------------------------
@@ -200,6 +208,7 @@ def call_place_on_default_card(
 
 
 def _place_on_hold(*, user: User, request: CallRequest, payment_intent_id: str) -> Call:
+    authorization_prepare(user=user, payment_intent_id=payment_intent_id)
     with transaction.atomic():
         authorization = authorization_reserve(user=user, payment_intent_id=payment_intent_id)
         call = call_create(
