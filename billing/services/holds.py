@@ -170,17 +170,20 @@ def authorization_place(*, authorization: PaymentAuthorization) -> NewAuthorizat
 NOT_CREATED = "not_created"
 
 
-def _claim_creation(authorization_id: uuid.UUID) -> tuple[PaymentAuthorization, bool, bool]:
+def _claim_creation(
+    authorization_id: uuid.UUID, *, lease: timedelta | None = None
+) -> tuple[PaymentAuthorization, bool, bool]:
     """Under the row lock, takes the turn to ask Stripe for a `creating` hold unless it is
-    placed already or another worker holds the turn. Returns the hold, whether it is our
-    turn, and whether Stripe may have been asked before (then look before asking again)."""
+    placed already or another worker took the turn less than `lease` ago (by default, as
+    long as it may wait for Stripe). Returns the hold, whether it is our turn, and whether
+    Stripe may have been asked before (then look before asking again)."""
     with transaction.atomic():
         hold = PaymentAuthorization.objects.select_for_update().get(pk=authorization_id)
         if hold.status != Status.CREATING:
             return hold, False, False
         now = timezone.now()
         started = hold.stripe_call_started_at
-        if started and started > now - _stripe_call_lease():
+        if started and started > now - (_stripe_call_lease() if lease is None else lease):
             return hold, False, True
         hold.stripe_call_started_at = now
         hold.save(update_fields=["stripe_call_started_at", "updated_at"])

@@ -47,14 +47,16 @@ def unattached_hold_grace() -> timedelta:
     return timedelta(seconds=settings.UNATTACHED_HOLD_GRACE_SECONDS)
 
 
-def authorizations_sweep_unattached(*, grace: timedelta | None = None) -> int:
+def authorizations_sweep_unattached(*, grace: timedelta | None = None, creating_grace: timedelta | None = None) -> int:
     """Settles what a crash or a client can leave behind: a hold whose creation never
-    reported back is looked up at Stripe (by the id in its metadata) and recorded, and any
-    hold no call or booking took within `grace` of its creation is released. Returns how
-    many holds were released."""
+    reported back within `creating_grace` (by default, as long as a worker may still be
+    waiting for Stripe) is looked up at Stripe by the id in its metadata and recorded, and
+    any hold no call or booking took within `grace` of its creation is released. Returns
+    how many holds were released."""
     now = timezone.now()
-    for pending in selectors.authorizations_creating(started_before=now - _stripe_call_lease()):
-        hold, our_turn, _ = _claim_creation(pending.pk)
+    lease = _stripe_call_lease() if creating_grace is None else creating_grace
+    for pending in selectors.authorizations_creating(started_before=now - lease):
+        hold, our_turn, _ = _claim_creation(pending.pk, lease=lease)
         if not our_turn:
             continue
         try:
@@ -62,7 +64,8 @@ def authorizations_sweep_unattached(*, grace: timedelta | None = None) -> int:
         except StripeServiceError:
             logger.warning("Could not look up the hold %s being placed; will retry", hold.pk)
     released = 0
-    for hold in selectors.authorizations_unattached(created_before=now - (grace or unattached_hold_grace())):
+    unused_since = now - (unattached_hold_grace() if grace is None else grace)
+    for hold in selectors.authorizations_unattached(created_before=unused_since):
         try:
             released += _settle_claimed(hold, claim_amount=0, unattached_only=True).status == Status.CANCELED
         except StripeServiceError:

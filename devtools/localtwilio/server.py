@@ -32,3 +32,4 @@ class LocalTwilio(TwilioAccount):
         self.media_bridge.add_routes(app)
         app.on_cleanup.append(self.close_session)
         return app
+

@@ -1,8 +1,10 @@
 """A loopback Stripe in front of localstripe, for what localstripe cannot do.
 
 It answers `POST /v1/checkout/sessions` itself (localstripe has no Checkout), plays
-scripted answers (declines localstripe cannot produce, outages), records every request
-with its idempotency key, and forwards everything else to localstripe unchanged.
+scripted answers (declines localstripe cannot produce, outages), loses answers (the request
+reaches localstripe, which acts, and the client gets an error instead of its answer),
+records every request with its idempotency key, and forwards everything else to
+localstripe unchanged.
 """
 
 import asyncio
@@ -29,6 +31,12 @@ class RecordedRequest:
 
 
 @dataclass
+class _Loss:
+    times: int
+    before_answering: Callable[[], None] | None
+
+
+@dataclass
 class _Script:
     method: str
     path: str
@@ -49,6 +57,7 @@ class StripeFront(LoopbackServer):
         self.requests: list[RecordedRequest] = []
         self._scripts: deque[_Script] = deque()
         self._probes: dict[tuple[str, str], Callable[[], None]] = {}
+        self._losses: dict[tuple[str, str], _Loss] = {}
         self._lock = threading.Lock()
 
     def routes(self) -> list[web.RouteDef]:
@@ -59,12 +68,23 @@ class StripeFront(LoopbackServer):
             self.requests.clear()
             self._scripts.clear()
             self._probes.clear()
+            self._losses.clear()
 
     def probe(self, method: str, path: str, check: Callable[[], None]) -> None:
         """Runs `check` (in a thread of its own) while a matching request is in flight,
         before it is answered: what the app holds during a Stripe call can be inspected."""
         with self._lock:
             self._probes[(method, path)] = check
+
+    def lose_answer(
+        self, method: str, path: str, *, times: int = 1, before_answering: Callable[[], None] | None = None
+    ) -> None:
+        """Forwards the next `times` matching requests to localstripe, so Stripe does what
+        was asked, then runs `before_answering` (in a thread of its own: it may block until
+        the test has killed the client) and answers 500 instead, with no retry: to the
+        client it looks like a connection lost after Stripe acted."""
+        with self._lock:
+            self._losses[(method, path)] = _Loss(times, before_answering)
 
     def script(self, method: str, path: str, *, status: int, body: dict[str, Any], times: int = 1) -> None:
         """Answers the next `times` matching requests with `status` and `body`, telling the SDK
@@ -106,7 +126,24 @@ class StripeFront(LoopbackServer):
             return web.json_response(script.body, status=script.status, headers={"Stripe-Should-Retry": "false"})
         if request.method == "POST" and request.path == "/v1/checkout/sessions":
             return web.json_response(self._checkout_session(form))
-        return await self._forward(request, body)
+        loss = self._take_loss(request.method, request.path)
+        answer = await self._forward(request, body)
+        if loss is None:
+            return answer
+        if loss.before_answering is not None:
+            await asyncio.to_thread(loss.before_answering)
+        error = {"error": {"type": "api_error", "message": "The answer was lost."}}
+        return web.json_response(error, status=500, headers={"Stripe-Should-Retry": "false"})
+
+    def _take_loss(self, method: str, path: str) -> _Loss | None:
+        with self._lock:
+            loss = self._losses.get((method, path))
+            if loss is None:
+                return None
+            loss.times -= 1
+            if loss.times == 0:
+                del self._losses[(method, path)]
+            return loss
 
     @staticmethod
     def _checkout_session(form: dict[str, str]) -> dict[str, Any]:
