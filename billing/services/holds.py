@@ -161,8 +161,7 @@ def authorization_place(*, authorization: PaymentAuthorization) -> NewAuthorizat
     recorded = _record_created(hold.pk, intent=intent)
     if recorded.status == Status.FAILED:
         raise PaymentDeclined()
-    if recorded.payment_intent_id == intent.id:
-        logger.info("Authorised %s¢ on %s for user %s", recorded.amount_authorized, intent.id, recorded.user_id)
+    logger.info("Authorised %s¢ on %s for user %s", recorded.amount_authorized, intent.id, recorded.user_id)
     return NewAuthorization(authorization=recorded, client_secret=intent.client_secret)
 
 
@@ -227,17 +226,8 @@ def _record_created(
                 capture_before=intent.capture_before,
                 merchant_initiated_visa=hold.off_session and (brand.first() or "").lower() == "visa",
             )
-        hold.save(
-            update_fields=[
-                "payment_intent_id",
-                "status",
-                "failure_code",
-                "settled_at",
-                "expires_at",
-                "stripe_call_started_at",
-                "updated_at",
-            ]
-        )
+        fields = ["payment_intent_id", "status", "failure_code", "settled_at", "expires_at", "stripe_call_started_at"]
+        hold.save(update_fields=[*fields, "updated_at"])
     return hold
 
 
@@ -320,12 +310,24 @@ def authorization_refresh(*, authorization: PaymentAuthorization) -> PaymentAuth
 
 
 def authorization_sync_intent(*, intent: gateways.IntentData) -> PaymentAuthorization | None:
-    """Adopts what Stripe reports for one of our intents (a webhook, or a refresh)."""
+    """Adopts what Stripe reports for one of our intents (a webhook, or a refresh); one whose
+    creation never reported back is known by the hold id in its metadata, and recorded."""
+    if (pending := _pending_creation(intent)) is not None:
+        _record_created(pending, intent=intent)
     with transaction.atomic():
         authorization = PaymentAuthorization.objects.select_for_update().filter(payment_intent_id=intent.id).first()
         if authorization is not None:
             _apply_intent(authorization, intent, source=AuthorizationSettlement.Source.STRIPE)
     return authorization
+
+
+def _pending_creation(intent: gateways.IntentData) -> uuid.UUID | None:
+    """The id of our `creating` hold that Stripe's intent says it was made for, if any."""
+    try:
+        hold_id = uuid.UUID(intent.metadata.get("authorization_id", ""))
+    except ValueError:
+        return None
+    return hold_id if PaymentAuthorization.objects.filter(pk=hold_id, status=Status.CREATING).exists() else None
 
 
 def _apply_intent(authorization: PaymentAuthorization, intent: gateways.IntentData, *, source: str) -> None:

@@ -12,7 +12,7 @@ from billing.errors import StripeServiceError
 from billing.models import AuthorizationSettlement, PaymentAuthorization
 from billing.services import holds as billing_holds
 from billing.services import unused_holds
-from tests.billing.conftest import row_lock_free
+from tests.billing.conftest import row_lock_free, stripe_event
 from tests.conftest import client_for
 
 Status = PaymentAuthorization.Status
@@ -74,6 +74,22 @@ def test_a_creation_whose_answer_was_lost_is_found_at_stripe_and_released_once(c
     assert localstripe.get(f"/v1/payment_intents/{held['id']}")["status"] == "canceled"
     assert _releases(pending) == 1
     assert len(front.sent("POST", f"/v1/payment_intents/{held['id']}/cancel")) == 1
+
+
+def test_stripe_s_webhook_for_a_creation_whose_answer_was_lost_records_the_hold(
+    card_user, front, localstripe, send_event
+):
+    front.lose_answer("POST", "/v1/payment_intents")
+    with pytest.raises(StripeServiceError):
+        billing_holds.authorization_create(user=card_user, estimated_duration=5)
+    pending = PaymentAuthorization.objects.get(user=card_user)
+    [held] = _intents_at_stripe(localstripe, pending)
+
+    response = send_event(stripe_event("payment_intent.amount_capturable_updated", held))
+
+    assert response.status_code == 200
+    pending.refresh_from_db()
+    assert (pending.status, pending.payment_intent_id) == (Status.REQUIRES_CAPTURE, held["id"])
 
 
 def test_a_creation_stripe_never_received_is_recorded_as_not_created(card_user, front, localstripe):

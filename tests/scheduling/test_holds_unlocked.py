@@ -112,9 +112,7 @@ def _series_body(persona) -> dict:
     }
 
 
-def test_a_new_series_is_committed_with_its_first_intents_before_stripe_is_asked_and_not_locked(
-    caller, persona, front
-):
+def test_a_new_series_is_committed_with_its_first_intents_before_stripe_is_asked_and_not_locked(caller, persona, front):
     seen: list[tuple[bool, list[str]]] = []
 
     def check() -> None:
