@@ -136,7 +136,11 @@ def series_create(
             today=today,
         )
         claims = _series_claim(series=series, now=now)
-    _series_place_claims(series=series, claims=claims, now=now)
+    try:
+        _series_place_claims(series=series, claims=claims, now=now)
+    except StripeServiceError:
+        # The series and its holds' intents are saved: the beat places them, with the same keys.
+        logger.warning("Stripe unavailable placing the first holds of series %s; will retry", series.pk)
     return series
 
 

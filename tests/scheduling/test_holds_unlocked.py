@@ -11,12 +11,14 @@ from django.utils import timezone
 
 from billing.models import PaymentAuthorization
 from billing.services import holds as billing_holds
-from billing.services import payment_methods
+from billing.services import payment_methods, unused_holds
+from callmeback.errors import ValidationFailed
 from calls.scheduling import recurring, services
 from calls.scheduling.models import CallSeries, ScheduledCall
 from calls.services import placing
 from tests.billing.conftest import row_lock_free
 from tests.calls.conftest import PHONE
+from tests.races import run_together
 from tests.scheduling.helpers import book
 
 pytestmark = [
@@ -176,3 +178,42 @@ def test_a_call_on_a_hold_that_just_passed_3ds_reads_stripe_with_the_hold_unlock
     assert seen and all(seen)
     hold.refresh_from_db()
     assert (hold.status, hold.call_id) == (Hold.REQUIRES_CAPTURE, call.pk)
+
+
+def test_a_series_started_while_stripe_is_down_is_saved_and_the_beat_places_its_recorded_hold(caller, persona, front):
+    front.script_error(*CREATE, status=500, error={"type": "api_error", "message": "down"})
+
+    series = recurring.series_create(user=caller, **_series_body(persona))
+
+    intent = PaymentAuthorization.objects.get(user=caller, status=Hold.CREATING)
+    assert not ScheduledCall.objects.filter(series=series).exists()
+    # The beat, once the failed attempt's turn has run out.
+    PaymentAuthorization.objects.filter(pk=intent.pk).update(stripe_call_started_at=timezone.now() - timedelta(hours=1))
+    recurring.series_book_all()
+
+    booking = ScheduledCall.objects.get(series=series)
+    assert booking.authorization_id == intent.pk
+    assert booking.authorization.status == Hold.REQUIRES_CAPTURE
+
+
+def test_the_sweeper_and_a_call_racing_for_an_unused_hold_never_both_take_it(caller, persona, hold):
+    outcome: dict[str, object] = {}
+
+    def sweep() -> None:
+        outcome["released"] = unused_holds.authorizations_sweep_unattached(grace=timedelta(0))
+
+    def call() -> None:
+        try:
+            outcome["call"] = placing.call_place(
+                user=caller, phone_number=PHONE, persona_id=persona.pk, payment_intent_id=hold.payment_intent_id
+            )
+        except ValidationFailed:
+            outcome["call"] = None
+
+    run_together(sweep, call, timeout=60)
+
+    hold.refresh_from_db()
+    if outcome["call"] is None:
+        assert (outcome["released"], hold.status, hold.call_id) == (1, Hold.CANCELED, None)
+    else:
+        assert (outcome["released"], hold.status, hold.call_id) == (0, Hold.REQUIRES_CAPTURE, outcome["call"].pk)
