@@ -287,17 +287,14 @@ def caller_id_next_locked() -> CallerIdNumber | None:
 RING_ALLOWANCE = timedelta(seconds=120)
 
 
-def calls_unreported(*, now: datetime, grace: timedelta, limit: int = 100) -> list[Call]:
-    """Active calls past their time limit plus ring time and `grace`: Twilio should have
-    reported them finished by now. (At most one active call per person, so few rows.)"""
-    candidates = Call.objects.filter(status__in=Call.ACTIVE, created_at__lt=now - grace - RING_ALLOWANCE)
-    overdue = []
-    for call in candidates.order_by("created_at").iterator():
-        if call.created_at + timedelta(seconds=call.authorized_seconds) + RING_ALLOWANCE + grace < now:
-            overdue.append(call)
-            if len(overdue) == limit:
-                break
-    return overdue
+def calls_unreported(*, now: datetime, grace: timedelta, dial_check: timedelta, limit: int = 100) -> list[Call]:
+    """Active calls Twilio should have told us more about by now: a dial with no sid and no
+    report `dial_check` after it was attempted, or no news at all for `grace` (a final
+    callback lost to a server stopped mid-call, a call past its time limit, a call never
+    dialled). The quietest first. (At most one active call per person, so few rows.)"""
+    undecided = Q(sid__isnull=True, twilio_status="", dial_attempted_at__lt=now - dial_check)
+    quiet = Q(updated_at__lt=now - grace)
+    return list(Call.objects.filter(undecided | quiet, status__in=Call.ACTIVE).order_by("updated_at")[:limit])
 
 
 def calls_finished_unsettled(*, limit: int = 100) -> QuerySet:

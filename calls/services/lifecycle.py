@@ -1,6 +1,7 @@
 """A call's life after dialling, as Twilio reports it: status callbacks and the sweeper's
 fetches applied in order, the terminal report fixing duration and cost, the hold settled
-after commit, and calls that never rang failed with their hold released at once."""
+after commit, calls that never rang failed with their hold released at once, and calls
+whose dial got no answer found at Twilio."""
 
 import logging
 from datetime import datetime, timedelta
@@ -18,11 +19,14 @@ from callmeback.errors import ValidationFailed
 from callmeback.twilio import TwilioRequestRejected, TwilioServiceError
 from callmeback.validation import parse_uuid
 from calls import gateways, selectors
-from calls.gateways import TERMINAL_RANK, TERMINAL_STATUSES, call_status_rank
+from calls.gateways import ANSWERED_RANK, TERMINAL_RANK, TERMINAL_STATUSES, call_status_rank
 from calls.models import Call
 from calls.services.changes import call_changed
 
 logger = logging.getLogger(__name__)
+
+# How far Twilio's clock may be behind ours when its calls are matched to a dial attempt.
+DIAL_CLOCK_SKEW = timedelta(seconds=30)
 
 _FAILURE_MESSAGES = {
     "busy": "The line was busy.",
@@ -79,6 +83,8 @@ def call_apply_status(*, sid: str, params: dict, call_id: object = None) -> Call
     Twilio's SequenceNumber and the status order), and a finished call never changes. The
     terminal report fixes duration, times and cost in one transaction; after commit the
     hold is captured for the real duration, or released for a call that never connected.
+    The first report of a call whose dial got no answer settles that it rang; if the person
+    asked to end it meanwhile, it is hung up after commit.
     """
     new_status = params.get("CallStatus", "")
     if call_status_rank(new_status) < 0:
@@ -91,11 +97,13 @@ def call_apply_status(*, sid: str, params: dict, call_id: object = None) -> Call
         learned_sid = not call.sid and bool(sid)
         if learned_sid:
             call.sid = sid
+            call.dial_outcome_unknown = False
         stale = sequence is not None and sequence <= call.twilio_sequence
         behind = call_status_rank(new_status) <= call_status_rank(call.twilio_status)
         if call.status in Call.FINISHED or stale or behind:
             if learned_sid:
-                call.save(update_fields=["sid", "updated_at"])
+                call.save(update_fields=["sid", "dial_outcome_unknown", "updated_at"])
+                _honour_end_wish_after_commit(call)
             return call
         moment = _report_time(params) or timezone.now()
         call.twilio_status = new_status
@@ -110,7 +118,15 @@ def call_apply_status(*, sid: str, params: dict, call_id: object = None) -> Call
         call_changed(call)
         if call.status in Call.FINISHED:
             _settle_after_commit(call)
+        elif learned_sid:
+            _honour_end_wish_after_commit(call)
     return call
+
+
+def _honour_end_wish_after_commit(call: Call) -> None:
+    """A call someone asked to end before its sid was known is hung up once it is."""
+    if call.ended_by and call.is_active:
+        transaction.on_commit(lambda: call_hang_up_at_twilio(Call.objects.get(pk=call.pk)))
 
 
 def _apply_terminal_report(call: Call, params: dict, moment: datetime) -> None:
@@ -177,24 +193,31 @@ def _release_now(call: Call) -> None:
         billing_tasks.release_authorization.delay(str(call.authorization_id))
 
 
+# --- Hanging up ---------------------------------------------------------------------------------
+
+
+def call_hang_up_at_twilio(call: Call) -> Call:
+    """Asks Twilio to end the call: cancel it while it rings, complete it once answered (a
+    live stream means it was, whatever report is still on its way). A call whose sid is not
+    known yet is hung up when it is (`ended_by` records the wish)."""
+    if not call.sid or not call.is_active:
+        return call
+    answered = call_status_rank(call.twilio_status) >= ANSWERED_RANK or bool(call.live_stream_sid)
+    try:
+        gateways.twilio_call_end(sid=call.sid, ringing=not answered)
+    except TwilioRequestRejected as error:
+        if not (error.is_missing or error.twilio_code == gateways.CALL_NOT_IN_PROGRESS):
+            raise
+        # Already over at Twilio: take its word for how it ended.
+        return call_refresh_from_twilio(call=call) or call
+    return call
+
+
 # --- The sweeper ------------------------------------------------------------------------------
 
 
-def call_refresh_from_twilio(*, call: Call) -> Call | None:
-    """Asks Twilio how a call is doing and applies the answer as a report (the sweeper)."""
-    if not call.sid:
-        with transaction.atomic():
-            locked = Call.objects.select_for_update().get(pk=call.pk)
-            if locked.status in Call.FINISHED or locked.sid:
-                return locked
-        call_fail_undialled(call=call, reason="The call was never dialled.")
-        return Call.objects.get(pk=call.pk)
-    try:
-        data = gateways.twilio_call_fetch(sid=call.sid)
-    except TwilioRequestRejected as error:
-        if not error.is_missing:
-            raise
-        return call_apply_status(sid=call.sid, params={"CallStatus": "failed"})
+def _as_report(data: gateways.CallData) -> dict:
+    """Twilio's record of a call, as the status callback would have reported it."""
     params = {"CallStatus": data.status}
     if data.duration is not None:
         params["CallDuration"] = str(data.duration)
@@ -202,25 +225,75 @@ def call_refresh_from_twilio(*, call: Call) -> Call | None:
         params["Price"], params["PriceUnit"] = str(data.price), data.price_unit
     if data.end_time is not None:
         params["Timestamp"] = data.end_time.strftime("%a, %d %b %Y %H:%M:%S %z")
-    if data.status in TERMINAL_STATUSES:
-        return call_apply_status(sid=call.sid, params=params)
-    # Twilio says it is still going past its time limit: hang up, the callback follows.
-    gateways.twilio_call_end(sid=call.sid, ringing=call_status_rank(data.status) < gateways.ANSWERED_RANK)
-    return call
+    return params
+
+
+def _past_time_limit(call: Call, now: datetime) -> bool:
+    grace = timedelta(seconds=settings.CALL_SWEEP_GRACE_SECONDS)
+    return call.created_at + timedelta(seconds=call.authorized_seconds) + selectors.RING_ALLOWANCE + grace < now
+
+
+def call_refresh_from_twilio(*, call: Call, now: datetime | None = None) -> Call | None:
+    """Asks Twilio how a call is doing and applies its record as a report (the sweeper): a
+    finished call is settled from it (status, real duration, cost), one Twilio still plays
+    past its time limit, or that someone asked to end, is hung up. A call whose dial got no
+    answer is first looked for at Twilio."""
+    now = now or timezone.now()
+    if not call.sid:
+        return _resolve_dial(call=call)
+    try:
+        data = gateways.twilio_call_fetch(sid=call.sid)
+    except TwilioRequestRejected as error:
+        if not error.is_missing:
+            raise
+        return call_apply_status(sid=call.sid, params={"CallStatus": "failed"})
+    refreshed = call_apply_status(sid=call.sid, params=_as_report(data)) or call
+    if data.status not in TERMINAL_STATUSES and (refreshed.ended_by or _past_time_limit(refreshed, now)):
+        # The callback of the hang-up follows (or the next sweep reads its outcome).
+        gateways.twilio_call_end(sid=call.sid, ringing=call_status_rank(data.status) < ANSWERED_RANK)
+    return refreshed
+
+
+def _resolve_dial(*, call: Call) -> Call | None:
+    """A call with no sid: never dialled (failed, hold released), or dialled with no answer.
+    Then Twilio's calls between the same numbers since the attempt say whether it rang: the
+    first one no other call of ours owns is this one, applied as a report; none means
+    Twilio never created it (the sweeper waits `CALL_DIAL_CHECK_SECONDS`, past any stalled
+    request), so it is failed and its hold released."""
+    with transaction.atomic():
+        locked = Call.objects.select_for_update().get(pk=call.pk)
+        if locked.status in Call.FINISHED or locked.sid:
+            return locked
+    if locked.dial_attempted_at is None:
+        call_fail_undialled(call=locked, reason="The call was never dialled.")
+        return Call.objects.get(pk=call.pk)
+    found = gateways.twilio_calls_find(
+        to=locked.phone_number, from_=locked.caller_id, created_since=locked.dial_attempted_at - DIAL_CLOCK_SKEW
+    )
+    owned = set(Call.objects.filter(sid__in=[data.sid for data in found]).values_list("sid", flat=True))
+    ours = next((data for data in found if data.sid not in owned), None)
+    if ours is None:
+        logger.warning("Call %s: Twilio has no call for its unanswered dial; failing it", call.pk)
+        call_fail_undialled(call=locked, reason="The phone service did not place the call.")
+        return Call.objects.get(pk=call.pk)
+    logger.info("Call %s: its unanswered dial was placed at Twilio as %s", call.pk, ours.sid)
+    return call_apply_status(sid=ours.sid, params=_as_report(ours), call_id=call.pk)
 
 
 def calls_sweep(*, now: datetime | None = None) -> int:
-    """Finishes calls Twilio never reported on, and settles holds of finished calls whose
-    settlement was lost. Returns how many calls it acted on."""
+    """Finishes calls Twilio never reported on (a lost final callback, a dial with no
+    answer), and settles holds of finished calls whose settlement was lost. Returns how
+    many calls it acted on."""
     now = now or timezone.now()
     acted = 0
     grace = timedelta(seconds=settings.CALL_SWEEP_GRACE_SECONDS)
-    for call in selectors.calls_unreported(now=now, grace=grace):
+    dial_check = timedelta(seconds=settings.CALL_DIAL_CHECK_SECONDS)
+    for call in selectors.calls_unreported(now=now, grace=grace, dial_check=dial_check):
         try:
-            call_refresh_from_twilio(call=call)
+            call_refresh_from_twilio(call=call, now=now)
             acted += 1
         except TwilioServiceError:
-            logger.warning("Could not fetch call %s from Twilio; will retry", call.pk)
+            logger.warning("Could not ask Twilio about call %s; will retry", call.pk)
     for call in selectors.calls_finished_unsettled():
         if call.updated_at < now - grace:
             billing_tasks.capture_authorization.delay(str(call.authorization_id), call.duration or 0)

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import selectors as account_selectors
 from accounts.models import User
@@ -22,13 +23,13 @@ from billing.models import PaymentAuthorization
 from billing.services import holds as billing_holds
 from callmeback.errors import ApplicationError, NotFound, ValidationFailed
 from callmeback.logging import mask_phone
-from callmeback.twilio import TwilioServiceError
+from callmeback.twilio import TwilioOutcomeUnknown, TwilioRequestRejected, TwilioServiceError
 from calls import gateways
 from calls.gateways import call_status_rank
 from calls.models import Call
 from calls.services.caller_ids import caller_id_next
 from calls.services.changes import call_changed
-from calls.services.lifecycle import call_fail_undialled
+from calls.services.lifecycle import call_fail_undialled, call_hang_up_at_twilio
 from personas import selectors as persona_selectors
 from personas import services as persona_services
 from personas.models import Persona, ScenarioTemplate
@@ -254,30 +255,76 @@ def _has_active_call(user: User) -> bool:
 
 
 def call_dial(*, call: Call) -> Call:
-    """Asks Twilio to ring the person. If Twilio refuses or cannot be reached, the call is
-    marked failed with the reason and its hold released at once; then TWILIO_ERROR."""
+    """Asks Twilio to ring the person, once. Claim, then act: the attempt is stamped and
+    committed first, so no retry (a redialled booking, a repeated request) rings twice.
+
+    Twilio refusing (a 4xx) or never reached fails the call and releases its hold at once,
+    then TWILIO_ERROR. An answer that never came (a timeout, a dropped connection, Twilio's
+    5xx) is not a refusal: the call stays initiated with its hold and its outcome unknown,
+    until its status callback (which carries our id) or the sweeper says whether it rang.
+    """
     try:
-        caller_id = caller_id_next()
-        recording_callback = _callback_url("calls_webhooks:recording-status", call) if call.recording_enabled else None
+        claimed = _dial_claim(call)
+    except TwilioServiceError as error:  # no caller ID to call from
+        call_fail_undialled(call=call, reason=error.message)
+        raise
+    if claimed is None:
+        return Call.objects.get(pk=call.pk)
+    recording_callback = _callback_url("calls_webhooks:recording-status", call) if call.recording_enabled else None
+    try:
         dialled = gateways.twilio_call_create(
-            to=call.phone_number,
-            from_=caller_id,
+            to=claimed.phone_number,
+            from_=claimed.caller_id,
             answer_url=_callback_url("voice_api:answer", call),
             status_callback=_callback_url("calls_api:twilio-callback", call),
-            time_limit=call.authorized_seconds,
+            time_limit=claimed.authorized_seconds,
             recording_status_callback=recording_callback,
         )
+    except TwilioRequestRejected as error:
+        if error.http_status >= 500:
+            return _dial_unanswered(claimed)
+        call_fail_undialled(call=claimed, reason=error.message)
+        raise
+    except TwilioOutcomeUnknown:
+        return _dial_unanswered(claimed)
     except TwilioServiceError as error:
-        call_fail_undialled(call=call, reason=error.message)
+        call_fail_undialled(call=claimed, reason=error.message)
         raise
     with transaction.atomic():
         locked = Call.objects.select_for_update().get(pk=call.pk)
-        locked.caller_id = caller_id
-        if not locked.sid:
+        sid_learned = not locked.sid
+        if sid_learned:
             locked.sid = dialled.sid
         if call_status_rank(dialled.status) > call_status_rank(locked.twilio_status):
             locked.twilio_status = dialled.status
-        locked.save(update_fields=["caller_id", "sid", "twilio_status", "updated_at"])
+        locked.save(update_fields=["sid", "twilio_status", "updated_at"])
         call_changed(locked)
     logger.info("Dialled call %s (%s)", locked.pk, locked.sid)
+    if sid_learned and locked.ended_by and locked.is_active:
+        return call_hang_up_at_twilio(locked)  # ended while the dial was in flight
+    return locked
+
+
+def _dial_claim(call: Call) -> Call | None:
+    """Stamps the dial attempt and its caller ID on the locked row and commits; None when
+    the call was dialled (or attempted) already, or is over."""
+    with transaction.atomic():
+        locked = Call.objects.select_for_update().get(pk=call.pk)
+        if locked.dial_attempted_at or locked.sid or not locked.is_active:
+            return None
+        locked.caller_id = caller_id_next()
+        locked.dial_attempted_at = timezone.now()
+        locked.save(update_fields=["caller_id", "dial_attempted_at", "updated_at"])
+    return locked
+
+
+def _dial_unanswered(call: Call) -> Call:
+    """Flags a dial Twilio never answered; the call keeps its hold until the outcome is known."""
+    with transaction.atomic():
+        locked = Call.objects.select_for_update().get(pk=call.pk)
+        if not locked.sid and locked.is_active:
+            locked.dial_outcome_unknown = True
+            locked.save(update_fields=["dial_outcome_unknown", "updated_at"])
+            call_changed(locked)
+    logger.warning("Call %s: Twilio did not answer the dial; waiting for its callback or the sweeper", call.pk)
     return locked

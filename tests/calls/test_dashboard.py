@@ -104,7 +104,7 @@ def test_calling_an_unverified_number_is_refused_before_any_hold(browser, person
 
 
 def test_a_dial_twilio_refuses_shows_the_error_and_releases_the_hold(browser, persona, twilio):
-    twilio.fail_next("POST", r"/Calls\.json$", status=500, code=20500, message="Internal Error")
+    twilio.fail_next("POST", r"/Calls\.json$", status=400, code=21211, message="Invalid 'To' Phone Number")
 
     response = browser.post("/calls/new", {"persona": persona.pk, "phone_number": PHONE, "minutes": 3})
 
