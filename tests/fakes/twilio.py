@@ -43,9 +43,10 @@ def wait_until(condition: Callable[[], Any], *, timeout: float = 10, message: st
 
 class AppStub(LoopbackServer):
     """Stands in for the app on a real socket: records every request Twilio makes to it and
-    answers POSTs to `/answer` with `twiml`, everything else with 204."""
+    answers POSTs to `answer_path` with `twiml`, everything else with 204."""
 
     name = "app-stub"
+    answer_path = "/answer"
 
     def __init__(self) -> None:
         super().__init__()
@@ -58,7 +59,7 @@ class AppStub(LoopbackServer):
     async def _post(self, request: web.Request) -> web.Response:
         body = await request.text()
         self.received.append((request.path_qs, dict(request.headers), dict(parse_qsl(body))))
-        if request.path.startswith("/answer"):
+        if request.path.startswith(self.answer_path):
             return web.Response(text=self.twiml, content_type="text/xml")
         return web.Response(status=204)
 
