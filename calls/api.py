@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.errors import PaymentDeclined, StripeServiceError
+from callmeback import idempotency
 from callmeback.api import MessageOutput, PublicApiView, parse_input
 from callmeback.pagination import PageRequest
 from callmeback.twilio import TwilioServiceError
@@ -26,6 +27,8 @@ from calls.serializers import (
 from calls.services import ending, lifecycle, placing, recordings
 from calls.services.feedback import call_feedback_save
 
+IDEMPOTENCY = "Sent again within 24 h with the same body, the first answer comes back instead of a second call."
+
 
 class PlaceCallApi(APIView):
     rate_limits = {"POST": ratelimits.PLACE_CALL}
@@ -37,13 +40,26 @@ class PlaceCallApi(APIView):
             placing.ConcurrentCalls,
             TwilioServiceError,
             StripeServiceError,
+            idempotency.IdempotencyKeyReused,
+            idempotency.IdempotencyKeyInUse,
         ]
     }
 
-    @extend_schema(request=PlaceCallInput, responses={200: PlacedCallOutput})
+    @extend_schema(
+        request=PlaceCallInput,
+        parameters=[OpenApiParameter(idempotency.HEADER, str, OpenApiParameter.HEADER, description=IDEMPOTENCY)],
+        responses={200: PlacedCallOutput},
+    )
     def post(self, request):
-        call = placing.call_place(user=request.user, **parse_input(PlaceCallInput, request))
-        return Response({"call": PlacedCallOutput(call).data})
+        def place() -> tuple[int, dict]:
+            call = placing.call_place(user=request.user, **parse_input(PlaceCallInput, request))
+            return status.HTTP_200_OK, {"call": PlacedCallOutput(call).data}
+
+        key = request.headers.get(idempotency.HEADER)
+        code, body = idempotency.idempotent(
+            user=request.user, scope="place-call", key=key, body=request.data, answer=place
+        )
+        return Response(body, status=code)
 
 
 class CallListApi(APIView):
