@@ -62,6 +62,11 @@ def call_get_owned(*, user: User, call_id: object) -> Call:
     return call
 
 
+def call_active(*, user: User) -> Call | None:
+    """The person's call in progress, if any (at most one)."""
+    return Call.objects.filter(user=user, status__in=Call.ACTIVE).first()
+
+
 # A line of the call page's live transcript, as the voice stream publishes it.
 TRANSCRIPT_LINE_FIELDS = ("index", "speaker", "text", "interrupted")
 

@@ -24,7 +24,7 @@ from billing.services import holds as billing_holds
 from callmeback.errors import ApplicationError, NotFound, ValidationFailed
 from callmeback.logging import mask_phone
 from callmeback.twilio import TwilioOutcomeUnknown, TwilioRequestRejected, TwilioServiceError
-from calls import gateways
+from calls import gateways, selectors
 from calls.gateways import call_status_rank
 from calls.models import Call
 from calls.services.caller_ids import caller_id_next
@@ -189,7 +189,7 @@ def call_place_on_default_card(
         scenario_template_id=scenario_template_id,
         call_pretext=call_pretext,
     )
-    if _has_active_call(user):
+    if selectors.call_active(user=user) is not None:
         raise ConcurrentCalls()
     hold = billing_holds.authorization_create(user=user, estimated_duration=estimated_minutes).authorization
     try:
@@ -240,7 +240,7 @@ def call_create(
                     recording_enabled=user.record_calls,
                 )
         except IntegrityError as error:
-            if "one_active_call_per_user" in str(error) or _has_active_call(user):
+            if "one_active_call_per_user" in str(error) or selectors.call_active(user=user) is not None:
                 raise ConcurrentCalls() from None
             raise
         billing_holds.authorization_attach_call(authorization=authorization, call_id=call.pk)
@@ -248,10 +248,6 @@ def call_create(
         call_changed(call)
     logger.info("Call %s created for user %s to %s", call.pk, user.pk, mask_phone(phone_number))
     return call
-
-
-def _has_active_call(user: User) -> bool:
-    return Call.objects.filter(user=user, status__in=Call.ACTIVE).exists()
 
 
 def call_dial(*, call: Call) -> Call:

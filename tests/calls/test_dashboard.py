@@ -95,6 +95,38 @@ def test_calling_now_holds_the_estimate_dials_and_opens_the_call_page(browser, p
     assert "The conversation appears here as it happens." in page and "data-live-transcript" in page
 
 
+def test_submitting_the_same_call_now_form_twice_lands_on_the_one_call(browser, persona, twilio):
+    form = {"persona": persona.pk, "phone_number": PHONE, "minutes": 3, "submission": "form-1"}
+
+    first = browser.post("/calls/new", form)
+    again = browser.post("/calls/new", form, follow=True)
+
+    call = Call.objects.get()
+    assert first["Location"] == again.redirect_chain[-1][0] == f"/calls/{call.pk}"
+    assert PaymentAuthorization.objects.count() == 1 and len(twilio.calls) == 1
+
+
+def test_a_call_now_submit_during_a_live_call_lands_on_it_without_a_hold(browser, persona, place, twilio):
+    live = place()
+
+    response = browser.post("/calls/new", {"persona": persona.pk, "phone_number": PHONE, "minutes": 3}, follow=True)
+
+    assert response.redirect_chain[-1][0] == f"/calls/{live.pk}"
+    assert "You are already in this call." in response.content.decode()
+    assert PaymentAuthorization.objects.count() == 1 and len(twilio.calls) == 1
+
+
+def test_the_call_now_form_carries_a_fresh_submission_token_each_time(browser, persona):
+    tokens = [_submission(browser.get("/calls/new").content.decode()) for _ in range(2)]
+
+    assert all(tokens) and tokens[0] != tokens[1]
+
+
+def _submission(page: str) -> str:
+    start = page.index('name="submission" value="') + len('name="submission" value="')
+    return page[start : page.index('"', start)]
+
+
 def test_calling_an_unverified_number_is_refused_before_any_hold(browser, persona, twilio):
     response = browser.post("/calls/new", {"persona": persona.pk, "phone_number": OTHER_PHONE, "minutes": 3})
 
