@@ -17,11 +17,16 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.response import Response
 
 from callmeback.errors import ApplicationError, ValidationFailed
 from callmeback.models import IdempotentRequest
 
 HEADER = "Idempotency-Key"
+HEADER_PARAMETER = OpenApiParameter(
+    HEADER, str, OpenApiParameter.HEADER, description="The same key within 24 h returns the first answer."
+)
 MAX_KEY_LENGTH = 255
 # A first request still unanswered after this long died with its process: its key is free.
 ABANDONED_AFTER = timedelta(minutes=2)
@@ -85,6 +90,13 @@ def idempotent(
         raise
     mine.update(status_code=status_code, response=response)
     return status_code, response
+
+
+def idempotent_response(request, *, scope: str, answer: Callable[[], Any]) -> Response:
+    """An API view's answer (`answer()`, a 200 body) once per `Idempotency-Key` header."""
+    key = request.headers.get(HEADER)
+    code, body = idempotent(user=request.user, scope=scope, key=key, body=request.data, answer=lambda: (200, answer()))
+    return Response(body, status=code)
 
 
 def idempotent_requests_purge(*, now: datetime | None = None) -> int:

@@ -8,10 +8,11 @@ from rest_framework.views import APIView
 
 from billing.errors import PaymentDeclined, StripeServiceError
 from callmeback import idempotency
+from callmeback import twilio_webhooks as webhooks
 from callmeback.api import MessageOutput, PublicApiView, parse_input
 from callmeback.pagination import PageRequest
 from callmeback.twilio import TwilioServiceError
-from calls import gateways, ratelimits, selectors, webhooks
+from calls import gateways, ratelimits, selectors
 from calls.serializers import (
     CallDetailOutput,
     CallListOutput,
@@ -26,8 +27,6 @@ from calls.serializers import (
 )
 from calls.services import ending, lifecycle, placing, recordings
 from calls.services.feedback import call_feedback_save
-
-IDEMPOTENCY = "Sent again within 24 h with the same body, the first answer comes back instead of a second call."
 
 
 class PlaceCallApi(APIView):
@@ -47,19 +46,15 @@ class PlaceCallApi(APIView):
 
     @extend_schema(
         request=PlaceCallInput,
-        parameters=[OpenApiParameter(idempotency.HEADER, str, OpenApiParameter.HEADER, description=IDEMPOTENCY)],
+        parameters=[idempotency.HEADER_PARAMETER],
         responses={200: PlacedCallOutput},
     )
     def post(self, request):
-        def place() -> tuple[int, dict]:
+        def place() -> dict:
             call = placing.call_place(user=request.user, **parse_input(PlaceCallInput, request))
-            return status.HTTP_200_OK, {"call": PlacedCallOutput(call).data}
+            return {"call": PlacedCallOutput(call).data}
 
-        key = request.headers.get(idempotency.HEADER)
-        code, body = idempotency.idempotent(
-            user=request.user, scope="place-call", key=key, body=request.data, answer=place
-        )
-        return Response(body, status=code)
+        return idempotency.idempotent_response(request, scope="place-call", answer=place)
 
 
 class CallListApi(APIView):

@@ -1,7 +1,5 @@
 """Dashboard forms. They only collect input: the rules live in `calls.services`."""
 
-import uuid
-
 from django import forms
 
 from billing import pricing
@@ -22,12 +20,9 @@ class CallNowForm(forms.Form):
         initial=5,
         help_text="The call ends when the time held on your card runs out.",
     )
-    # One per rendering of the form: a second submit of the same form places no second call.
-    submission = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     def __init__(self, *args, contacts: list, catalogue: list, scenarios: list, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["submission"].initial = uuid.uuid4().hex
         groups = []
         if contacts:
             groups.append(("Your contacts", [(str(p.pk), p.name) for p in contacts]))

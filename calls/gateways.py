@@ -124,13 +124,11 @@ def twilio_call_fetch(*, sid: str) -> CallData:
 
 
 def twilio_calls_find(*, to: str, from_: str, created_since: datetime, limit: int = 20) -> list[CallData]:
-    """Twilio's calls from `from_` to `to` created at or after `created_since`, oldest first:
-    how the sweeper finds a call whose dial had no answer (Twilio filters by the numbers; the
-    time is checked here, as Twilio's own date filter is by day and by answer time)."""
+    """Twilio's calls from `from_` to `to` created since `created_since`, oldest first (Twilio's
+    own date filter is by day and answer time, so the time is checked here)."""
     listed = twilio_request("list calls", lambda: client().calls.list(to=to, from_=from_, limit=limit))
-    found = [_call_data(instance) for instance in listed]
-    recent = [call for call in found if call.date_created is not None and call.date_created >= created_since]
-    return sorted(recent, key=lambda call: call.date_created)
+    found = [_call_data(one) for one in listed if one.date_created and one.date_created >= created_since]
+    return sorted(found, key=lambda call: call.date_created)
 
 
 def twilio_call_end(*, sid: str, ringing: bool) -> CallData:

@@ -293,10 +293,9 @@ RING_ALLOWANCE = timedelta(seconds=120)
 
 
 def calls_unreported(*, now: datetime, grace: timedelta, dial_check: timedelta, limit: int = 100) -> list[Call]:
-    """Active calls Twilio should have told us more about by now: a dial with no sid and no
-    report `dial_check` after it was attempted, or no news at all for `grace` (a final
-    callback lost to a server stopped mid-call, a call past its time limit, a call never
-    dialled). The quietest first. (At most one active call per person, so few rows.)"""
+    """Active calls Twilio should have told us more about: a dial with no sid nor report
+    `dial_check` after it, or no news for `grace` (a lost final callback, a call past its
+    time limit or never dialled). Quietest first; at most one per person, so few rows."""
     undecided = Q(sid__isnull=True, twilio_status="", dial_attempted_at__lt=now - dial_check)
     quiet = Q(updated_at__lt=now - grace)
     return list(Call.objects.filter(undecided | quiet, status__in=Call.ACTIVE).order_by("updated_at")[:limit])

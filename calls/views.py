@@ -18,7 +18,6 @@ from accounts import selectors as account_selectors
 from accounts import services as account_services
 from billing import pricing
 from billing import selectors as billing_selectors
-from callmeback import idempotency
 from callmeback.dashboard import add_service_error
 from callmeback.errors import ApplicationError, NotFound, ValidationFailed
 from callmeback.pagination import PageRequest
@@ -72,13 +71,10 @@ def _whole_number(raw: object) -> int | None:
 
 
 def _to_live_call(request):
-    """A repeated "Call me now" (a double click, a resubmitted form) lands on the live call."""
+    """A repeated "Call me now" (a resubmitted form, a second tab) lands on the live call."""
     live = selectors.call_active(user=request.user)
-    if live is None:  # the first submit is still placing it
-        messages.info(request, "Your call is being placed.")
-        return redirect("calls:list")
-    messages.info(request, "You are already in this call.")
-    return redirect("calls:detail", call_id=live.pk)
+    messages.info(request, "You are already in this call." if live else "Your call is being placed.")
+    return redirect("calls:detail", call_id=live.pk) if live else redirect("calls:list")
 
 
 def _call_now_form(request) -> CallNowForm:
@@ -106,9 +102,8 @@ def call_new_view(request):
     form = _call_now_form(request)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        request_data = {name: value for name, value in data.items() if name != "submission"}
-
-        def place() -> tuple[int, dict]:
+        try:
+            enforce_rate_limit(request, ratelimits.PLACE_CALL)
             call = placing.call_place_on_default_card(
                 user=request.user,
                 phone_number=data["phone_number"],
@@ -116,21 +111,14 @@ def call_new_view(request):
                 estimated_minutes=data["minutes"],
                 scenario_template_id=data["scenario"] or None,
             )
-            return 200, {"call_id": str(call.pk), "phone_number": call.phone_number}
-
-        try:
-            enforce_rate_limit(request, ratelimits.PLACE_CALL)
-            _, placed = idempotency.idempotent(
-                user=request.user, scope="call-now", key=data["submission"] or None, body=request_data, answer=place
-            )
-        except (placing.ConcurrentCalls, idempotency.IdempotencyKeyInUse):
+        except placing.ConcurrentCalls:
             return _to_live_call(request)
         except ApplicationError as error:
             add_service_error(form, error)
         else:
             request.session.pop(SESSION_PHONE, None)
-            messages.success(request, f"Calling …{placed['phone_number'][-4:]}: pick up when it rings.")
-            return redirect("calls:detail", call_id=placed["call_id"])
+            messages.success(request, f"Calling …{call.phone_number[-4:]}: pick up when it rings.")
+            return redirect("calls:detail", call_id=call.pk)
     phone = (form["phone_number"].value() or "").strip()
     verified = bool(phone) and account_selectors.phone_is_verified(user=request.user, phone=phone)
     estimates = {

@@ -4,9 +4,12 @@ Either way Twilio's completed callback then finishes the call and settles its ho
 
 from django.db import transaction
 
+from callmeback.twilio import TwilioRequestRejected
+from calls import gateways
+from calls.gateways import ANSWERED_RANK, call_status_rank
 from calls.models import Call
 from calls.services.changes import call_changed, call_group_send
-from calls.services.lifecycle import call_hang_up_at_twilio
+from calls.services.lifecycle import call_refresh_from_twilio
 from calls.signals import goodbye_requested
 
 
@@ -17,8 +20,7 @@ def call_end(*, call: Call, ended_by: str = Call.EndedBy.USER) -> Call:
     asked to (`call.hangup` on the call's group) and hangs up at Twilio once the goodbye has
     been heard. A safety net hangs up `CALL_GOODBYE_TIMEOUT_SECONDS` later whatever happened
     to the stream (a restarted server). Until then the call stays in progress, as it is.
-    A call not yet answered, or answered with no stream, is hung up at once; one whose sid
-    is not known yet (its dial is in flight or got no answer) as soon as it is.
+    A call not yet answered, or answered with no stream, is hung up at once.
     """
     with transaction.atomic():
         locked = Call.objects.select_for_update().get(pk=call.pk)
@@ -29,7 +31,7 @@ def call_end(*, call: Call, ended_by: str = Call.EndedBy.USER) -> Call:
             if first_request:
                 transaction.on_commit(lambda: _say_goodbye(locked))
             return locked
-    return call_hang_up_at_twilio(locked)
+    return _hang_up_at_twilio(locked)
 
 
 def call_hang_up(*, call_id: object, ended_by: str = Call.EndedBy.SYSTEM) -> Call | None:
@@ -42,7 +44,7 @@ def call_hang_up(*, call_id: object, ended_by: str = Call.EndedBy.SYSTEM) -> Cal
         if locked is None or not locked.is_active:
             return locked
         _record_ender(locked, ended_by)
-    return call_hang_up_at_twilio(locked)
+    return _hang_up_at_twilio(locked)
 
 
 def _record_ender(call: Call, ended_by: str) -> bool:
@@ -60,3 +62,19 @@ def _say_goodbye(call: Call) -> None:
     `goodbye_requested` signal queues the safety net that hangs up later if the stream never does."""
     call_group_send(call, {"type": "call.hangup", "call_id": str(call.pk), "ended_by": call.ended_by})
     goodbye_requested.send(sender=Call, call=call)
+
+
+def _hang_up_at_twilio(call: Call) -> Call:
+    """Asks Twilio to end the call: cancel it while it rings, complete it once answered (a
+    live stream means it was, whatever report is still on its way)."""
+    if not call.sid:
+        return call
+    answered = call_status_rank(call.twilio_status) >= ANSWERED_RANK or bool(call.live_stream_sid)
+    try:
+        gateways.twilio_call_end(sid=call.sid, ringing=not answered)
+    except TwilioRequestRejected as error:
+        if not (error.is_missing or error.twilio_code == gateways.CALL_NOT_IN_PROGRESS):
+            raise
+        # Already over at Twilio: take its word for how it ended.
+        return call_refresh_from_twilio(call=call) or call
+    return call

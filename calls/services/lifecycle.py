@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 # How far Twilio's clock may be behind ours when its calls are matched to a dial attempt.
 DIAL_CLOCK_SKEW = timedelta(seconds=30)
+_NOT_PLACED = "The phone service did not place the call."
 
 _FAILURE_MESSAGES = {
     "busy": "The line was busy.",
@@ -83,8 +84,7 @@ def call_apply_status(*, sid: str, params: dict, call_id: object = None) -> Call
     Twilio's SequenceNumber and the status order), and a finished call never changes. The
     terminal report fixes duration, times and cost in one transaction; after commit the
     hold is captured for the real duration, or released for a call that never connected.
-    The first report of a call whose dial got no answer settles that it rang; if the person
-    asked to end it meanwhile, it is hung up after commit.
+    A call ended before its sid was known is hung up once a report brings the sid.
     """
     new_status = params.get("CallStatus", "")
     if call_status_rank(new_status) < 0:
@@ -96,37 +96,48 @@ def call_apply_status(*, sid: str, params: dict, call_id: object = None) -> Call
             return None
         learned_sid = not call.sid and bool(sid)
         if learned_sid:
-            call.sid = sid
-            call.dial_outcome_unknown = False
+            call.sid, call.dial_outcome_unknown = sid, False
         stale = sequence is not None and sequence <= call.twilio_sequence
         behind = call_status_rank(new_status) <= call_status_rank(call.twilio_status)
         if call.status in Call.FINISHED or stale or behind:
             if learned_sid:
                 call.save(update_fields=["sid", "dial_outcome_unknown", "updated_at"])
-                _honour_end_wish_after_commit(call)
-            return call
-        moment = _report_time(params) or timezone.now()
-        call.twilio_status = new_status
-        if sequence is not None:
-            call.twilio_sequence = sequence
-        if new_status == "in-progress":
-            call.status = Call.Status.IN_PROGRESS
-            call.start_time = call.start_time or moment
-        elif call_status_rank(new_status) == TERMINAL_RANK:
-            _apply_terminal_report(call, params, moment)
-        call.save()
-        call_changed(call)
-        if call.status in Call.FINISHED:
-            _settle_after_commit(call)
-        elif learned_sid:
-            _honour_end_wish_after_commit(call)
+        else:
+            _apply_report(call, params, new_status, sequence)
+        if learned_sid and call.ended_by and call.is_active:
+            _hang_up_after_commit(call)
     return call
 
 
-def _honour_end_wish_after_commit(call: Call) -> None:
-    """A call someone asked to end before its sid was known is hung up once it is."""
-    if call.ended_by and call.is_active:
-        transaction.on_commit(lambda: call_hang_up_at_twilio(Call.objects.get(pk=call.pk)))
+def _hang_up_after_commit(call: Call) -> None:
+    """A call ended before its sid was known is hung up once a report brings it; if Twilio
+    cannot be asked now, the sweeper hangs it up (its `ended_by` stays recorded)."""
+    sid, ringing = call.sid, call_status_rank(call.twilio_status) < ANSWERED_RANK
+
+    def hang_up() -> None:
+        try:
+            gateways.twilio_call_end(sid=sid, ringing=ringing)
+        except TwilioServiceError:
+            logger.warning("Could not hang up call %s now; the sweeper will", call.pk)
+
+    transaction.on_commit(hang_up)
+
+
+def _apply_report(call: Call, params: dict, new_status: str, sequence: int | None) -> None:
+    """Moves a locked call forward to `new_status` and saves it; a finished one is settled after commit."""
+    moment = _report_time(params) or timezone.now()
+    call.twilio_status = new_status
+    if sequence is not None:
+        call.twilio_sequence = sequence
+    if new_status == "in-progress":
+        call.status = Call.Status.IN_PROGRESS
+        call.start_time = call.start_time or moment
+    elif call_status_rank(new_status) == TERMINAL_RANK:
+        _apply_terminal_report(call, params, moment)
+    call.save()
+    call_changed(call)
+    if call.status in Call.FINISHED:
+        _settle_after_commit(call)
 
 
 def _apply_terminal_report(call: Call, params: dict, moment: datetime) -> None:
@@ -193,26 +204,6 @@ def _release_now(call: Call) -> None:
         billing_tasks.release_authorization.delay(str(call.authorization_id))
 
 
-# --- Hanging up ---------------------------------------------------------------------------------
-
-
-def call_hang_up_at_twilio(call: Call) -> Call:
-    """Asks Twilio to end the call: cancel it while it rings, complete it once answered (a
-    live stream means it was, whatever report is still on its way). A call whose sid is not
-    known yet is hung up when it is (`ended_by` records the wish)."""
-    if not call.sid or not call.is_active:
-        return call
-    answered = call_status_rank(call.twilio_status) >= ANSWERED_RANK or bool(call.live_stream_sid)
-    try:
-        gateways.twilio_call_end(sid=call.sid, ringing=not answered)
-    except TwilioRequestRejected as error:
-        if not (error.is_missing or error.twilio_code == gateways.CALL_NOT_IN_PROGRESS):
-            raise
-        # Already over at Twilio: take its word for how it ended.
-        return call_refresh_from_twilio(call=call) or call
-    return call
-
-
 # --- The sweeper ------------------------------------------------------------------------------
 
 
@@ -228,17 +219,10 @@ def _as_report(data: gateways.CallData) -> dict:
     return params
 
 
-def _past_time_limit(call: Call, now: datetime) -> bool:
-    grace = timedelta(seconds=settings.CALL_SWEEP_GRACE_SECONDS)
-    return call.created_at + timedelta(seconds=call.authorized_seconds) + selectors.RING_ALLOWANCE + grace < now
-
-
 def call_refresh_from_twilio(*, call: Call, now: datetime | None = None) -> Call | None:
-    """Asks Twilio how a call is doing and applies its record as a report (the sweeper): a
-    finished call is settled from it (status, real duration, cost), one Twilio still plays
-    past its time limit, or that someone asked to end, is hung up. A call whose dial got no
-    answer is first looked for at Twilio."""
-    now = now or timezone.now()
+    """Applies Twilio's record of a call as a report (the sweeper): a finished call is settled
+    from it (status, real duration, cost); one still going past its time limit, or that
+    someone asked to end, is hung up. A call with no sid is first looked for at Twilio."""
     if not call.sid:
         return _resolve_dial(call=call)
     try:
@@ -248,42 +232,37 @@ def call_refresh_from_twilio(*, call: Call, now: datetime | None = None) -> Call
             raise
         return call_apply_status(sid=call.sid, params={"CallStatus": "failed"})
     refreshed = call_apply_status(sid=call.sid, params=_as_report(data)) or call
-    if data.status not in TERMINAL_STATUSES and (refreshed.ended_by or _past_time_limit(refreshed, now)):
-        # The callback of the hang-up follows (or the next sweep reads its outcome).
+    limit = refreshed.created_at + timedelta(seconds=refreshed.authorized_seconds + settings.CALL_SWEEP_GRACE_SECONDS)
+    overdue = limit + selectors.RING_ALLOWANCE < (now or timezone.now())
+    if data.status not in TERMINAL_STATUSES and (refreshed.ended_by or overdue):
         gateways.twilio_call_end(sid=call.sid, ringing=call_status_rank(data.status) < ANSWERED_RANK)
     return refreshed
 
 
 def _resolve_dial(*, call: Call) -> Call | None:
-    """A call with no sid: never dialled (failed, hold released), or dialled with no answer.
-    Then Twilio's calls between the same numbers since the attempt say whether it rang: the
-    first one no other call of ours owns is this one, applied as a report; none means
-    Twilio never created it (the sweeper waits `CALL_DIAL_CHECK_SECONDS`, past any stalled
-    request), so it is failed and its hold released."""
+    """A call with no sid was never dialled, or its dial got no answer: then the first of
+    Twilio's calls between its numbers since the attempt that no other call owns is it. None
+    (by `CALL_DIAL_CHECK_SECONDS`, Twilio created it or never will): failed, hold released."""
     with transaction.atomic():
         locked = Call.objects.select_for_update().get(pk=call.pk)
         if locked.status in Call.FINISHED or locked.sid:
             return locked
-    if locked.dial_attempted_at is None:
-        call_fail_undialled(call=locked, reason="The call was never dialled.")
-        return Call.objects.get(pk=call.pk)
-    found = gateways.twilio_calls_find(
-        to=locked.phone_number, from_=locked.caller_id, created_since=locked.dial_attempted_at - DIAL_CLOCK_SKEW
-    )
+    found = []
+    if locked.dial_attempted_at is not None:
+        since = locked.dial_attempted_at - DIAL_CLOCK_SKEW
+        found = gateways.twilio_calls_find(to=locked.phone_number, from_=locked.caller_id, created_since=since)
     owned = set(Call.objects.filter(sid__in=[data.sid for data in found]).values_list("sid", flat=True))
     ours = next((data for data in found if data.sid not in owned), None)
-    if ours is None:
-        logger.warning("Call %s: Twilio has no call for its unanswered dial; failing it", call.pk)
-        call_fail_undialled(call=locked, reason="The phone service did not place the call.")
-        return Call.objects.get(pk=call.pk)
-    logger.info("Call %s: its unanswered dial was placed at Twilio as %s", call.pk, ours.sid)
-    return call_apply_status(sid=ours.sid, params=_as_report(ours), call_id=call.pk)
+    if ours is not None:
+        return call_apply_status(sid=ours.sid, params=_as_report(ours), call_id=call.pk)
+    dialled = locked.dial_attempted_at is not None
+    call_fail_undialled(call=locked, reason=_NOT_PLACED if dialled else "The call was never dialled.")
+    return Call.objects.get(pk=call.pk)
 
 
 def calls_sweep(*, now: datetime | None = None) -> int:
-    """Finishes calls Twilio never reported on (a lost final callback, a dial with no
-    answer), and settles holds of finished calls whose settlement was lost. Returns how
-    many calls it acted on."""
+    """Finishes calls Twilio never reported on (a lost final callback, a dial with no answer)
+    and settles holds of finished calls whose settlement was lost; returns how many."""
     now = now or timezone.now()
     acted = 0
     grace = timedelta(seconds=settings.CALL_SWEEP_GRACE_SECONDS)

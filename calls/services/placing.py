@@ -23,13 +23,14 @@ from billing.models import PaymentAuthorization
 from billing.services import holds as billing_holds
 from callmeback.errors import ApplicationError, NotFound, ValidationFailed
 from callmeback.logging import mask_phone
-from callmeback.twilio import TwilioOutcomeUnknown, TwilioRequestRejected, TwilioServiceError
+from callmeback.twilio import TwilioOutcomeUnknown, TwilioServiceError
 from calls import gateways, selectors
 from calls.gateways import call_status_rank
 from calls.models import Call
 from calls.services.caller_ids import caller_id_next
 from calls.services.changes import call_changed
-from calls.services.lifecycle import call_fail_undialled, call_hang_up_at_twilio
+from calls.services.ending import call_hang_up
+from calls.services.lifecycle import call_fail_undialled
 from personas import selectors as persona_selectors
 from personas import services as persona_services
 from personas.models import Persona, ScenarioTemplate
@@ -251,23 +252,18 @@ def call_create(
 
 
 def call_dial(*, call: Call) -> Call:
-    """Asks Twilio to ring the person, once. Claim, then act: the attempt is stamped and
-    committed first, so no retry (a redialled booking, a repeated request) rings twice.
-
-    Twilio refusing (a 4xx) or never reached fails the call and releases its hold at once,
-    then TWILIO_ERROR. An answer that never came (a timeout, a dropped connection, Twilio's
-    5xx) is not a refusal: the call stays initiated with its hold and its outcome unknown,
-    until its status callback (which carries our id) or the sweeper says whether it rang.
-    """
+    """Asks Twilio to ring the person, once: the attempt is stamped and committed first, so no
+    retry rings twice. A refusal (4xx) or no connection fails the call and releases its hold,
+    then TWILIO_ERROR; an answer that never came (timeout, dropped connection, 5xx) leaves it
+    initiated with its hold, its outcome unknown until the status callback or the sweeper."""
     try:
-        claimed = _dial_claim(call)
-    except TwilioServiceError as error:  # no caller ID to call from
-        call_fail_undialled(call=call, reason=error.message)
-        raise
-    if claimed is None:
-        return Call.objects.get(pk=call.pk)
-    recording_callback = _callback_url("calls_webhooks:recording-status", call) if call.recording_enabled else None
-    try:
+        with transaction.atomic():
+            claimed = Call.objects.select_for_update().get(pk=call.pk)
+            if claimed.dial_attempted_at or claimed.sid or not claimed.is_active:
+                return claimed
+            claimed.caller_id, claimed.dial_attempted_at = caller_id_next(), timezone.now()
+            claimed.save(update_fields=["caller_id", "dial_attempted_at", "updated_at"])
+        recording_callback = _callback_url("calls_webhooks:recording-status", call) if call.recording_enabled else None
         dialled = gateways.twilio_call_create(
             to=claimed.phone_number,
             from_=claimed.caller_id,
@@ -276,15 +272,11 @@ def call_dial(*, call: Call) -> Call:
             time_limit=claimed.authorized_seconds,
             recording_status_callback=recording_callback,
         )
-    except TwilioRequestRejected as error:
-        if error.http_status >= 500:
-            return _dial_unanswered(claimed)
-        call_fail_undialled(call=claimed, reason=error.message)
-        raise
-    except TwilioOutcomeUnknown:
-        return _dial_unanswered(claimed)
     except TwilioServiceError as error:
-        call_fail_undialled(call=claimed, reason=error.message)
+        unknown = isinstance(error, TwilioOutcomeUnknown) or getattr(error, "http_status", 0) >= 500
+        if unknown:
+            return _dial_unanswered(call)
+        call_fail_undialled(call=call, reason=error.message)
         raise
     with transaction.atomic():
         locked = Call.objects.select_for_update().get(pk=call.pk)
@@ -296,31 +288,18 @@ def call_dial(*, call: Call) -> Call:
         locked.save(update_fields=["sid", "twilio_status", "updated_at"])
         call_changed(locked)
     logger.info("Dialled call %s (%s)", locked.pk, locked.sid)
-    if sid_learned and locked.ended_by and locked.is_active:
-        return call_hang_up_at_twilio(locked)  # ended while the dial was in flight
-    return locked
-
-
-def _dial_claim(call: Call) -> Call | None:
-    """Stamps the dial attempt and its caller ID on the locked row and commits; None when
-    the call was dialled (or attempted) already, or is over."""
-    with transaction.atomic():
-        locked = Call.objects.select_for_update().get(pk=call.pk)
-        if locked.dial_attempted_at or locked.sid or not locked.is_active:
-            return None
-        locked.caller_id = caller_id_next()
-        locked.dial_attempted_at = timezone.now()
-        locked.save(update_fields=["caller_id", "dial_attempted_at", "updated_at"])
+    if sid_learned and locked.ended_by and locked.is_active:  # ended while the dial was in flight
+        return call_hang_up(call_id=locked.pk, ended_by=locked.ended_by) or locked
     return locked
 
 
 def _dial_unanswered(call: Call) -> Call:
     """Flags a dial Twilio never answered; the call keeps its hold until the outcome is known."""
+    logger.warning("Call %s: Twilio did not answer the dial; its callback or the sweeper will", call.pk)
     with transaction.atomic():
         locked = Call.objects.select_for_update().get(pk=call.pk)
         if not locked.sid and locked.is_active:
             locked.dial_outcome_unknown = True
             locked.save(update_fields=["dial_outcome_unknown", "updated_at"])
             call_changed(locked)
-    logger.warning("Call %s: Twilio did not answer the dial; waiting for its callback or the sweeper", call.pk)
     return locked
