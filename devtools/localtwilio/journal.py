@@ -32,8 +32,11 @@ def _call_record(call: Call) -> dict:
 
 
 def _call_from(record: dict) -> Call:
+    """A saved call; fields this version no longer has are dropped."""
+    known = {field.name for field in dataclasses.fields(Call)}
+    record = {name: value for name, value in record.items() if name in known}
     for name in _MOMENTS:
-        record[name] = datetime.fromisoformat(record[name]) if record[name] else None
+        record[name] = datetime.fromisoformat(record[name]) if record.get(name) else None
     return Call(**record)
 
 
@@ -55,9 +58,10 @@ class CallJournal:
 
     def load(self) -> None:
         """Reads the calls of the previous run; ends the ones it was playing when it stopped."""
-        if not self.path.exists():
-            return
-        saved = json.loads(self.path.read_text())
+        try:
+            saved = json.loads(self.path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return  # a first run, or a file cut short: start with no calls
         saved_at = datetime.fromisoformat(saved["saved_at"])
         with self.store.lock:
             for record in saved["calls"]:
