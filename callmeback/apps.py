@@ -2,7 +2,8 @@ from django.apps import AppConfig
 
 
 class CallMeBackConfig(AppConfig):
-    """The project package as an app: it holds no models, only project-wide system checks."""
+    """The project package as an app: project-wide system checks, and the one table of the
+    shared plumbing (the answers kept for `Idempotency-Key`)."""
 
     name = "callmeback"
     verbose_name = "Call Me Back"

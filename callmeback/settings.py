@@ -179,6 +179,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Finishes calls Twilio never reported on, and settles holds of finished calls.
     "calls-sweep-unreported": {"task": "calls.tasks.sweep_unreported_calls", "schedule": 60},
+    "purge-idempotency-keys": {"task": "callmeback.tasks.purge_idempotent_requests", "schedule": 60 * 60},
     # Claims due bookings, reminders and re-authorisations; the booking rows are the queue.
     "calls-scheduling-sweep": {
         "task": "calls.scheduling.tasks.claim_due_bookings",
@@ -356,8 +357,14 @@ TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com").r
 TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=15.0)
 # Countries calls may go to (ISO 3166 codes): a guard against toll fraud.
 CALL_ALLOWED_COUNTRIES = [code.upper() for code in env.list("CALL_ALLOWED_COUNTRIES", default=["US", "CA", "GB"])]
-# A call Twilio has not reported finished this long after its time limit is fetched from Twilio.
+# An active call Twilio has told us nothing about for this long (a lost final callback, a
+# call past its time limit) is fetched from Twilio and settled from its record.
 CALL_SWEEP_GRACE_SECONDS = env.int("CALL_SWEEP_GRACE_SECONDS", default=5 * 60)
+# A dial whose answer never came is looked up at Twilio this long after it was attempted
+# (longer than TWILIO_TIMEOUT_SECONDS: by then Twilio has created the call or never will).
+CALL_DIAL_CHECK_SECONDS = env.int("CALL_DIAL_CHECK_SECONDS", default=60)
+# A request sent again with the same Idempotency-Key this long after gets the first answer.
+IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24))
 # A call ended from the app or by an admin hears the persona's goodbye first; past this, the
 # line is cut at Twilio whatever happened to the stream.
 CALL_GOODBYE_TIMEOUT_SECONDS = env.int("CALL_GOODBYE_TIMEOUT_SECONDS", default=15)

@@ -21,6 +21,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
+from urllib3.exceptions import ConnectTimeoutError
 
 from callmeback.errors import ApplicationError
 
@@ -51,6 +52,12 @@ class TwilioRequestRejected(TwilioServiceError):
     @property
     def is_missing(self) -> bool:
         return self.http_status == 404 or self.twilio_code in _MISSING_CODES
+
+
+class TwilioOutcomeUnknown(TwilioServiceError):
+    """The request may have reached Twilio but its answer never came (a read timeout, a
+    dropped connection, Twilio's own 5xx): whether Twilio acted on it is unknown, so a
+    caller must not treat it as a refusal."""
 
 
 class BaseUrlHttpClient(TwilioHttpClient):
@@ -104,14 +111,27 @@ def _rest_error(error: TwilioRestException, action: str) -> TwilioRequestRejecte
     return TwilioRequestRejected(message, twilio_code=error.code, http_status=error.status)
 
 
+def never_sent(error: requests.RequestException) -> bool:
+    """Whether the request failed before a byte of it left (no connection was made), so
+    Twilio cannot have acted on it."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(error, requests.ConnectionError) and isinstance(reason, ConnectTimeoutError)
+
+
 def twilio_request(action: str, operation: Callable[[], T]) -> T:
     """Runs one SDK operation, turning every failure into our errors; `action` says what was
-    asked, for the log and the message ("place the call")."""
+    asked, for the log and the message ("place the call"). A request that may have reached
+    Twilio without an answer coming back is `TwilioOutcomeUnknown`."""
     try:
         return operation()
     except TwilioRestException as error:
         raise _rest_error(error, action) from None
-    except (TwilioException, requests.RequestException) as error:
+    except requests.RequestException as error:
+        logger.warning("Twilio unreachable while trying to %s: %s", action, type(error).__name__)
+        raise (TwilioServiceError() if never_sent(error) else TwilioOutcomeUnknown()) from None
+    except TwilioException as error:
         logger.warning("Twilio unreachable while trying to %s: %s", action, type(error).__name__)
         raise TwilioServiceError() from None
 

@@ -7,10 +7,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.errors import PaymentDeclined, StripeServiceError
+from callmeback import idempotency
+from callmeback import twilio_webhooks as webhooks
 from callmeback.api import MessageOutput, PublicApiView, parse_input
 from callmeback.pagination import PageRequest
 from callmeback.twilio import TwilioServiceError
-from calls import gateways, ratelimits, selectors, webhooks
+from calls import gateways, ratelimits, selectors
 from calls.serializers import (
     CallDetailOutput,
     CallListOutput,
@@ -37,13 +39,22 @@ class PlaceCallApi(APIView):
             placing.ConcurrentCalls,
             TwilioServiceError,
             StripeServiceError,
+            idempotency.IdempotencyKeyReused,
+            idempotency.IdempotencyKeyInUse,
         ]
     }
 
-    @extend_schema(request=PlaceCallInput, responses={200: PlacedCallOutput})
+    @extend_schema(
+        request=PlaceCallInput,
+        parameters=[idempotency.HEADER_PARAMETER],
+        responses={200: PlacedCallOutput},
+    )
     def post(self, request):
-        call = placing.call_place(user=request.user, **parse_input(PlaceCallInput, request))
-        return Response({"call": PlacedCallOutput(call).data})
+        def place() -> dict:
+            call = placing.call_place(user=request.user, **parse_input(PlaceCallInput, request))
+            return {"call": PlacedCallOutput(call).data}
+
+        return idempotency.idempotent_response(request, scope="place-call", answer=place)
 
 
 class CallListApi(APIView):

@@ -46,6 +46,7 @@ class CallData:
     end_time: datetime | None
     price: Decimal | None
     price_unit: str
+    date_created: datetime | None = None
 
 
 def parse_price(value: object) -> Decimal | None:
@@ -74,6 +75,7 @@ def _call_data(instance: Any) -> CallData:
         end_time=instance.end_time,
         price=parse_price(instance.price),
         price_unit=instance.price_unit or "",
+        date_created=instance.date_created,
     )
 
 
@@ -119,6 +121,14 @@ def twilio_call_create(
 def twilio_call_fetch(*, sid: str) -> CallData:
     """The call as Twilio has it now (the sweeper's question about a call it never reported on)."""
     return _call_data(twilio_request("read the call", lambda: client().calls(sid).fetch()))
+
+
+def twilio_calls_find(*, to: str, from_: str, created_since: datetime, limit: int = 20) -> list[CallData]:
+    """Twilio's calls from `from_` to `to` created since `created_since`, oldest first (Twilio's
+    own date filter is by day and answer time, so the time is checked here)."""
+    listed = twilio_request("list calls", lambda: client().calls.list(to=to, from_=from_, limit=limit))
+    found = [_call_data(one) for one in listed if one.date_created and one.date_created >= created_since]
+    return sorted(found, key=lambda call: call.date_created)
 
 
 def twilio_call_end(*, sid: str, ringing: bool) -> CallData:

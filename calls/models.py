@@ -72,6 +72,10 @@ class Call(RequestedCall):
     sid = models.CharField(max_length=64, unique=True, null=True, blank=True, help_text="Twilio Call SID.")
     error_message = models.CharField(max_length=500, blank=True)
     ended_by = models.CharField(max_length=20, choices=EndedBy.choices, blank=True)
+    # Stamped before Twilio is asked to ring: a call with one is never dialled again.
+    dial_attempted_at = models.DateTimeField(null=True, blank=True)
+    # Twilio's answer to the dial never came: its callback or the sweeper says whether it rang.
+    dial_outcome_unknown = models.BooleanField(default=False)
     live_stream_sid = models.CharField(
         max_length=64,
         blank=True,

@@ -62,6 +62,11 @@ def call_get_owned(*, user: User, call_id: object) -> Call:
     return call
 
 
+def call_active(*, user: User) -> Call | None:
+    """The person's call in progress, if any (at most one)."""
+    return Call.objects.filter(user=user, status__in=Call.ACTIVE).first()
+
+
 # A line of the call page's live transcript, as the voice stream publishes it.
 TRANSCRIPT_LINE_FIELDS = ("index", "speaker", "text", "interrupted")
 
@@ -287,17 +292,13 @@ def caller_id_next_locked() -> CallerIdNumber | None:
 RING_ALLOWANCE = timedelta(seconds=120)
 
 
-def calls_unreported(*, now: datetime, grace: timedelta, limit: int = 100) -> list[Call]:
-    """Active calls past their time limit plus ring time and `grace`: Twilio should have
-    reported them finished by now. (At most one active call per person, so few rows.)"""
-    candidates = Call.objects.filter(status__in=Call.ACTIVE, created_at__lt=now - grace - RING_ALLOWANCE)
-    overdue = []
-    for call in candidates.order_by("created_at").iterator():
-        if call.created_at + timedelta(seconds=call.authorized_seconds) + RING_ALLOWANCE + grace < now:
-            overdue.append(call)
-            if len(overdue) == limit:
-                break
-    return overdue
+def calls_unreported(*, now: datetime, grace: timedelta, dial_check: timedelta, limit: int = 100) -> list[Call]:
+    """Active calls Twilio should have told us more about: a dial with no sid nor report
+    `dial_check` after it, or no news for `grace` (a lost final callback, a call past its
+    time limit or never dialled). Quietest first; at most one per person, so few rows."""
+    undecided = Q(sid__isnull=True, twilio_status="", dial_attempted_at__lt=now - dial_check)
+    quiet = Q(updated_at__lt=now - grace)
+    return list(Call.objects.filter(undecided | quiet, status__in=Call.ACTIVE).order_by("updated_at")[:limit])
 
 
 def calls_finished_unsettled(*, limit: int = 100) -> QuerySet:

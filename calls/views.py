@@ -70,6 +70,13 @@ def _whole_number(raw: object) -> int | None:
 # --- Call now -------------------------------------------------------------------------------------
 
 
+def _to_live_call(request):
+    """A repeated "Call me now" (a resubmitted form, a second tab) lands on the live call."""
+    live = selectors.call_active(user=request.user)
+    messages.info(request, "You are already in this call." if live else "Your call is being placed.")
+    return redirect("calls:detail", call_id=live.pk) if live else redirect("calls:list")
+
+
 def _call_now_form(request) -> CallNowForm:
     contacts = [contact.persona for contact in persona_selectors.contact_list(user=request.user)]
     in_contacts = {persona.pk for persona in contacts}
@@ -104,6 +111,8 @@ def call_new_view(request):
                 estimated_minutes=data["minutes"],
                 scenario_template_id=data["scenario"] or None,
             )
+        except placing.ConcurrentCalls:
+            return _to_live_call(request)
         except ApplicationError as error:
             add_service_error(form, error)
         else:

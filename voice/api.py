@@ -3,8 +3,8 @@
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 
+from callmeback.twilio_webhooks import CALL_ID_PARAMETER, TwilioWebhookApi
 from calls.serializers import TwilioCallForm
-from calls.webhooks import CALL_ID_PARAMETER, TwilioWebhookApi
 from voice import twiml
 
 

@@ -8,8 +8,8 @@ connects the call to our media stream, where the live conversation happens.
 from rest_framework.request import Request
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
+from callmeback import twilio_webhooks as webhooks
 from callmeback.validation import parse_uuid
-from calls import webhooks
 from calls.models import Call
 from voice.streams import CALL_ID_PARAMETER, PERSONA_ID_PARAMETER, stream_url
 

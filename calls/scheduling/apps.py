@@ -10,4 +10,4 @@ class SchedulingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from calls.scheduling import signals  # noqa: F401 - answers whether a persona is still booked
+        from calls.scheduling import checks, signals  # noqa: F401 - registers its checks; answers whether a persona is still booked

@@ -87,14 +87,15 @@ def bookings_claim_due(*, now: datetime | None = None, enqueue: Callable[[Claime
             extra={"status": Status.DISPATCHING, "dispatch_attempts": F("dispatch_attempts") + 1},
         )
     with transaction.atomic():
-        # Placed, but the worker died before Twilio heard of the call: Twilio reports every
-        # call it creates to our callback (which records its sid) within seconds, so a call
-        # with no sid and no report after the claim timeout was never dialled.
+        # Placed, but the worker died before it asked Twilio to ring: no dial attempt was
+        # stamped. (One stamped with no answer is the call sweeper's to settle, never
+        # redialled: Twilio may be ringing it.)
         undialled = ScheduledCall.objects.filter(
             Q(dispatch_claimed_at__lt=stale),
             status=Status.PLACED,
             placed_at__lt=stale,
             call__sid__isnull=True,
+            call__dial_attempted_at__isnull=True,
             call__twilio_status="",
             call__status=Call.Status.INITIATED,
         )
@@ -254,9 +255,12 @@ def _dial_placed_call(booking: ScheduledCall, call: Call) -> None:
 
 def booking_redial(*, booking_id: uuid.UUID) -> ScheduledCall | None:
     """Dials a placed booking whose worker died between creating the call and dialling it,
-    unless Twilio has reported on it since (then it was dialled) or it is now too late (then
-    the call is failed, its hold released, and the booking missed). The booking's row lock
-    keeps two copies of this task from dialling together."""
+    unless a dial was attempted since (its outcome is then the callback's or the sweeper's
+    to find: redialling could ring twice) or it is now too late (then the call is failed,
+    its hold released, and the booking missed). Claim, then act: the decision is taken
+    under the booking's and the call's locks and committed; the dial (which stamps its own
+    attempt under the call's lock, so two copies cannot both ring) and the release follow
+    with no lock held."""
     with transaction.atomic():
         booking = (
             ScheduledCall.objects.select_for_update(of=("self",))
@@ -267,9 +271,10 @@ def booking_redial(*, booking_id: uuid.UUID) -> ScheduledCall | None:
         if booking is None or booking.call is None:
             return booking
         call = Call.objects.select_for_update().get(pk=booking.call_id)
-        if call.sid or call.twilio_status or call.status != Call.Status.INITIATED:
+        if call.dial_attempted_at or call.sid or call.twilio_status or call.status != Call.Status.INITIATED:
             return booking
-        if timezone.now() - booking.scheduled_time > settings.SCHEDULE_LATE_CUTOFF:
+        late = timezone.now() - booking.scheduled_time > settings.SCHEDULE_LATE_CUTOFF
+        if late:
             close_without_call(booking, status=Status.MISSED, reason="We could not place the call on time.")
             notify_person(
                 booking=booking,
@@ -277,12 +282,11 @@ def booking_redial(*, booking_id: uuid.UUID) -> ScheduledCall | None:
                 text=f"Sorry: your call with {booking.persona_name} at {local_time_text(booking)} could not "
                 "be placed on time, so we did not call late. Nothing was charged.",
             )
-            late = True
         else:
-            late = False
             booking.dispatch_claimed_at = timezone.now()
             booking.save(update_fields=["dispatch_claimed_at", "updated_at"])
-            _dial_placed_call(booking, call)
     if late:
-        lifecycle.call_refresh_from_twilio(call=call)
+        lifecycle.call_refresh_from_twilio(call=call)  # never dialled: failed, its hold released
+    else:
+        _dial_placed_call(booking, call)
     return booking

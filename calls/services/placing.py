@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import selectors as account_selectors
 from accounts.models import User
@@ -22,12 +23,13 @@ from billing.models import PaymentAuthorization
 from billing.services import holds as billing_holds
 from callmeback.errors import ApplicationError, NotFound, ValidationFailed
 from callmeback.logging import mask_phone
-from callmeback.twilio import TwilioServiceError
-from calls import gateways
+from callmeback.twilio import TwilioOutcomeUnknown, TwilioServiceError
+from calls import gateways, selectors
 from calls.gateways import call_status_rank
 from calls.models import Call
 from calls.services.caller_ids import caller_id_next
 from calls.services.changes import call_changed
+from calls.services.ending import call_hang_up
 from calls.services.lifecycle import call_fail_undialled
 from personas import selectors as persona_selectors
 from personas import services as persona_services
@@ -196,7 +198,7 @@ def call_place_on_default_card(
         scenario_template_id=scenario_template_id,
         call_pretext=call_pretext,
     )
-    if _has_active_call(user):
+    if selectors.call_active(user=user) is not None:
         raise ConcurrentCalls()
     hold = billing_holds.authorization_create(user=user, estimated_duration=estimated_minutes).authorization
     try:
@@ -248,7 +250,7 @@ def call_create(
                     recording_enabled=user.record_calls,
                 )
         except IntegrityError as error:
-            if "one_active_call_per_user" in str(error) or _has_active_call(user):
+            if "one_active_call_per_user" in str(error) or selectors.call_active(user=user) is not None:
                 raise ConcurrentCalls() from None
             raise
         billing_holds.authorization_attach_call(authorization=authorization, call_id=call.pk)
@@ -258,35 +260,55 @@ def call_create(
     return call
 
 
-def _has_active_call(user: User) -> bool:
-    return Call.objects.filter(user=user, status__in=Call.ACTIVE).exists()
-
-
 def call_dial(*, call: Call) -> Call:
-    """Asks Twilio to ring the person. If Twilio refuses or cannot be reached, the call is
-    marked failed with the reason and its hold released at once; then TWILIO_ERROR."""
+    """Asks Twilio to ring the person, once: the attempt is stamped and committed first, so no
+    retry rings twice. A refusal (4xx) or no connection fails the call and releases its hold,
+    then TWILIO_ERROR; an answer that never came (timeout, dropped connection, 5xx) leaves it
+    initiated with its hold, its outcome unknown until the status callback or the sweeper."""
     try:
-        caller_id = caller_id_next()
+        with transaction.atomic():
+            claimed = Call.objects.select_for_update().get(pk=call.pk)
+            if claimed.dial_attempted_at or claimed.sid or not claimed.is_active:
+                return claimed
+            claimed.caller_id, claimed.dial_attempted_at = caller_id_next(), timezone.now()
+            claimed.save(update_fields=["caller_id", "dial_attempted_at", "updated_at"])
         recording_callback = _callback_url("calls_webhooks:recording-status", call) if call.recording_enabled else None
         dialled = gateways.twilio_call_create(
-            to=call.phone_number,
-            from_=caller_id,
+            to=claimed.phone_number,
+            from_=claimed.caller_id,
             answer_url=_callback_url("voice_api:answer", call),
             status_callback=_callback_url("calls_api:twilio-callback", call),
-            time_limit=call.authorized_seconds,
+            time_limit=claimed.authorized_seconds,
             recording_status_callback=recording_callback,
         )
     except TwilioServiceError as error:
+        unknown = isinstance(error, TwilioOutcomeUnknown) or getattr(error, "http_status", 0) >= 500
+        if unknown:
+            return _dial_unanswered(call)
         call_fail_undialled(call=call, reason=error.message)
         raise
     with transaction.atomic():
         locked = Call.objects.select_for_update().get(pk=call.pk)
-        locked.caller_id = caller_id
-        if not locked.sid:
+        sid_learned = not locked.sid
+        if sid_learned:
             locked.sid = dialled.sid
         if call_status_rank(dialled.status) > call_status_rank(locked.twilio_status):
             locked.twilio_status = dialled.status
-        locked.save(update_fields=["caller_id", "sid", "twilio_status", "updated_at"])
+        locked.save(update_fields=["sid", "twilio_status", "updated_at"])
         call_changed(locked)
     logger.info("Dialled call %s (%s)", locked.pk, locked.sid)
+    if sid_learned and locked.ended_by and locked.is_active:  # ended while the dial was in flight
+        return call_hang_up(call_id=locked.pk, ended_by=locked.ended_by) or locked
+    return locked
+
+
+def _dial_unanswered(call: Call) -> Call:
+    """Flags a dial Twilio never answered; the call keeps its hold until the outcome is known."""
+    logger.warning("Call %s: Twilio did not answer the dial; its callback or the sweeper will", call.pk)
+    with transaction.atomic():
+        locked = Call.objects.select_for_update().get(pk=call.pk)
+        if not locked.sid and locked.is_active:
+            locked.dial_outcome_unknown = True
+            locked.save(update_fields=["dial_outcome_unknown", "updated_at"])
+            call_changed(locked)
     return locked

@@ -21,6 +21,7 @@ from callmeback.stand_ins import (
     LOCALTWILIO_CALLER_ID,
     LOCALTWILIO_VERIFY_SERVICE_SID,
 )
+from devtools.localtwilio.journal import CallJournal
 from devtools.localtwilio.media import MediaStreamBridge
 from devtools.localtwilio.state import Call, Recording, Store, last4, new_sid
 
@@ -64,6 +65,7 @@ class TwilioAccount:
         auto_answer: bool = False,
         media_bridge: MediaStreamBridge | None = None,
         numbers_file: Path | None = None,
+        calls_file: Path | None = None,
         log: Callable[[str], None] = print,
     ) -> None:
         self.account_sid = account_sid
@@ -85,6 +87,9 @@ class TwilioAccount:
         if numbers_file is not None and numbers_file.exists():
             for number in json.loads(numbers_file.read_text()):
                 self.store.own_number(account_sid, number["phone_number"], number["friendly_name"])
+        self.journal = CallJournal(calls_file, self.store) if calls_file is not None else None
+        if self.journal is not None:
+            self.journal.load()
 
     def forget_records(self) -> None:
         """Forgets every record, request and scripted failure; keeps the caller ID number."""
@@ -160,6 +165,11 @@ class TwilioAccount:
         partial = self.numbers_file.with_suffix(".partial")
         partial.write_text(json.dumps(numbers, indent=1))
         partial.replace(self.numbers_file)
+
+    def calls_changed(self) -> None:
+        """Keeps the calls between runs, when there is a calls file."""
+        if self.journal is not None:
+            self.journal.save()
 
     def text_delivered(self, to: str, body: str) -> None:
         self.log(f"SMS to {last4(to)}: {body}")

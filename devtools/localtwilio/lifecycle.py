@@ -223,6 +223,7 @@ class CallRunner:
                 if subscribed(self.call, status)
                 else None
             )
+        self.twilio.calls_changed()
         if callback is not None:
             await self.deliver(callback)
 
@@ -264,6 +265,7 @@ class Switchboard:
                 call.finish("canceled")
             elif status == "completed":
                 call.finish("completed")
+        self.twilio.calls_changed()
 
     def call_redirected(self, call: Call) -> None:
         """A REST redirect (new Twiml or Url): the runner plays it instead of the current TwiML."""

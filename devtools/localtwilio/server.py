@@ -3,6 +3,8 @@ routes of the REST API, the phone page and the media bridge, composed into one a
 `manage.py run_localtwilio` serves it; the test suite runs it in a thread
 (tests/fakes/twilio.py)."""
 
+import asyncio
+
 from aiohttp import web
 
 from devtools.localtwilio import phone, rest
@@ -31,5 +33,13 @@ class LocalTwilio(TwilioAccount):
         phone.add_routes(app)
         self.media_bridge.add_routes(app)
         app.on_cleanup.append(self.close_session)
+        if self.journal is not None:
+            app.cleanup_ctx.append(self._journal_heartbeat)
         return app
+
+    async def _journal_heartbeat(self, app: web.Application):
+        """Keeps the calls file fresh while calls are in play (see journal.CallJournal)."""
+        task = asyncio.create_task(self.journal.heartbeat())
+        yield
+        task.cancel()
 

@@ -95,6 +95,28 @@ def test_calling_now_holds_the_estimate_dials_and_opens_the_call_page(browser, p
     assert "The conversation appears here as it happens." in page and "data-live-transcript" in page
 
 
+def test_submitting_call_now_again_lands_on_the_call_the_first_placed(browser, persona, twilio):
+    form = {"persona": persona.pk, "phone_number": PHONE, "minutes": 3}
+
+    first = browser.post("/calls/new", form)
+    again = browser.post("/calls/new", form, follow=True)
+
+    call = Call.objects.get()
+    assert first["Location"] == again.redirect_chain[-1][0] == f"/calls/{call.pk}"
+    assert "You are already in this call." in again.content.decode()
+    assert PaymentAuthorization.objects.count() == 1 and len(twilio.calls) == 1
+
+
+def test_a_call_now_submit_during_a_live_call_lands_on_it_without_a_hold(browser, persona, place, twilio):
+    live = place()
+
+    response = browser.post("/calls/new", {"persona": persona.pk, "phone_number": PHONE, "minutes": 3}, follow=True)
+
+    assert response.redirect_chain[-1][0] == f"/calls/{live.pk}"
+    assert "You are already in this call." in response.content.decode()
+    assert PaymentAuthorization.objects.count() == 1 and len(twilio.calls) == 1
+
+
 def test_calling_an_unverified_number_is_refused_before_any_hold(browser, persona, twilio):
     response = browser.post("/calls/new", {"persona": persona.pk, "phone_number": OTHER_PHONE, "minutes": 3})
 
@@ -104,7 +126,7 @@ def test_calling_an_unverified_number_is_refused_before_any_hold(browser, person
 
 
 def test_a_dial_twilio_refuses_shows_the_error_and_releases_the_hold(browser, persona, twilio):
-    twilio.fail_next("POST", r"/Calls\.json$", status=500, code=20500, message="Internal Error")
+    twilio.fail_next("POST", r"/Calls\.json$", status=400, code=21211, message="Invalid 'To' Phone Number")
 
     response = browser.post("/calls/new", {"persona": persona.pk, "phone_number": PHONE, "minutes": 3})
 

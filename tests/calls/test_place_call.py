@@ -301,7 +301,7 @@ def test_twilio_unreachable_at_dial_fails_the_call_and_releases_the_hold(setting
 
 
 def test_after_a_failed_dial_the_person_may_call_again(caller_client, persona, hold, twilio, place):
-    twilio.fail_next("POST", r"/Calls\.json$", status=500, code=20500, message="Internal Error")
+    twilio.fail_next("POST", r"/Calls\.json$", status=400, code=21211, message="Invalid 'To' Phone Number")
     _place(caller_client, persona, hold)
 
     assert place().status == Call.Status.INITIATED

@@ -16,8 +16,10 @@ Status = PaymentAuthorization.Status
 
 
 def _overdue(call: Call) -> None:
-    """Moves the call back in time past its time limit, ring time and the grace."""
-    Call.objects.filter(pk=call.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    """Moves the call back in time past its time limit, ring time and the grace, with no
+    news since."""
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Call.objects.filter(pk=call.pk).update(created_at=an_hour_ago, updated_at=an_hour_ago)
 
 
 def _sweep() -> int:

@@ -14,10 +14,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@contextmanager
-def serving(command: str, *options: str) -> Iterator[str]:
-    """Starts `manage.py <command> --port 0 <options>`, yields the URL it listens on and
-    stops the process when the block ends."""
+def start_server(command: str, *options: str) -> tuple[subprocess.Popen, str]:
+    """Starts `manage.py <command> --port 0 <options>`; returns the process and the URL it
+    listens on, once it has bound its socket."""
     process = subprocess.Popen(
         [sys.executable, "manage.py", command, "--port", "0", *options],
         cwd=ROOT,
@@ -29,8 +28,16 @@ def serving(command: str, *options: str) -> Iterator[str]:
     if match is None:
         process.kill()
         pytest.fail(f"{command} did not start: {line!r}")
+    return process, match.group(1)
+
+
+@contextmanager
+def serving(command: str, *options: str) -> Iterator[str]:
+    """Starts the command's server, yields the URL it listens on and stops the process when
+    the block ends."""
+    process, url = start_server(command, *options)
     try:
-        yield match.group(1)
+        yield url
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -3,7 +3,7 @@
 import requests
 from twilio.rest import Client
 
-from callmeback.stand_ins import LOCALTWILIO_ACCOUNT_SID, LOCALTWILIO_AUTH_TOKEN
+from callmeback.stand_ins import LOCALTWILIO_ACCOUNT_SID, LOCALTWILIO_AUTH_TOKEN, LOCALTWILIO_CALLER_ID
 from tests.devtools.command_server import serving
 from tests.fakes.twilio import RebasedHttpClient
 
@@ -20,3 +20,18 @@ def test_listens_on_loopback_serves_the_phone_page_and_keeps_bought_numbers(tmp_
         client = Client(LOCALTWILIO_ACCOUNT_SID, LOCALTWILIO_AUTH_TOKEN, http_client=RebasedHttpClient(url))
         owned = [number.phone_number for number in client.incoming_phone_numbers.list()]
         assert "+12125550142" in owned
+
+
+def test_keeps_its_calls_across_restarts_as_twilio_keeps_every_call(tmp_path):
+    files = ("--numbers-file", str(tmp_path / "numbers.json"), "--calls-file", str(tmp_path / "calls.json"))
+    with serving("run_localtwilio", *files) as url:
+        client = Client(LOCALTWILIO_ACCOUNT_SID, LOCALTWILIO_AUTH_TOKEN, http_client=RebasedHttpClient(url))
+        sid = client.calls.create(to="+14155550123", from_=LOCALTWILIO_CALLER_ID, twiml="<Response/>").sid
+
+    with serving("run_localtwilio", *files) as url:
+        client = Client(LOCALTWILIO_ACCOUNT_SID, LOCALTWILIO_AUTH_TOKEN, http_client=RebasedHttpClient(url))
+        kept = client.calls(sid).fetch()
+        listed = [call.sid for call in client.calls.list(to="+14155550123")]
+
+    # Nobody is on a line the stopped process was ringing: it ended unanswered.
+    assert (kept.status, kept.duration, listed) == ("no-answer", "0", [sid])

@@ -43,9 +43,10 @@ def wait_until(condition: Callable[[], Any], *, timeout: float = 10, message: st
 
 class AppStub(LoopbackServer):
     """Stands in for the app on a real socket: records every request Twilio makes to it and
-    answers POSTs to `/answer` with `twiml`, everything else with 204."""
+    answers POSTs to `answer_path` with `twiml`, everything else with 204."""
 
     name = "app-stub"
+    answer_path = "/answer"
 
     def __init__(self) -> None:
         super().__init__()
@@ -58,7 +59,7 @@ class AppStub(LoopbackServer):
     async def _post(self, request: web.Request) -> web.Response:
         body = await request.text()
         self.received.append((request.path_qs, dict(request.headers), dict(parse_qsl(body))))
-        if request.path.startswith("/answer"):
+        if request.path.startswith(self.answer_path):
             return web.Response(text=self.twiml, content_type="text/xml")
         return web.Response(status=204)
 
@@ -96,6 +97,7 @@ class LocalTwilioServer(LoopbackServer):
         self.deliver: Callable[[SignedCallback], Any] = post_over_http
         self.phone_bridge = PhoneAudioBridge(self.twilio)
         self._probes: list[tuple[str, re.Pattern[str], Callable[[], None]]] = []
+        self._stalls: list[tuple[str, re.Pattern[str], threading.Event]] = []
         self._probes_lock = threading.Lock()
 
     def make_app(self) -> web.Application:
@@ -156,6 +158,9 @@ class LocalTwilioServer(LoopbackServer):
         self.console.clear()
         with self._probes_lock:
             self._probes.clear()
+            for *_, released in self._stalls:
+                released.set()
+            self._stalls.clear()
 
     def probe(self, method: str, path_pattern: str, check: Callable[[], None]) -> None:
         """Runs `check` (in a thread of its own) while the next `method` request whose path
@@ -164,18 +169,34 @@ class LocalTwilioServer(LoopbackServer):
         with self._probes_lock:
             self._probes.append((method, re.compile(path_pattern), check))
 
-    @web.middleware
-    async def _run_probe(self, request: web.Request, handler) -> web.StreamResponse:
+    def stall_next(self, method: str, path_pattern: str) -> threading.Event:
+        """The next `method` request whose path matches `path_pattern` is handled (a call is
+        created) but its answer is held back until the returned event is set (or `reset()`):
+        Twilio acting on a request whose answer never reaches the app in time."""
+        released = threading.Event()
+        with self._probes_lock:
+            self._stalls.append((method, re.compile(path_pattern), released))
+        return released
+
+    def _take(self, hooks: list, request: web.Request):
         with self._probes_lock:
             matching = next(
-                (probe for probe in self._probes if probe[0] == request.method and probe[1].search(request.path)),
-                None,
+                (hook for hook in hooks if hook[0] == request.method and hook[1].search(request.path)), None
             )
             if matching is not None:
-                self._probes.remove(matching)
-        if matching is not None:
-            await asyncio.to_thread(matching[2])
-        return await handler(request)
+                hooks.remove(matching)
+        return matching
+
+    @web.middleware
+    async def _run_probe(self, request: web.Request, handler) -> web.StreamResponse:
+        probe = self._take(self._probes, request)
+        if probe is not None:
+            await asyncio.to_thread(probe[2])
+        stall = self._take(self._stalls, request)
+        response = await handler(request)
+        if stall is not None:
+            await asyncio.to_thread(stall[2].wait, 60)
+        return response
 
     def bridge_phone_audio(self) -> None:
         """Until the next `reset()`, a call's `<Connect><Stream>` opens the media stream to the

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.checks import run_checks
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -17,6 +18,7 @@ from billing.services import payment_methods
 from callmeback.twilio import TwilioServiceError
 from calls.models import Call
 from calls.scheduling import dispatch, services
+from calls.scheduling.checks import CLAIM_TIMEOUT_TOO_SHORT
 from calls.scheduling.models import ScheduledCall
 from calls.services import placing
 from tests.billing.conftest import front, row_lock_free  # noqa: F401  (fixture)
@@ -548,3 +550,50 @@ def test_dispatch_now_leaves_a_cancelled_booking_alone(caller, persona):
     services.booking_cancel(booking_id=booking.pk, user=caller)
 
     assert not dispatch.booking_dispatch_now(booking=booking)
+
+
+def test_a_booking_whose_dial_got_no_answer_is_never_redialled(settings, caller, persona, twilio):
+    booking = _claimed(caller, persona)
+    settings.TWILIO_TIMEOUT_SECONDS = 0.5
+    released = twilio.stall_next("POST", r"/Calls\.json$")
+    try:
+        dispatch.booking_place(booking_id=booking.pk)
+    finally:
+        released.set()
+    booking.refresh_from_db()
+    assert booking.call.dial_outcome_unknown
+    later = timezone.now() + settings.SCHEDULE_CLAIM_TIMEOUT + timedelta(seconds=1)
+
+    collected = _sweep(now=later)
+    dispatch.booking_redial(booking_id=booking.pk)
+
+    assert [booking_id for result in collected.results for booking_id in result.redial] == []
+    assert len(twilio.calls) == 1
+    assert PaymentAuthorization.objects.get(pk=booking.authorization_id).status == Hold.REQUIRES_CAPTURE
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks and NOWAIT need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_no_row_lock_is_held_while_a_redial_rings(caller, persona, twilio):
+    booking = _claimed(caller, persona)
+    call = _place_without_dialling(booking)
+    locks_free: list[bool] = []
+    twilio.probe(
+        "POST",
+        r"/Calls\.json$",
+        lambda: locks_free.extend([row_lock_free(ScheduledCall, pk=booking.pk), row_lock_free(Call, pk=call.pk)]),
+    )
+
+    dispatch.booking_redial(booking_id=booking.pk)
+
+    assert locks_free == [True, True]
+    assert Call.objects.get(pk=call.pk).sid
+
+
+def test_a_claim_timeout_shorter_than_the_twilio_requests_it_covers_is_refused(settings):
+    settings.TWILIO_TIMEOUT_SECONDS = 15
+    settings.SCHEDULE_CLAIM_TIMEOUT = timedelta(seconds=44)
+    assert CLAIM_TIMEOUT_TOO_SHORT in [message.id for message in run_checks()]
+
+    settings.SCHEDULE_CLAIM_TIMEOUT = timedelta(seconds=45)
+    assert CLAIM_TIMEOUT_TOO_SHORT not in [message.id for message in run_checks()]

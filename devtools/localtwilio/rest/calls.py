@@ -120,6 +120,7 @@ async def create_call(request: web.Request) -> web.Response:
         )
     with twilio.store.lock:
         twilio.store.calls[call.sid] = call
+    twilio.calls_changed()
     switchboard_of(request).call_created(call)
     return json_created(call_json(call))
 

@@ -24,9 +24,15 @@ class Command(BaseCommand):
             default=settings.VAR_DIR / "localtwilio-numbers.json",
             help="Where the numbers bought on the local Twilio are kept between runs.",
         )
+        parser.add_argument(
+            "--calls-file",
+            type=Path,
+            default=settings.VAR_DIR / "localtwilio-calls.json",
+            help="Where the local Twilio's calls are kept between runs (Twilio keeps every call).",
+        )
 
-    def handle(self, *args, port: int, auto_answer: bool, numbers_file: Path, **options):
-        twilio = LocalTwilio(auto_answer=auto_answer, numbers_file=numbers_file, log=self._log)
+    def handle(self, *args, port: int, auto_answer: bool, numbers_file: Path, calls_file: Path, **options):
+        twilio = LocalTwilio(auto_answer=auto_answer, numbers_file=numbers_file, calls_file=calls_file, log=self._log)
         twilio.media_bridge = PhoneAudioBridge(twilio)  # the phone page talks on <Connect><Stream>
         sock = bind_loopback(port)
         host, bound_port = sock.getsockname()

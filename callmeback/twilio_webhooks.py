@@ -1,4 +1,5 @@
-"""Twilio's requests to us: checking they come from Twilio.
+"""Twilio's requests to us (the calls app's status callbacks, voice's answer URL): checking
+they come from Twilio.
 
 Twilio signs the URL it requested, exactly as we gave it (so built from `SITE_URL`, with its
 query string), plus the form fields, with the account's auth token. We check against
