@@ -69,11 +69,6 @@ class BaseUrlHttpClient(TwilioHttpClient):
     def request(self, method: str, url: str, *args, **kwargs):
         return super().request(method, self.rewrite(url), *args, **kwargs)
 
-    def stream(self, url: str, *, auth: tuple[str, str]) -> requests.Response:
-        """A streamed GET on the same session and base (media files, which the SDK cannot read as bytes)."""
-        session = self.session or requests.Session()
-        return session.get(self.rewrite(url), auth=auth, stream=True, timeout=self.timeout)
-
 
 @lru_cache(maxsize=4)
 def _client(account_sid: str, auth_token: str, api_base: str, timeout: float) -> Client:
