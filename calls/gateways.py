@@ -7,16 +7,12 @@ plain typed data; Twilio refusing or unreachable is `TwilioServiceError` (500 TW
 """
 
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import aiohttp
-from django.conf import settings
-
-from callmeback.twilio import TwilioRequestRejected, TwilioServiceError, client, twilio_request
+from callmeback.twilio import MediaStream, TwilioRequestRejected, client, media_stream, twilio_request
 
 logger = logging.getLogger(__name__)
 
@@ -140,64 +136,10 @@ def twilio_recording_delete(*, sid: str) -> None:
             raise
 
 
-# Read from Twilio and passed on this many bytes at a time at most: a recording of any
-# length costs one chunk of memory per listener.
-RECORDING_CHUNK_BYTES = 32 * 1024
-
-
-@dataclass
-class RecordingAudio:
-    content_type: str
-    content_length: str
-    chunks: AsyncIterator[bytes]
-
-
-async def twilio_recording_audio(*, sid: str) -> RecordingAudio:
-    """The recording's audio (WAV, both channels), opened at Twilio on the event loop. Only the
-    status and headers have been read when this returns, so a refusal is still an error the
-    caller can answer with; `chunks` then passes the body on as it arrives, and closes the
-    connection when it ends or is closed."""
-    twilio_client = client()
-    url = twilio_client.http_client.rewrite(
-        f"https://api.twilio.com/2010-04-01/Accounts/{twilio_client.account_sid}/Recordings/{sid}.wav"
-    )
-    timeout = settings.TWILIO_TIMEOUT_SECONDS
-    session = aiohttp.ClientSession(
-        headers={"Authorization": aiohttp.encode_basic_auth(twilio_client.username, twilio_client.password)},
-        timeout=aiohttp.ClientTimeout(total=None, connect=timeout, sock_read=timeout),
-    )
-    try:
-        response = await session.get(url)
-    except (aiohttp.ClientError, TimeoutError) as error:
-        await session.close()
-        logger.warning("Twilio unreachable while fetching a recording: %s", type(error).__name__)
-        raise TwilioServiceError() from None
-    except BaseException:  # the listener left while Twilio was answering
-        await session.close()
-        raise
-    if response.status != 200:
-        response.release()
-        await session.close()
-        raise TwilioRequestRejected(
-            "The recording could not be fetched.", twilio_code=None, http_status=response.status
-        )
-
-    async def chunks() -> AsyncIterator[bytes]:
-        try:
-            async for chunk in response.content.iter_chunked(RECORDING_CHUNK_BYTES):
-                yield chunk
-        except (aiohttp.ClientError, TimeoutError) as error:
-            # The status is sent: the listener sees the body end short of its Content-Length.
-            logger.warning("Twilio stopped sending a recording: %s", type(error).__name__)
-        finally:
-            response.close()
-            await session.close()
-
-    return RecordingAudio(
-        content_type=response.headers.get("Content-Type", "audio/x-wav"),
-        content_length=response.headers.get("Content-Length", ""),
-        chunks=chunks(),
-    )
+async def twilio_recording_audio(*, sid: str) -> MediaStream:
+    """The recording's audio (WAV, both channels), passed on as Twilio sends it."""
+    url = f"https://api.twilio.com/2010-04-01/Accounts/{client().account_sid}/Recordings/{sid}.wav"
+    return await media_stream(url, action="fetch the recording")
 
 
 # --- Phone numbers (the admin's caller-ID pool) ---------------------------------------------

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from callmeback.errors import NotFound, ValidationFailed
+from callmeback.twilio import MediaStream
 from calls import gateways, selectors
 from calls.models import Call, CallRecording
 from calls.services.changes import call_changed
@@ -68,7 +69,7 @@ def recording_from_link(*, token: str) -> CallRecording:
     return recording
 
 
-async def recording_audio_open(*, token: str) -> gateways.RecordingAudio:
+async def recording_audio_open(*, token: str) -> MediaStream:
     """The audio behind a signed link: the link and the recording are checked first (404 for a
     stale or tampered link, or a deleted recording), then Twilio's answer is opened, its body
     left to stream through `chunks`."""

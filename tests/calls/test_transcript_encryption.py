@@ -113,8 +113,7 @@ def test_the_command_reencrypts_every_turn_with_the_newest_key_in_batches(call, 
     ]
     lines = out.splitlines()
     assert lines[:3] == [
-        f"calls.CallTurn.text: {read} read, {read} re-encrypted, 0 already current, 0 unreadable"
-        for read in (2, 4, 5)
+        f"calls.CallTurn.text: {read} read, {read} re-encrypted, 0 already current, 0 unreadable" for read in (2, 4, 5)
     ]
     assert lines[-1].endswith("5 read, 5 re-encrypted, 0 already current, 0 unreadable: done")
     assert "secret" not in out
