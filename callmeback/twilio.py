@@ -1,11 +1,12 @@
-"""The Twilio client every app shares: the SDK client, its errors, Verify, Messaging and
-webhook signatures. The calls app's own resources (calls, recordings, caller-ID numbers) are
-in `calls.gateways`, on this client.
+"""The Twilio client every app shares: the SDK client, its errors, Verify, Messaging, webhook
+signatures and media files. The calls app's own resources (calls, recordings, caller-ID
+numbers) are in `calls.gateways`, on this client.
 
-Everything goes through the real `twilio` SDK. `TWILIO_API_BASE` replaces the scheme and
-host of every request the SDK makes (api.twilio.com and verify.twilio.com alike) through
-the SDK's own HTTP-client hook, so the local Twilio and the test fakes are reached by the
-same code that reaches Twilio. Functions return plain typed data; Twilio refusing or being
+Everything goes through the real `twilio` SDK, except media files (bytes the SDK cannot
+stream), which aiohttp streams on the event loop. `TWILIO_API_BASE` replaces the scheme and
+host of every request (api.twilio.com and verify.twilio.com alike) through the SDK's own
+HTTP-client hook, so the local Twilio and the test fakes are reached by the same code that
+reaches Twilio. Functions return plain typed data; Twilio refusing or being
 unreachable becomes `TwilioServiceError` (500 TWILIO_ERROR), never a stack trace.
 """
 
