@@ -121,16 +121,15 @@ class RecordingApi(APIView):
 
 class RecordingAudioApi(AsyncPublicApiView):
     """The audio behind a signed link from `GET /api/calls/:id/recording`: the link is the
-    credential (an `<audio>` element sends no bearer token), short-lived and bound to its owner.
-
-    Served on the event loop: Twilio's status and headers are awaited before answering (so a
-    refusal is an error in the envelope), then its body is passed on chunk by chunk as it
-    arrives, so the listener hears the start at once and a long recording never sits in
-    memory. Streaming needs the ASGI server, as the project always runs."""
+    credential (an `<audio>` element sends no bearer token), short-lived and bound to its owner."""
 
     rate_limits = {"GET": ratelimits.RECORDING_AUDIO}
     error_codes = {"GET": [TwilioServiceError]}
 
+    # Served on the event loop: Twilio's status and headers are awaited before answering (so a
+    # refusal is an error in the envelope), then its body is passed on chunk by chunk as it
+    # arrives, so the listener hears the start at once and a long recording never sits in
+    # memory. Streaming needs the ASGI server, as the project always runs.
     @extend_schema(responses={(200, "audio/x-wav"): bytes})
     async def get(self, request, token: str):
         audio = await recordings.recording_audio_open(token=token)
