@@ -58,6 +58,7 @@ def test_the_first_chunk_arrives_before_twilio_has_sent_the_rest(asgi_server, re
     assert response.getheader("Content-Type") == "audio/x-wav"
     assert response.getheader("Content-Length") == str(len(FIRST) + len(REST))
     assert response.getheader("Cache-Control") == "private, no-store"
+    assert response.getheader("X-RateLimit-Limit") == "60"  # the link's limit still counts, per IP
     assert first == FIRST
     assert not finished_before_first_chunk
     assert rest == REST
@@ -102,3 +103,14 @@ def test_a_deleted_recording_is_not_found_before_twilio_is_asked(asgi_server, re
     assert response.status == 404
     assert json.loads(response.read())["error"] == "NOT_FOUND"
     assert slow_twilio.requested == []
+
+
+def test_the_links_rate_limit_answers_429_in_the_envelope(client):
+    for _ in range(60):
+        assert client.get("/api/recordings/not-a-link").status_code == 404
+
+    response = client.get("/api/recordings/not-a-link")
+
+    assert response.status_code == 429
+    assert response.json()["error"] == "RATE_LIMIT_EXCEEDED"
+    assert response.json()["retry_after"] >= 1
