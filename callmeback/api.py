@@ -1,8 +1,10 @@
 """Small pieces every app's API views share."""
 
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
@@ -20,6 +22,34 @@ class PublicApiView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+
+
+class AsyncApiView(APIView):
+    """An API view whose handlers are coroutines (`async def get`): for an answer that waits on
+    the network, such as a body streamed from a provider, without holding a thread for it.
+    DRF's own steps run as in `APIView.dispatch`; its checks (throttles count in the cache)
+    run in a thread, and errors still leave in the envelope through the exception handler."""
+
+    async def dispatch(self, request, *args, **kwargs):
+        self.args, self.kwargs = args, kwargs
+        request = self.initialize_request(request, *args, **kwargs)
+        self.request = request
+        self.headers = self.default_response_headers
+        try:
+            await sync_to_async(self.initial)(request, *args, **kwargs)
+            method = request.method.lower()
+            handler = getattr(self, method, None) if method in self.http_method_names else None
+            response = (handler or self.http_method_not_allowed)(request, *args, **kwargs)
+            if inspect.isawaitable(response):
+                response = await response
+        except Exception as exc:
+            response = self.handle_exception(exc)
+        self.response = self.finalize_response(request, response, *args, **kwargs)
+        return self.response
+
+
+class AsyncPublicApiView(AsyncApiView, PublicApiView):
+    """`PublicApiView` with coroutine handlers."""
 
 
 NOT_TEXT = "Must be a string."

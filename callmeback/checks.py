@@ -1,14 +1,15 @@
-"""Deploy checks (`manage.py check --deploy`): a production settings file must not point
-the app at the local stand-ins for Twilio and Stripe.
-
-Those stand-ins listen on loopback and accept published, development-only credentials
-(callmeback.stand_ins); a deploy that forgot the real provider variables would otherwise
-start, then fail every call and every payment.
+"""System checks. Deploy checks (`manage.py check --deploy`): a production settings file must
+not point the app at the local stand-ins for Twilio and Stripe. Those stand-ins listen on
+loopback and accept published, development-only credentials (callmeback.stand_ins); a deploy
+that forgot the real provider variables would otherwise start, then fail every call and every
+payment. Every run: `TRANSCRIPT_ENCRYPTION_KEYS` must be Fernet keys, or the first transcript
+written would fail mid-call.
 """
 
 import ipaddress
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
 
@@ -18,6 +19,7 @@ TWILIO_API_BASE_ON_LOOPBACK = "callmeback.E001"
 TWILIO_LOCAL_CREDENTIALS = "callmeback.E002"
 STRIPE_API_BASE_ON_LOOPBACK = "callmeback.E003"
 STRIPE_LOCAL_CREDENTIALS = "callmeback.E004"
+TRANSCRIPT_KEY_INVALID = "callmeback.E005"
 
 
 def is_loopback(url: str) -> bool:
@@ -75,4 +77,23 @@ def check_no_local_stripe(app_configs, **kwargs) -> list[CheckMessage]:
                 id=STRIPE_LOCAL_CREDENTIALS,
             )
         )
+    return errors
+
+
+@register(Tags.security)
+def check_transcript_keys(app_configs, **kwargs) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    keys = [key.strip() for key in settings.TRANSCRIPT_ENCRYPTION_KEYS if key.strip()]  # as the keyring reads them
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            errors.append(
+                Error(
+                    f"Key {position} of TRANSCRIPT_ENCRYPTION_KEYS is not a Fernet key.",
+                    hint='Generate one with: python -c "from cryptography.fernet import Fernet; '
+                    'print(Fernet.generate_key().decode())"',
+                    id=TRANSCRIPT_KEY_INVALID,
+                )
+            )
     return errors

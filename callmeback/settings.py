@@ -15,6 +15,8 @@ from pathlib import Path
 
 import environ
 
+from callmeback.keyring import key_material
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -28,6 +30,11 @@ DEBUG = env.bool("DEBUG", default=False)
 # lives as long as the process, so nothing signed with it outlasts them.
 SECRET_KEY_FROM_ENVIRONMENT = bool(env.str("SECRET_KEY", default=""))
 SECRET_KEY = env.str("SECRET_KEY", default="") or secrets.token_urlsafe(50)
+
+# Fernet keys, newest first, for transcripts at rest and the channel layer's messages (which
+# carry transcript lines); the key derived from SECRET_KEY is always tried last
+# (callmeback/encryption.py, `manage.py rotate_transcript_keys`).
+TRANSCRIPT_ENCRYPTION_KEYS = env.list("TRANSCRIPT_ENCRYPTION_KEYS", default=[])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -131,6 +138,8 @@ if REDIS_URL:
             # for in BZPOPMIN: a consumer that hears nothing for 5 s would crash. Read longer.
             # Its pools also refuse a 101st connection, which hundreds of live calls joining
             # their groups at once reach: allow more (Redis takes 10,000 clients by default).
+            # Messages carry transcript lines: encrypted with the transcripts' key material
+            # (channels_redis hashes each into a Fernet key of its own), newest first.
             "CONFIG": {
                 "hosts": [
                     {
@@ -138,7 +147,8 @@ if REDIS_URL:
                         "socket_timeout": 30,
                         "max_connections": 1000,
                     }
-                ]
+                ],
+                "symmetric_encryption_keys": key_material(explicit=TRANSCRIPT_ENCRYPTION_KEYS, secret_key=SECRET_KEY),
             },
         }
     }
@@ -288,11 +298,6 @@ EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Call Me Back <no-reply@callmeback.local>")
-
-# --- Transcripts ---------------------------------------------------------------------------
-
-# Fernet keys, newest first (see callmeback/encryption.py); empty derives one from SECRET_KEY.
-TRANSCRIPT_ENCRYPTION_KEYS = env.list("TRANSCRIPT_ENCRYPTION_KEYS", default=[])
 
 # --- Voice providers -----------------------------------------------------------------------
 

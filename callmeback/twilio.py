@@ -1,20 +1,23 @@
-"""The Twilio client every app shares: the SDK client, its errors, Verify, Messaging and
-webhook signatures. The calls app's own resources (calls, recordings, caller-ID numbers) are
-in `calls.gateways`, on this client.
+"""The Twilio client every app shares: the SDK client, its errors, Verify, Messaging, webhook
+signatures and media files. The calls app's own resources (calls, recordings, caller-ID
+numbers) are in `calls.gateways`, on this client.
 
-Everything goes through the real `twilio` SDK. `TWILIO_API_BASE` replaces the scheme and
-host of every request the SDK makes (api.twilio.com and verify.twilio.com alike) through
-the SDK's own HTTP-client hook, so the local Twilio and the test fakes are reached by the
-same code that reaches Twilio. Functions return plain typed data; Twilio refusing or being
+Everything goes through the real `twilio` SDK, except media files (bytes the SDK cannot
+stream), which aiohttp streams on the event loop. `TWILIO_API_BASE` replaces the scheme and
+host of every request (api.twilio.com and verify.twilio.com alike) through the SDK's own
+HTTP-client hook, so the local Twilio and the test fakes are reached by the same code that
+reaches Twilio. Functions return plain typed data; Twilio refusing or being
 unreachable becomes `TwilioServiceError` (500 TWILIO_ERROR), never a stack trace.
 """
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+import aiohttp
 import requests
 from django.conf import settings
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -76,11 +79,6 @@ class BaseUrlHttpClient(TwilioHttpClient):
     def request(self, method: str, url: str, *args, **kwargs):
         return super().request(method, self.rewrite(url), *args, **kwargs)
 
-    def stream(self, url: str, *, auth: tuple[str, str]) -> requests.Response:
-        """A streamed GET on the same session and base (media files, which the SDK cannot read as bytes)."""
-        session = self.session or requests.Session()
-        return session.get(self.rewrite(url), auth=auth, stream=True, timeout=self.timeout)
-
 
 @lru_cache(maxsize=4)
 def _client(account_sid: str, auth_token: str, api_base: str, timeout: float) -> Client:
@@ -134,6 +132,65 @@ def twilio_request(action: str, operation: Callable[[], T]) -> T:
     except TwilioException as error:
         logger.warning("Twilio unreachable while trying to %s: %s", action, type(error).__name__)
         raise TwilioServiceError() from None
+
+
+# --- Media files (recordings), which the SDK cannot read as bytes -----------------------------
+
+# Read from Twilio and passed on this many bytes at a time at most: a file of any length
+# costs one chunk of memory per listener.
+MEDIA_CHUNK_BYTES = 32 * 1024
+
+
+@dataclass
+class MediaStream:
+    content_type: str
+    content_length: str
+    chunks: AsyncIterator[bytes]
+
+
+async def media_stream(url: str, *, action: str) -> MediaStream:
+    """A GET of Twilio's `url` (rebased like every SDK request) with the account's credentials,
+    on the event loop. Only the status and headers have been read when this returns, so a
+    refusal is still an error the caller can answer with; `chunks` then passes the body on as
+    it arrives, and closes the connection when it ends or is closed."""
+    twilio_client = client()
+    timeout = settings.TWILIO_TIMEOUT_SECONDS
+    session = aiohttp.ClientSession(
+        headers={"Authorization": aiohttp.encode_basic_auth(twilio_client.username, twilio_client.password)},
+        timeout=aiohttp.ClientTimeout(total=None, connect=timeout, sock_read=timeout),
+    )
+    try:
+        response = await session.get(twilio_client.http_client.rewrite(url))
+    except (aiohttp.ClientError, TimeoutError) as error:
+        await session.close()
+        logger.warning("Twilio unreachable while trying to %s: %s", action, type(error).__name__)
+        raise TwilioServiceError() from None
+    except BaseException:  # the listener left while Twilio was answering
+        await session.close()
+        raise
+    if response.status != 200:
+        response.release()
+        await session.close()
+        logger.warning("Twilio refused to %s: HTTP %s", action, response.status)
+        message = f"The phone service refused to {action}."
+        raise TwilioRequestRejected(message, twilio_code=None, http_status=response.status)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in response.content.iter_chunked(MEDIA_CHUNK_BYTES):
+                yield chunk
+        except (aiohttp.ClientError, TimeoutError) as error:
+            # The status is sent: the listener sees the body end short of its Content-Length.
+            logger.warning("Twilio stopped sending while trying to %s: %s", action, type(error).__name__)
+        finally:
+            response.close()
+            await session.close()
+
+    return MediaStream(
+        content_type=response.headers.get("Content-Type", "audio/x-wav"),
+        content_length=response.headers.get("Content-Length", ""),
+        chunks=chunks(),
+    )
 
 
 # --- Messaging ----------------------------------------------------------------------------

@@ -9,10 +9,10 @@ from rest_framework.views import APIView
 from billing.errors import PaymentDeclined, StripeServiceError
 from callmeback import idempotency
 from callmeback import twilio_webhooks as webhooks
-from callmeback.api import MessageOutput, PublicApiView, parse_input
+from callmeback.api import AsyncPublicApiView, MessageOutput, parse_input
 from callmeback.pagination import PageRequest
 from callmeback.twilio import TwilioServiceError
-from calls import gateways, ratelimits, selectors
+from calls import ratelimits, selectors
 from calls.serializers import (
     CallDetailOutput,
     CallListOutput,
@@ -130,17 +130,20 @@ class RecordingApi(APIView):
         return Response({"message": "Recording deleted"})
 
 
-class RecordingAudioApi(PublicApiView):
+class RecordingAudioApi(AsyncPublicApiView):
     """The audio behind a signed link from `GET /api/calls/:id/recording`: the link is the
     credential (an `<audio>` element sends no bearer token), short-lived and bound to its owner."""
 
     rate_limits = {"GET": ratelimits.RECORDING_AUDIO}
     error_codes = {"GET": [TwilioServiceError]}
 
+    # Served on the event loop: Twilio's status and headers are awaited before answering (so a
+    # refusal is an error in the envelope), then its body is passed on chunk by chunk as it
+    # arrives, so the listener hears the start at once and a long recording never sits in
+    # memory. Streaming needs the ASGI server, as the project always runs.
     @extend_schema(responses={(200, "audio/x-wav"): bytes})
-    def get(self, request, token: str):
-        recording = recordings.recording_from_link(token=token)
-        audio = gateways.twilio_recording_audio(sid=recording.sid)
+    async def get(self, request, token: str):
+        audio = await recordings.recording_audio_open(token=token)
         response = StreamingHttpResponse(audio.chunks, content_type=audio.content_type)
         if audio.content_length:
             response["Content-Length"] = audio.content_length

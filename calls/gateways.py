@@ -7,15 +7,12 @@ plain typed data; Twilio refusing or unreachable is `TwilioServiceError` (500 TW
 """
 
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import requests
-
-from callmeback.twilio import TwilioRequestRejected, TwilioServiceError, client, twilio_request
+from callmeback.twilio import MediaStream, TwilioRequestRejected, client, media_stream, twilio_request
 
 logger = logging.getLogger(__name__)
 
@@ -149,37 +146,10 @@ def twilio_recording_delete(*, sid: str) -> None:
             raise
 
 
-@dataclass
-class RecordingAudio:
-    content_type: str
-    content_length: str
-    chunks: Iterator[bytes]
-
-
-def twilio_recording_audio(*, sid: str) -> RecordingAudio:
-    """The recording's audio (WAV, both channels), streamed from Twilio chunk by chunk."""
-    twilio_client = client()
-    url = f"https://api.twilio.com/2010-04-01/Accounts/{twilio_client.account_sid}/Recordings/{sid}.wav"
-    try:
-        response = twilio_client.http_client.stream(url, auth=(twilio_client.username, twilio_client.password))
-    except requests.RequestException as error:
-        logger.warning("Twilio unreachable while fetching a recording: %s", type(error).__name__)
-        raise TwilioServiceError() from None
-    if response.status_code != 200:
-        response.close()
-        raise TwilioRequestRejected(
-            "The recording could not be fetched.", twilio_code=None, http_status=response.status_code
-        )
-
-    def chunks() -> Iterator[bytes]:
-        with response:
-            yield from response.iter_content(chunk_size=32 * 1024)
-
-    return RecordingAudio(
-        content_type=response.headers.get("Content-Type", "audio/x-wav"),
-        content_length=response.headers.get("Content-Length", ""),
-        chunks=chunks(),
-    )
+async def twilio_recording_audio(*, sid: str) -> MediaStream:
+    """The recording's audio (WAV, both channels), passed on as Twilio sends it."""
+    url = f"https://api.twilio.com/2010-04-01/Accounts/{client().account_sid}/Recordings/{sid}.wav"
+    return await media_stream(url, action="fetch the recording")
 
 
 # --- Phone numbers (the admin's caller-ID pool) ---------------------------------------------

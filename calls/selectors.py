@@ -1,7 +1,9 @@
 """Read queries for calls: one person's history and usage, a call for its owner, the calls
 the sweeper must look at, and the admin's per-call usage and per-day figures."""
 
+import logging
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -13,10 +15,13 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from accounts.models import User
 from callmeback import cache
+from callmeback.encryption import UNREADABLE_MESSAGE, UnreadableText
 from callmeback.errors import NotFound, ValidationFailed
 from callmeback.pagination import Page, PageRequest, paginate
 from callmeback.validation import parse_uuid
 from calls.models import Call, CallerIdNumber, CallRecording, CallTurn, CallUsage
+
+logger = logging.getLogger(__name__)
 
 HISTORY_CACHE_SECONDS = 30
 PERSON_LABEL = "You"
@@ -74,7 +79,19 @@ TRANSCRIPT_LINE_FIELDS = ("index", "speaker", "text", "interrupted")
 def call_transcript_lines(*, call: Call) -> list[dict]:
     """The turns stored so far, in order, as live-transcript lines (decrypted here): the call
     page joining late, or again after a reload, starts from these."""
-    return list(call.turns.order_by("index").values(*TRANSCRIPT_LINE_FIELDS))
+    lines = list(call.turns.order_by("index").values(*TRANSCRIPT_LINE_FIELDS))
+    transcript_readable(call.pk, (line["text"] for line in lines))
+    return lines
+
+
+def transcript_readable(call_id: uuid.UUID, texts: Iterable[str]) -> bool:
+    """Whether every stored turn of the call could be decrypted. One that could not reads as
+    the placeholder (`UnreadableText`) and is logged here, by the call's id only, so a key
+    missing from `TRANSCRIPT_ENCRYPTION_KEYS` shows in the logs, not as a broken page."""
+    if any(isinstance(text, UnreadableText) for text in texts):
+        logger.warning("The transcript of call %s can't be read with the current keys", call_id)
+        return False
+    return True
 
 
 def call_detail(*, user: User, call_id: object) -> Call:
@@ -174,9 +191,12 @@ def call_page(*, user: User, filters: CallFilters, page: PageRequest) -> Page:
 
 
 def transcript_text(turns: list[CallTurn], persona_name: str) -> str | None:
-    """The conversation as lines of "Speaker: words", or None when nothing was said."""
+    """The conversation as lines of "Speaker: words", None when nothing was said, or the
+    placeholder when a turn can't be decrypted."""
     if not turns:
         return None
+    if not transcript_readable(turns[0].call_id, (turn.text for turn in turns)):
+        return UNREADABLE_MESSAGE
     labels = {CallTurn.Speaker.PERSONA: persona_name, CallTurn.Speaker.PERSON: PERSON_LABEL}
     return "\n".join(f"{labels.get(turn.speaker, turn.speaker)}: {turn.text}" for turn in turns)
 

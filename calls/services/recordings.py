@@ -3,6 +3,7 @@ person plays it from, and deleting it at Twilio and here."""
 
 from datetime import datetime, timedelta
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
@@ -10,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from callmeback.errors import NotFound, ValidationFailed
+from callmeback.twilio import MediaStream
 from calls import gateways, selectors
 from calls.models import Call, CallRecording
 from calls.services.changes import call_changed
@@ -65,6 +67,14 @@ def recording_from_link(*, token: str) -> CallRecording:
     if recording is None:
         raise NotFound("This recording link is invalid or has expired.")
     return recording
+
+
+async def recording_audio_open(*, token: str) -> MediaStream:
+    """The audio behind a signed link: the link and the recording are checked first (404 for a
+    stale or tampered link, or a deleted recording), then Twilio's answer is opened, its body
+    left to stream through `chunks`."""
+    recording = await sync_to_async(recording_from_link)(token=token)
+    return await gateways.twilio_recording_audio(sid=recording.sid)
 
 
 def recording_delete(*, call: Call) -> None:

@@ -1,6 +1,7 @@
 """One call (`002_*` §3): detail, hanging up, feedback, the recording; and ownership."""
 
 import pytest
+import requests
 from django.test import TestCase
 
 from calls.models import Call, CallFeedback, CallRecording, CallTurn
@@ -179,17 +180,19 @@ def test_feedback_on_another_users_call_is_not_found(stranger_client, finished_c
 # --- recordings -------------------------------------------------------------------------------
 
 
-def test_the_recording_link_streams_the_audio_from_twilio(caller_client, recorded_call, twilio, settings):
+def test_the_recording_link_streams_the_audio_from_twilio(asgi_server, caller_client, recorded_call, settings):
+    """Streamed on the event loop, so fetched from the ASGI server (tests/calls/test_recording_streaming.py
+    shows it arrives as Twilio sends it)."""
     response = caller_client.get(f"/api/calls/{recorded_call.pk}/recording")
 
     assert response.status_code == 200
     body = response.json()
     assert body["recording_url"].startswith(f"{settings.SITE_URL}/api/recordings/")
     assert body["expires_at"]
-    audio = caller_client.get(body["recording_url"].removeprefix(settings.SITE_URL))
+    audio = requests.get(asgi_server.url + body["recording_url"].removeprefix(settings.SITE_URL), timeout=30)
     assert audio.status_code == 200
-    assert audio["Content-Type"].startswith("audio/")
-    assert len(b"".join(audio.streaming_content)) > 0
+    assert audio.headers["Content-Type"].startswith("audio/")
+    assert audio.content[:4] == b"RIFF"
 
 
 def test_the_recording_link_needs_no_token_but_expires(client, caller_client, recorded_call, settings):

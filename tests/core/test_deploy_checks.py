@@ -4,6 +4,7 @@ address, or their development-only credentials."""
 import re
 
 import pytest
+from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
@@ -92,3 +93,10 @@ def test_development_settings_pass_the_checks_without_deploy(settings):
     use_providers(settings, TWILIO_API_BASE="http://127.0.0.1:8430", STRIPE_SECRET_KEY="", **LOCALTWILIO_SETTINGS)
 
     call_command("check")
+
+
+def test_a_transcript_key_that_is_not_a_fernet_key_is_refused_on_every_check(settings):
+    settings.TRANSCRIPT_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), "not-a-fernet-key"]
+
+    with pytest.raises(SystemCheckError, match=r"callmeback\.E005\) Key 2 of TRANSCRIPT_ENCRYPTION_KEYS"):
+        call_command("check")
