@@ -32,17 +32,24 @@ def _logs(tmp_path: Path) -> dict[str, list[str]]:
     return {name: (tmp_path / name).read_text().split() for name in SERVICES if (tmp_path / name).exists()}
 
 
-def _start_supervisor(tmp_path: Path, *, exiting: str = "") -> subprocess.Popen:
+def _start_supervisor(tmp_path: Path, *, crashing: str = "", crashes: int = 0, env: dict | None = None):
     """scripts/lib.sh supervising fake services, the way scripts/run supervises the real ones."""
-    others = " ".join(name for name in SERVICES if name != exiting)
+    others = " ".join(name for name in SERVICES if name != crashing)
     starts = "\n".join(
         f"start_service {name} {sys.executable} {FAKE_SERVICE} {tmp_path / name}"
-        + (f" exit-after {others}" if name == exiting else "")
+        + (f" crash {crashes} {others}" if name == crashing else "")
         for name in SERVICES
     )
     script = f"set -euo pipefail\nsource scripts/lib.sh\nstop_services_on_exit\n{starts}\nwait_for_services\n"
     # A session of its own, like a terminal's foreground job, so a signal can go to the group.
-    return subprocess.Popen(["bash", "-c", script], cwd=ROOT, start_new_session=True, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        ["bash", "-c", script],
+        cwd=ROOT,
+        start_new_session=True,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ | (env or {}),
+    )
 
 
 @pytest.mark.parametrize(
@@ -67,16 +74,32 @@ def test_stopping_the_script_stops_each_service_once_and_exits_cleanly(tmp_path,
     assert _logs(tmp_path) == {name: ["started", "SIGTERM", "stopped"] for name in SERVICES}
 
 
-def test_a_service_stopping_on_its_own_stops_the_others_and_reports_its_status(tmp_path):
-    process = _start_supervisor(tmp_path, exiting="worker")
+def test_a_service_stopping_on_its_own_is_restarted_and_the_others_run_on(tmp_path):
+    process = _start_supervisor(tmp_path, crashing="worker", crashes=1)
+    _wait_for(lambda: _logs(tmp_path).get("worker") == ["started", "started"], 30, "the worker's restart")
 
+    process.send_signal(signal.SIGTERM)
     process.wait(timeout=30)
 
-    assert process.returncode == 3
-    logs = _logs(tmp_path)
-    assert logs["worker"] == ["started"]
-    assert logs["web"] == logs["beat"] == ["started", "SIGTERM", "stopped"]
-    assert b"exit status 3" in process.stderr.read()
+    assert process.returncode == 0
+    assert _logs(tmp_path) == {
+        "worker": ["started", "started", "SIGTERM", "stopped"],
+        "web": ["started", "SIGTERM", "stopped"],
+        "beat": ["started", "SIGTERM", "stopped"],
+    }
+    assert "worker stopped (exit status 3); restarting in 1 s" in process.stderr.read()
+
+
+def test_a_service_that_keeps_dying_is_restarted_after_a_doubling_delay_up_to_the_cap(tmp_path):
+    process = _start_supervisor(tmp_path, crashing="worker", crashes=3, env={"RESTART_MAX_DELAY": "2"})
+    _wait_for(lambda: _logs(tmp_path).get("worker", []).count("started") == 4, 30, "the worker's fourth run")
+
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+
+    restarts = re.findall(r"worker stopped \(exit status 3\); restarting in (\d+) s", process.stderr.read())
+    assert restarts == ["1", "2", "2"]
+    assert _logs(tmp_path)["worker"][-2:] == ["SIGTERM", "stopped"]
 
 
 def test_run_prints_its_address_once_the_app_answers_and_stops_every_service_once(tmp_path):
