@@ -12,8 +12,9 @@ from calls.scheduling import dispatch, recurring, services
 
 
 def _enqueue(claimed: dispatch.ClaimedBookings) -> None:
-    for booking_id in claimed.dispatch:
-        place_booking.delay(str(booking_id))
+    for booking_id, delay in zip(claimed.dispatch, claimed.dispatch_delays, strict=True):
+        # Each dial waits for its slot under Twilio's calls-per-second limit (see pacing).
+        place_booking.apply_async((str(booking_id),), countdown=delay or None)
     for booking_id in claimed.redial:
         redial_booking.delay(str(booking_id))
     for booking_id in claimed.reminders:

@@ -4,6 +4,7 @@ whose worker died. Real PostgreSQL or SQLite, the local Twilio and localstripe; 
 enqueued work runs where the test says."""
 
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from django.core import mail
@@ -218,15 +219,28 @@ def test_a_hold_spent_elsewhere_before_send_time_fails_the_booking(caller, perso
 
 
 def test_a_person_already_on_a_call_is_retried_not_failed(caller, persona, twilio, place):
-    place()
     booking = _claimed(caller, persona)
+    place()  # between the claim and the placing
 
     dispatch.booking_place(booking_id=booking.pk)
 
     booking.refresh_from_db()
-    assert booking.status == Status.DISPATCHING
+    assert (booking.status, booking.dispatch_claimed_at) == (Status.SCHEDULED, None)
     assert "another call" in booking.failure_reason
     assert len(twilio.calls) == 1
+
+
+def test_a_due_booking_waits_while_its_person_is_on_a_call_and_the_next_sweep_after_takes_it(
+    caller, persona, twilio, place
+):
+    call = place()
+    booking = make_due(book(caller, persona))
+
+    assert _sweep().dispatch == []
+
+    twilio.advance(call.sid, "in-progress")
+    twilio.advance(call.sid, "completed", duration=30)
+    assert _sweep().dispatch == [booking.pk]
 
 
 def test_twilio_refusing_the_dial_fails_the_call_releases_the_hold_and_tells_the_person(
@@ -548,3 +562,38 @@ def test_dispatch_now_leaves_a_cancelled_booking_alone(caller, persona):
     services.booking_cancel(booking_id=booking.pk, user=caller)
 
     assert not dispatch.booking_dispatch_now(booking=booking)
+
+
+# --- Its own queue, and Twilio's calls-per-second limit ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("task", "queue"),
+    [
+        ("claim_due_bookings", "dispatch"),
+        ("place_booking", "dispatch"),
+        ("redial_booking", "dispatch"),
+        ("remind_booking", "dispatch"),
+        ("reauthorize_booking", "celery"),
+        ("book_series", "celery"),
+    ],
+)
+def test_booked_calls_are_dispatched_on_a_queue_of_their_own(task, queue):
+    from callmeback.celery import app
+
+    assert app.amqp.router.route({}, f"calls.scheduling.tasks.{task}")["queue"].name == queue
+
+
+def test_a_sweep_claims_no_more_bookings_than_dial_slots_free_and_spaces_them_by_the_limit(settings, caller, persona):
+    settings.TWILIO_CALLS_PER_SECOND = 2
+    settings.DISPATCH_PACING_HORIZON = timedelta(seconds=2)
+    bookings = [make_due(book(caller, persona), seconds_ago=5 - n) for n in range(5)]
+
+    first = _sweep()
+    second = _sweep()
+
+    assert first.dispatch == [booking.pk for booking in bookings[:4]]
+    (claimed,) = first.results
+    assert [round(b - a, 6) for a, b in pairwise(claimed.dispatch_delays)] == [0.5] * 3
+    assert second.dispatch == []
+    assert ScheduledCall.objects.get(pk=bookings[4].pk).status == Status.SCHEDULED

@@ -55,6 +55,7 @@ def processes(tmp_path, twilio, localstripe):
         # too short on a loaded machine and a booking was dialled twice.
         "SCHEDULE_CLAIM_TIMEOUT_SECONDS": "6",
         "SCHEDULE_CANCEL_CUTOFF_SECONDS": "0",
+        "TWILIO_CALLS_PER_SECOND": "100",
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
     }
     running = CeleryProcesses(env=env, log_dir=tmp_path)
