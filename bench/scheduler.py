@@ -18,6 +18,7 @@ the measure is the dispatch, not the call.
 """
 
 import argparse
+import collections
 import os
 import statistics
 import sys
@@ -72,7 +73,13 @@ def _book(count: int, first_due) -> None:
         name="Bench Buddy", voice="21m00Tcm4TlvDq8ikWAM", system_prompt="Be brief.", is_public=True
     )
     people = [
-        User(email=f"bench{n}@example.com", name=f"Bench {n}", phone=f"+1415{n:07d}", phone_verified=True, password="!")
+        User(
+            email=f"bench{n}@example.com",
+            name=f"Bench {n}",
+            phone=f"+1415{2_000_000 + n:07d}",
+            phone_verified=True,
+            password="!",
+        )
         for n in range(count)
     ]
     User.objects.bulk_create(people, batch_size=1000)
@@ -189,6 +196,9 @@ def main() -> None:
             ScheduledCall.objects.values_list("phone_number", "scheduled_time", "lateness_ms", "status", "call__sid")
         )
         twilio_calls = list(twilio.calls.values())
+        reasons = collections.Counter(
+            ScheduledCall.objects.exclude(failure_reason="").values_list("failure_reason", flat=True)
+        )
     finally:
         processes.stop_all()
         celery_app.control.purge()
@@ -232,6 +242,8 @@ def main() -> None:
     print(f"duplicates (a number dialled twice): {duplicates}")
     print(f"misses (never dialled): {misses}")
     print(f"bookings by status: {dict(sorted(by_status.items()))}")
+    if reasons:
+        print(f"why bookings were not placed: {dict(reasons.most_common(5))}")
     print(f"worker and beat logs: {log_dir}")
 
 
