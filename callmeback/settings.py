@@ -170,7 +170,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # authorisation and series booking talk to Stripe at length: they stay on the default queue.
 CELERY_TASK_ROUTES = {
     f"calls.scheduling.tasks.{name}": {"queue": "dispatch"}
-    for name in ("claim_due_bookings", "place_booking", "redial_booking", "remind_booking")
+    for name in ("claim_due_bookings", "place_bookings", "redial_booking", "remind_booking")
 }
 CELERY_BEAT_SCHEDULE = {
     "purge-revoked-tokens": {"task": "accounts.tasks.purge_revoked_tokens", "schedule": 6 * 60 * 60},
@@ -205,6 +205,9 @@ SCHEDULE_REAUTH_LEAD = timedelta(seconds=env.int("SCHEDULE_REAUTH_LEAD_SECONDS",
 # A claim (dispatch, reminder, re-authorisation) untouched this long lost its worker.
 SCHEDULE_CLAIM_TIMEOUT = timedelta(seconds=env.int("SCHEDULE_CLAIM_TIMEOUT_SECONDS", default=60))
 SCHEDULE_SWEEP_BATCH = env.int("SCHEDULE_SWEEP_BATCH", default=500)
+# Bookings one placing task places, one after the other (fewer when the calls-per-second
+# limit is lower): queueing and running a task costs more than placing a call.
+SCHEDULE_PLACE_BATCH = env.int("SCHEDULE_PLACE_BATCH", default=20)
 SCHEDULE_SERIES_HORIZON = timedelta(hours=env.int("SCHEDULE_SERIES_HORIZON_HOURS", default=24))
 
 # --- Auth ---------------------------------------------------------------------------------

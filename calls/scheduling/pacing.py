@@ -10,6 +10,8 @@ unclaimed in time order instead of holding stale claims."""
 
 import threading
 import time
+import uuid
+from collections.abc import Iterator
 from functools import cache
 
 import redis
@@ -73,3 +75,12 @@ def dial_delays_reserve(count: int) -> list[float]:
             _local_next_free = start + spacing * count
             first = int(start - now)
     return [(first + spacing * n) / 1_000_000 for n in range(count)]
+
+
+def dial_batches(ids: list[uuid.UUID], delays: list[float], *, largest: int) -> Iterator[tuple[list[uuid.UUID], float]]:
+    """Groups bookings to place into tasks of up to `largest`, each no more than one second
+    of the limit allows, starting at its first booking's slot: one task per booking would
+    cost more to queue and run than placing the call does."""
+    size = max(1, min(largest, int(settings.TWILIO_CALLS_PER_SECOND)))
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size], delays[start]

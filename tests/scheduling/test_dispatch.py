@@ -17,7 +17,7 @@ from billing.services import holds as billing_holds
 from billing.services import payment_methods
 from callmeback.twilio import TwilioServiceError
 from calls.models import Call
-from calls.scheduling import dispatch, services
+from calls.scheduling import dispatch, pacing, services, tasks
 from calls.scheduling.models import ScheduledCall
 from calls.services import placing
 from tests.billing.conftest import front, row_lock_free  # noqa: F401  (fixture)
@@ -571,7 +571,7 @@ def test_dispatch_now_leaves_a_cancelled_booking_alone(caller, persona):
     ("task", "queue"),
     [
         ("claim_due_bookings", "dispatch"),
-        ("place_booking", "dispatch"),
+        ("place_bookings", "dispatch"),
         ("redial_booking", "dispatch"),
         ("remind_booking", "dispatch"),
         ("reauthorize_booking", "celery"),
@@ -597,3 +597,20 @@ def test_a_sweep_claims_no_more_bookings_than_dial_slots_free_and_spaces_them_by
     assert [round(b - a, 6) for a, b in pairwise(claimed.dispatch_delays)] == [0.5] * 3
     assert second.dispatch == []
     assert ScheduledCall.objects.get(pk=bookings[4].pk).status == Status.SCHEDULED
+
+
+def test_bookings_are_placed_in_batches_of_at_most_one_seconds_allowance(settings):
+    settings.TWILIO_CALLS_PER_SECOND = 2
+    ids, delays = list(range(5)), [0.0, 0.5, 1.0, 1.5, 2.0]
+
+    assert list(pacing.dial_batches(ids, delays, largest=20)) == [([0, 1], 0.0), ([2, 3], 1.0), ([4], 2.0)]
+
+
+def test_one_placing_task_places_each_booking_of_its_batch_past_one_gone_missing(caller, persona, twilio):
+    booking = _claimed(caller, persona)
+    missing = "00000000-0000-0000-0000-000000000000"
+
+    statuses = tasks.place_bookings.apply(args=[[missing, str(booking.pk)]]).get()
+
+    assert statuses == ["missing", Status.PLACED]
+    assert len(twilio.calls) == 1
