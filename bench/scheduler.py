@@ -1,20 +1,24 @@
 """How punctually the dispatcher places booked calls, and that each rings exactly once.
 
 Books N calls (default 10,000) due within the same minute, for N people (one active call
-per person), then runs Celery beat and two workers as separate processes on PostgreSQL and
-the Redis broker against the local Twilio, and waits until every booking is dialled or
-given up. Prints dispatch lateness (placed, and dialled at Twilio: p50, p99, max), calls
-placed, duplicates (a number dialled more than once) and misses (never dialled).
+per person), then runs Celery beat, the dispatch workers and a general worker as separate
+processes (the production layout) on PostgreSQL and the Redis broker against the local
+Twilio, and waits until every booking is dialled or given up. Prints dispatch lateness
+(placed, and dialled at Twilio: p50, p95, p99, max), dials per second, our own CPU per
+placed call (workers and beat, user + system, from /proc), PostgreSQL's and Redis's CPU
+over the same time (every database on the machine), calls placed, duplicates (a number
+dialled more than once) and misses (never dialled).
 
 The bookings' holds are written straight to the database (they are only read at dispatch;
 localstripe would take minutes to authorise 10,000), and Twilio's status callbacks are off:
 the measure is the dispatch, not the call.
 
     DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python bench/scheduler.py [N]
-        [--pool prefork --concurrency 4]
+        [--dispatch-workers 2 --pool prefork --concurrency 4 --cps 1000]
 """
 
 import argparse
+import collections
 import os
 import statistics
 import sys
@@ -39,6 +43,20 @@ LEAD_SECONDS = 45  # time for the processes to start before the first booking is
 SITE_URL = "https://bench.example"
 
 
+def _cpu_seconds(*, sessions: set[int] | None = None, names: set[str] | None = None) -> float:
+    """User + system CPU of the live processes in `sessions` (or named `names`), from /proc."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, fields = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
+        if (sessions is not None and int(fields[3]) in sessions) or (names is not None and name in names):
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -55,7 +73,13 @@ def _book(count: int, first_due) -> None:
         name="Bench Buddy", voice="21m00Tcm4TlvDq8ikWAM", system_prompt="Be brief.", is_public=True
     )
     people = [
-        User(email=f"bench{n}@example.com", name=f"Bench {n}", phone=f"+1415{n:07d}", phone_verified=True, password="!")
+        User(
+            email=f"bench{n}@example.com",
+            name=f"Bench {n}",
+            phone=f"+1415{2_000_000 + n:07d}",
+            phone_verified=True,
+            password="!",
+        )
         for n in range(count)
     ]
     User.objects.bulk_create(people, batch_size=1000)
@@ -100,8 +124,10 @@ def _book(count: int, first_due) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("count", nargs="?", type=int, default=10_000)
+    parser.add_argument("--dispatch-workers", type=int, default=2)
     parser.add_argument("--pool", default="prefork")
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--cps", type=float, default=1000, help="TWILIO_CALLS_PER_SECOND: the account's raised limit")
     parser.add_argument("--timeout", type=int, default=1200, help="seconds to wait for the last booking")
     options = parser.parse_args()
     if connection.vendor != "postgresql" or not settings.REDIS_URL:
@@ -134,6 +160,7 @@ def main() -> None:
             "STRIPE_SECRET_KEY": "",
             "STRIPE_API_BASE": localstripe.url,
             "LOG_LEVEL": "WARNING",
+            "TWILIO_CALLS_PER_SECOND": str(options.cps),
         },
         log_dir=log_dir,
     )
@@ -142,9 +169,15 @@ def main() -> None:
         started = time.monotonic()
         _book(options.count, first_due)
         print(f"booked {options.count} calls in {time.monotonic() - started:.1f} s, due from {first_due:%H:%M:%S} UTC")
-        for name in ("w1", "w2"):
-            processes.start_worker(name, pool=options.pool, concurrency=options.concurrency)
+        pool = {"pool": options.pool, "concurrency": options.concurrency}
+        for n in range(options.dispatch_workers):
+            processes.start_worker(f"dispatch{n}", queues="dispatch", **pool)
+        processes.start_worker("worker", queues="celery", **pool)
         processes.start_beat()
+        sessions = {process.pid for process in processes.processes.values()}
+        time.sleep(max(0.0, (first_due - timezone.now()).total_seconds() - 1))  # start-up is not dispatch
+        cpu_before = _cpu_seconds(sessions=sessions)
+        services_before = _cpu_seconds(names={"postgres", "redis-server"})
 
         final = (ScheduledCall.Status.MISSED, ScheduledCall.Status.FAILED, ScheduledCall.Status.PAYMENT_FAILED)
         deadline = time.monotonic() + options.timeout
@@ -155,12 +188,17 @@ def main() -> None:
             if dialled + given_up >= options.count:
                 break
             time.sleep(5)
+        cpu_used = _cpu_seconds(sessions=sessions) - cpu_before
+        services_used = _cpu_seconds(names={"postgres", "redis-server"}) - services_before
         time.sleep(5)  # let the sweeper run a few more times, for any duplicate to show
 
         bookings = list(
             ScheduledCall.objects.values_list("phone_number", "scheduled_time", "lateness_ms", "status", "call__sid")
         )
         twilio_calls = list(twilio.calls.values())
+        reasons = collections.Counter(
+            ScheduledCall.objects.exclude(failure_reason="").values_list("failure_reason", flat=True)
+        )
     finally:
         processes.stop_all()
         celery_app.control.purge()
@@ -181,19 +219,31 @@ def main() -> None:
     print()
     sweep_every = settings.CELERY_BEAT_SCHEDULE["calls-scheduling-sweep"]["schedule"]
     print(
-        f"{options.count} bookings due within one minute; beat + 2 workers ({options.pool} x {options.concurrency}), "
-        f"PostgreSQL, Redis broker, local Twilio; sweep every {sweep_every} s"
+        f"{options.count} bookings due within one minute; beat + {options.dispatch_workers} dispatch workers + 1 "
+        f"general worker ({options.pool} x {options.concurrency}), PostgreSQL, Redis broker, local Twilio; "
+        f"sweep every {sweep_every} s, {options.cps:g} calls/s allowed"
     )
     for label, values in (("placed (row committed)", placed_lateness), ("dialled (at Twilio)", dial_lateness)):
         if values:
             print(
-                f"lateness {label:24} p50 {statistics.median(values):7.2f} s   p99 {_percentile(values, 0.99):7.2f} s"
-                f"   max {max(values):7.2f} s"
+                f"lateness {label:24} p50 {statistics.median(values):7.2f} s   p95 {_percentile(values, 0.95):7.2f} s"
+                f"   p99 {_percentile(values, 0.99):7.2f} s   max {max(values):7.2f} s"
             )
+    first_dials = sorted(min(created) for created in dials.values())
+    if len(first_dials) > 1:
+        span = (first_dials[-1] - first_dials[0]).total_seconds()
+        print(f"dialled {len(first_dials) / span:.1f} calls/s (first to last dial, {span:.1f} s)")
+    placed = max(1, len(twilio_calls))
+    print(
+        f"our CPU (workers + beat): {cpu_used:.1f} s, {cpu_used / placed * 1000:.1f} ms per placed call; "
+        f"PostgreSQL + Redis (whole machine): {services_used:.1f} s"
+    )
     print(f"calls placed at Twilio: {len(twilio_calls)}")
     print(f"duplicates (a number dialled twice): {duplicates}")
     print(f"misses (never dialled): {misses}")
     print(f"bookings by status: {dict(sorted(by_status.items()))}")
+    if reasons:
+        print(f"why bookings were not placed: {dict(reasons.most_common(5))}")
     print(f"worker and beat logs: {log_dir}")
 
 

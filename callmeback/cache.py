@@ -45,13 +45,15 @@ def cached(key: str, timeout: int, compute: Callable[[], T]) -> T:
 def bump(*scopes: str) -> None:
     """Retires the current versions of `scopes`.
 
-    Once now, so the writing request reads its own write, and once more after commit, so
-    a read that ran alongside the transaction cannot leave the old rows cached under the
-    new version.
+    Once now, so the writing request reads its own write, and, inside a transaction, once
+    more after commit, so a read that ran alongside the transaction cannot leave the old
+    rows cached under the new version. Outside one the write is already committed: once
+    is enough.
     """
 
     def _replace() -> None:
         cache.set_many({_version_key(scope): uuid.uuid4().hex for scope in scopes}, timeout=None)
 
     _replace()
-    transaction.on_commit(_replace)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(_replace)

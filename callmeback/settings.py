@@ -175,6 +175,13 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Booked calls have a queue and worker of their own (`celery worker -Q dispatch`), so a burst
+# of hold releases or emails on the default queue never makes a booking ring late. Re-
+# authorisation and series booking talk to Stripe at length: they stay on the default queue.
+CELERY_TASK_ROUTES = {
+    f"calls.scheduling.tasks.{name}": {"queue": "dispatch"}
+    for name in ("claim_due_bookings", "place_bookings", "redial_booking", "remind_booking")
+}
 CELERY_BEAT_SCHEDULE = {
     "purge-revoked-tokens": {"task": "accounts.tasks.purge_revoked_tokens", "schedule": 6 * 60 * 60},
     # Settles captures and releases a crashed worker left half-done.
@@ -214,6 +221,9 @@ SCHEDULE_REAUTH_LEAD = timedelta(seconds=env.int("SCHEDULE_REAUTH_LEAD_SECONDS",
 # A claim (dispatch, reminder, re-authorisation) untouched this long lost its worker.
 SCHEDULE_CLAIM_TIMEOUT = timedelta(seconds=env.int("SCHEDULE_CLAIM_TIMEOUT_SECONDS", default=60))
 SCHEDULE_SWEEP_BATCH = env.int("SCHEDULE_SWEEP_BATCH", default=500)
+# Bookings one placing task places, one after the other (fewer when the calls-per-second
+# limit is lower): queueing and running a task costs more than placing a call.
+SCHEDULE_PLACE_BATCH = env.int("SCHEDULE_PLACE_BATCH", default=20)
 SCHEDULE_SERIES_HORIZON = timedelta(hours=env.int("SCHEDULE_SERIES_HORIZON_HOURS", default=24))
 
 # --- Auth ---------------------------------------------------------------------------------
@@ -360,6 +370,11 @@ TWILIO_VERIFY_SERVICE_SID = env.str("TWILIO_VERIFY_SERVICE_SID", default="")
 # Replaces scheme and host of every request the twilio SDK makes (api. and verify. alike).
 TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com").rstrip("/")
 TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=15.0)
+# The account's outbound calls-per-second limit (Twilio's default for every account is 1; it
+# is raised in Twilio's console). Booked calls are dialled no faster than this.
+TWILIO_CALLS_PER_SECOND = env.float("TWILIO_CALLS_PER_SECOND", default=1.0)
+# How far ahead the dispatcher reserves dial slots, so claims stay fresh while they wait.
+DISPATCH_PACING_HORIZON = timedelta(seconds=env.float("DISPATCH_PACING_HORIZON_SECONDS", default=10.0))
 # Countries calls may go to (ISO 3166 codes): a guard against toll fraud.
 CALL_ALLOWED_COUNTRIES = [code.upper() for code in env.list("CALL_ALLOWED_COUNTRIES", default=["US", "CA", "GB"])]
 # An active call Twilio has told us nothing about for this long (a lost final callback, a

@@ -68,15 +68,25 @@ local_secret() {
 
 # --- Running several services from one script (scripts/run) ------------------------------
 
-declare -A SERVICE_PIDS=()
+declare -A SERVICE_PIDS=() SERVICE_COMMANDS=() SERVICE_STARTED_AT=() SERVICE_RESTART_DELAY=()
+BACKOFF_PID=""
 
 # start_service NAME COMMAND...: runs COMMAND in the background, in its own process group,
 # so a Ctrl-C at the terminal reaches only this script, which then stops each service once.
+# The command is kept so wait_for_services can start it again if it dies.
 start_service() {
   local name=$1
   shift
-  setsid "$@" &
+  SERVICE_COMMANDS[$name]=$(printf '%q ' "$@")
+  SERVICE_RESTART_DELAY[$name]=1
+  launch_service "$name"
+}
+
+launch_service() {
+  local name=$1
+  eval "setsid ${SERVICE_COMMANDS[$name]} &"
   SERVICE_PIDS[$name]=$!
+  SERVICE_STARTED_AT[$name]=$SECONDS
 }
 
 # Ctrl-C or SIGTERM stops every service and ends the script with status 0; any other exit
@@ -86,19 +96,44 @@ stop_services_on_exit() {
   trap 'stop_services' EXIT
 }
 
-# Returns when a service stops on its own, with its exit status (the EXIT trap then stops
-# the others); a signal interrupts the wait and runs its trap instead.
+# Supervises the services until a signal ends the script: a service that stops on its own
+# (a crash, the OOM killer, kill -9) is started again after a backoff, so a dead worker
+# costs seconds, not the pending captures. The delay doubles on each quick death (1 s, 2 s,
+# 4 s ... up to RESTART_MAX_DELAY) and goes back to 1 s once a service has run for
+# RESTART_RESET_AFTER seconds. A signal interrupts the waits and runs its trap instead.
 wait_for_services() {
-  local status=0
-  wait -n "${SERVICE_PIDS[@]}" || status=$?
-  echo "A service stopped on its own (exit status $status); stopping the others." >&2
-  return "$status"
+  local status pid name delay ran
+  while true; do
+    status=0
+    pid=""
+    wait -n -p pid "${SERVICE_PIDS[@]}" || status=$?
+    for name in "${!SERVICE_PIDS[@]}"; do
+      [ "${SERVICE_PIDS[$name]}" = "$pid" ] && break
+    done
+    [ -n "$pid" ] && [ "${SERVICE_PIDS[$name]:-}" = "$pid" ] || continue
+    unset "SERVICE_PIDS[$name]"
+    # What the dead service left in its process group (a prefork worker's children).
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    ran=$((SECONDS - SERVICE_STARTED_AT[$name]))
+    if [ "$ran" -ge "${RESTART_RESET_AFTER:-60}" ]; then
+      SERVICE_RESTART_DELAY[$name]=1
+    fi
+    delay=${SERVICE_RESTART_DELAY[$name]}
+    SERVICE_RESTART_DELAY[$name]=$((delay * 2 > ${RESTART_MAX_DELAY:-30} ? ${RESTART_MAX_DELAY:-30} : delay * 2))
+    echo "$name stopped (exit status $status); restarting in $delay s" >&2
+    sleep "$delay" &
+    BACKOFF_PID=$!
+    wait "$BACKOFF_PID" || true
+    BACKOFF_PID=""
+    launch_service "$name"
+  done
 }
 
 # Sends SIGTERM to each running service once, waits for them to finish (SIGKILL after
 # STOP_TIMEOUT seconds), and forgets them, so calling it again does nothing.
 stop_services() {
   trap - INT TERM EXIT
+  [ -z "$BACKOFF_PID" ] || kill "$BACKOFF_PID" 2>/dev/null || true
   [ ${#SERVICE_PIDS[@]} -gt 0 ] || return 0
   local name pid
   for name in "${!SERVICE_PIDS[@]}"; do

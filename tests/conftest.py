@@ -56,7 +56,8 @@ def celery_worker(transactional_db):
     connection, so the test commits. Tasks still waiting when the test ends are dropped."""
     celery_app.conf.task_always_eager = False
     celery_app.control.purge()
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+    queues = ["celery", "dispatch"]  # the default queue and booked calls' own
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=queues):
         yield
     celery_app.control.purge()
 

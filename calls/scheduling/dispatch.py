@@ -7,6 +7,11 @@ after commit. The placing task moves `dispatching → placed` under the row lock
 same transaction that creates the call row, so however many copies of the task run, the
 booking gets one call; the dial happens after that commit. Claims carry a timestamp: one
 whose worker died is claimed again after `SCHEDULE_CLAIM_TIMEOUT`.
+
+A booking whose person is on another call is left unclaimed until that call ends (then the
+next sweep takes it). Dials are paced to Twilio's calls-per-second limit (see `pacing`):
+a sweep claims no more bookings than there are free dial slots, and each placing task
+carries its slot's delay.
 """
 
 import logging
@@ -17,13 +22,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from billing import pricing
 from billing.services import holds as billing_holds
 from callmeback.errors import ApplicationError, ValidationFailed
 from calls.models import Call
+from calls.scheduling import pacing
 from calls.scheduling.models import ScheduledCall
 from calls.scheduling.services import (
     HOLD_CAPTURE_GRACE,
@@ -44,25 +50,33 @@ Status = ScheduledCall.Status
 
 @dataclass(frozen=True)
 class ClaimedBookings:
-    """What one pass of the sweeper claimed: booking ids, by the work each is due for."""
+    """What one pass of the sweeper claimed: booking ids, by the work each is due for, and
+    for each booking to place, in order, how many seconds from now its dial slot is."""
 
     dispatch: list[uuid.UUID]
     redial: list[uuid.UUID]
     reminders: list[uuid.UUID]
     reauthorizations: list[uuid.UUID]
+    dispatch_delays: list[float]
 
     def __len__(self) -> int:
         return len(self.dispatch) + len(self.redial) + len(self.reminders) + len(self.reauthorizations)
 
 
 def _claim_batch(
-    queryset: QuerySet[ScheduledCall], *, field: str, now: datetime, extra: dict | None = None
+    queryset: QuerySet[ScheduledCall],
+    *,
+    field: str,
+    now: datetime,
+    extra: dict | None = None,
+    limit: int | None = None,
 ) -> list[uuid.UUID]:
     """Locks up to a batch of rows nobody else holds, stamps the claim, and returns their ids."""
+    limit = settings.SCHEDULE_SWEEP_BATCH if limit is None else min(limit, settings.SCHEDULE_SWEEP_BATCH)
+    if limit <= 0:
+        return []
     ids = list(
-        queryset.select_for_update(skip_locked=True)
-        .order_by("scheduled_time")
-        .values_list("pk", flat=True)[: settings.SCHEDULE_SWEEP_BATCH]
+        queryset.select_for_update(skip_locked=True).order_by("scheduled_time").values_list("pk", flat=True)[:limit]
     )
     if ids:
         ScheduledCall.objects.filter(pk__in=ids).update(**{field: now}, **(extra or {}))
@@ -76,8 +90,10 @@ def bookings_claim_due(*, now: datetime | None = None, enqueue: Callable[[Claime
     now = now or timezone.now()
     stale = now - settings.SCHEDULE_CLAIM_TIMEOUT
     with transaction.atomic():
+        on_another_call = Call.objects.filter(user=OuterRef("user_id"), status__in=Call.ACTIVE)
         due = ScheduledCall.objects.filter(
             Q(status=Status.SCHEDULED) | Q(status=Status.DISPATCHING, dispatch_claimed_at__lt=stale),
+            ~Exists(on_another_call),
             scheduled_time__lte=now,
         )
         dispatch = _claim_batch(
@@ -85,7 +101,9 @@ def bookings_claim_due(*, now: datetime | None = None, enqueue: Callable[[Claime
             field="dispatch_claimed_at",
             now=now,
             extra={"status": Status.DISPATCHING, "dispatch_attempts": F("dispatch_attempts") + 1},
+            limit=pacing.dial_capacity(),
         )
+    dispatch_delays = pacing.dial_delays_reserve(len(dispatch))
     with transaction.atomic():
         # Placed, but the worker died before it asked Twilio to ring: no dial attempt was
         # stamped. (One stamped with no answer is the call sweeper's to settle, never
@@ -119,7 +137,13 @@ def bookings_claim_due(*, now: datetime | None = None, enqueue: Callable[[Claime
             + (settings.SCHEDULE_LATE_CUTOFF + HOLD_CAPTURE_GRACE + timedelta(minutes=pricing.MAX_ESTIMATE_MINUTES)),
         )
         reauthorizations = _claim_batch(reauth_due, field="reauth_claimed_at", now=now)
-    result = ClaimedBookings(dispatch=dispatch, redial=redial, reminders=reminders, reauthorizations=reauthorizations)
+    result = ClaimedBookings(
+        dispatch=dispatch,
+        redial=redial,
+        reminders=reminders,
+        reauthorizations=reauthorizations,
+        dispatch_delays=dispatch_delays,
+    )
     if len(result):
         enqueue(result)
     return result
@@ -214,9 +238,12 @@ def booking_place(*, booking_id: uuid.UUID) -> ScheduledCall | None:
                         call_pretext=booking.call_pretext,
                     )
             except placing.ConcurrentCalls:
-                # The person is on another call: try again on a later sweep, until the cut-off.
+                # The person is on another call: back to waiting, so the first sweep after
+                # that call ends places it (until the cut-off), not the claim timeout.
+                booking.status = Status.SCHEDULED
+                booking.dispatch_claimed_at = None
                 booking.failure_reason = "You were on another call; retrying."
-                booking.save(update_fields=["failure_reason", "updated_at"])
+                booking.save(update_fields=["status", "dispatch_claimed_at", "failure_reason", "updated_at"])
                 return booking
             except ApplicationError as error:
                 problem = error.message

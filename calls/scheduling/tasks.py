@@ -4,16 +4,23 @@ run twice (the services decide under row locks, from the booking row).
 Their names are their module paths (`calls.scheduling.tasks.<name>`), as every task of the
 project is named; the beat schedule in `callmeback.settings` refers to them by those names."""
 
+import logging
+
 from celery import shared_task
+from django.conf import settings
 
 from billing.errors import StripeTemporaryError
 from callmeback.twilio import TwilioServiceError
-from calls.scheduling import dispatch, recurring, services
+from calls.scheduling import dispatch, pacing, recurring, services
+
+logger = logging.getLogger(__name__)
 
 
 def _enqueue(claimed: dispatch.ClaimedBookings) -> None:
-    for booking_id in claimed.dispatch:
-        place_booking.delay(str(booking_id))
+    batches = pacing.dial_batches(claimed.dispatch, claimed.dispatch_delays, largest=settings.SCHEDULE_PLACE_BATCH)
+    for booking_ids, delay in batches:
+        # Each batch waits for its slot under Twilio's calls-per-second limit (see pacing).
+        place_bookings.apply_async(([str(booking_id) for booking_id in booking_ids],), countdown=delay or None)
     for booking_id in claimed.redial:
         redial_booking.delay(str(booking_id))
     for booking_id in claimed.reminders:
@@ -29,10 +36,20 @@ def claim_due_bookings() -> int:
 
 
 @shared_task(ignore_result=True)
-def place_booking(booking_id: str) -> str:
-    """Places one claimed booking's call. Returns the booking's status."""
-    booking = dispatch.booking_place(booking_id=booking_id)
-    return booking.status if booking else "missing"
+def place_bookings(booking_ids: list[str]) -> list[str]:
+    """Places claimed bookings' calls, one after the other. One that fails unexpectedly stays
+    claimed (the sweeper claims it again after the claim timeout) and the others go on.
+    Returns each booking's status."""
+    statuses = []
+    for booking_id in booking_ids:
+        try:
+            booking = dispatch.booking_place(booking_id=booking_id)
+        except Exception:
+            logger.exception("Placing booking %s failed; it is claimed again after the claim timeout", booking_id)
+            statuses.append("error")
+            continue
+        statuses.append(booking.status if booking else "missing")
+    return statuses
 
 
 @shared_task(ignore_result=True)

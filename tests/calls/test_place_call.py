@@ -81,8 +81,11 @@ def test_a_person_who_turned_recording_on_is_recorded_on_both_channels(caller, p
     assert dialled.recording_status_callback == f"{SITE_URL}/webhooks/twilio/recording-status?call={call.pk}"
 
 
-def test_placing_a_call_attaches_the_hold_and_counts_one_use_of_the_persona(caller_client, persona, hold):
-    _place(caller_client, persona, hold)
+def test_placing_a_call_attaches_the_hold_and_counts_one_use_of_the_persona(
+    caller_client, persona, hold, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):  # the request's commit
+        _place(caller_client, persona, hold)
 
     call = Call.objects.get()
     assert PaymentAuthorization.objects.get(pk=hold.pk).call_id == call.pk

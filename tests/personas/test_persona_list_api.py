@@ -238,10 +238,11 @@ class TestCaching:
         auth_client.delete(f"{URL}/{persona.pk}")
         assert "New Name" not in names(auth_client.get(URL, {"limit": 100}))
 
-    def test_recorded_use_shows_in_the_list_at_once(self, api_client):
+    def test_recorded_use_shows_in_the_list_at_once(self, api_client, django_capture_on_commit_callbacks):
         persona = Persona.objects.get(name="Best Friend", owner=None)
         api_client.get(URL, {"search": "best friend"})
-        services.persona_record_use(persona=persona)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.persona_record_use(persona=persona)
         item = api_client.get(URL, {"search": "best friend"}).json()["personas"][0]
         assert item["use_count"] == 1
 

@@ -271,14 +271,20 @@ class TestDelete:
 
 
 @pytest.mark.django_db
-def test_record_use_adds_one_to_use_count(persona_factory):
+def test_record_use_adds_one_to_use_count_once_the_transaction_commits(
+    persona_factory, django_capture_on_commit_callbacks
+):
     persona = persona_factory()
     stale_copy = Persona.objects.get(pk=persona.pk)
-    services.persona_record_use(persona=persona)
-    services.persona_record_use(persona=stale_copy)
-    persona.refresh_from_db()
-    assert persona.use_count == 2
-    assert stale_copy.use_count == 2
+    with django_capture_on_commit_callbacks() as counts:
+        services.persona_record_use(persona=persona)
+        services.persona_record_use(persona=stale_copy)
+    assert Persona.objects.get(pk=persona.pk).use_count == 0
+
+    for count in counts:
+        count()
+
+    assert Persona.objects.get(pk=persona.pk).use_count == 2
 
 
 @pytest.mark.django_db

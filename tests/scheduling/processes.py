@@ -43,11 +43,16 @@ class CeleryProcesses:
         self.processes[name] = process
         return process
 
-    def start_worker(self, name: str, *, pool: str = "solo", concurrency: int = 1) -> subprocess.Popen:
+    def start_worker(
+        self, name: str, *, pool: str = "solo", concurrency: int = 1, queues: str = "celery,dispatch"
+    ) -> subprocess.Popen:
+        """A worker on `queues`: by default both, so one worker does everything a test needs."""
         return self._start(
             name,
             [
                 "worker",
+                "--queues",
+                queues,
                 "--hostname",
                 f"{name}@%h",
                 "--pool",

@@ -4,6 +4,7 @@ whose worker died. Real PostgreSQL or SQLite, the local Twilio and localstripe; 
 enqueued work runs where the test says."""
 
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from django.core import mail
@@ -17,7 +18,7 @@ from billing.services import holds as billing_holds
 from billing.services import payment_methods
 from callmeback.twilio import TwilioServiceError
 from calls.models import Call
-from calls.scheduling import dispatch, services
+from calls.scheduling import dispatch, pacing, services, tasks
 from calls.scheduling.checks import CLAIM_TIMEOUT_TOO_SHORT
 from calls.scheduling.models import ScheduledCall
 from calls.services import placing
@@ -220,15 +221,28 @@ def test_a_hold_spent_elsewhere_before_send_time_fails_the_booking(caller, perso
 
 
 def test_a_person_already_on_a_call_is_retried_not_failed(caller, persona, twilio, place):
-    place()
     booking = _claimed(caller, persona)
+    place()  # between the claim and the placing
 
     dispatch.booking_place(booking_id=booking.pk)
 
     booking.refresh_from_db()
-    assert booking.status == Status.DISPATCHING
+    assert (booking.status, booking.dispatch_claimed_at) == (Status.SCHEDULED, None)
     assert "another call" in booking.failure_reason
     assert len(twilio.calls) == 1
+
+
+def test_a_due_booking_waits_while_its_person_is_on_a_call_and_the_next_sweep_after_takes_it(
+    caller, persona, twilio, place
+):
+    call = place()
+    booking = make_due(book(caller, persona))
+
+    assert _sweep().dispatch == []
+
+    twilio.advance(call.sid, "in-progress")
+    twilio.advance(call.sid, "completed", duration=30)
+    assert _sweep().dispatch == [booking.pk]
 
 
 def test_twilio_refusing_the_dial_fails_the_call_releases_the_hold_and_tells_the_person(
@@ -597,3 +611,55 @@ def test_a_claim_timeout_shorter_than_the_twilio_requests_it_covers_is_refused(s
 
     settings.SCHEDULE_CLAIM_TIMEOUT = timedelta(seconds=45)
     assert CLAIM_TIMEOUT_TOO_SHORT not in [message.id for message in run_checks()]
+
+
+# --- Its own queue, and Twilio's calls-per-second limit ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("task", "queue"),
+    [
+        ("claim_due_bookings", "dispatch"),
+        ("place_bookings", "dispatch"),
+        ("redial_booking", "dispatch"),
+        ("remind_booking", "dispatch"),
+        ("reauthorize_booking", "celery"),
+        ("book_series", "celery"),
+    ],
+)
+def test_booked_calls_are_dispatched_on_a_queue_of_their_own(task, queue):
+    from callmeback.celery import app
+
+    assert app.amqp.router.route({}, f"calls.scheduling.tasks.{task}")["queue"].name == queue
+
+
+def test_a_sweep_claims_no_more_bookings_than_dial_slots_free_and_spaces_them_by_the_limit(settings, caller, persona):
+    settings.TWILIO_CALLS_PER_SECOND = 2
+    settings.DISPATCH_PACING_HORIZON = timedelta(seconds=2)
+    bookings = [make_due(book(caller, persona), seconds_ago=5 - n) for n in range(5)]
+
+    first = _sweep()
+    second = _sweep()
+
+    assert first.dispatch == [booking.pk for booking in bookings[:4]]
+    (claimed,) = first.results
+    assert [round(b - a, 6) for a, b in pairwise(claimed.dispatch_delays)] == [0.5] * 3
+    assert second.dispatch == []
+    assert ScheduledCall.objects.get(pk=bookings[4].pk).status == Status.SCHEDULED
+
+
+def test_bookings_are_placed_in_batches_of_at_most_one_seconds_allowance(settings):
+    settings.TWILIO_CALLS_PER_SECOND = 2
+    ids, delays = list(range(5)), [0.0, 0.5, 1.0, 1.5, 2.0]
+
+    assert list(pacing.dial_batches(ids, delays, largest=20)) == [([0, 1], 0.0), ([2, 3], 1.0), ([4], 2.0)]
+
+
+def test_one_placing_task_places_each_booking_of_its_batch_past_one_gone_missing(caller, persona, twilio):
+    booking = _claimed(caller, persona)
+    missing = "00000000-0000-0000-0000-000000000000"
+
+    statuses = tasks.place_bookings.apply(args=[[missing, str(booking.pk)]]).get()
+
+    assert statuses == ["missing", Status.PLACED]
+    assert len(twilio.calls) == 1

@@ -17,7 +17,7 @@ from callmeback.celery import app as celery_app
 from calls.models import Call
 from calls.scheduling import services
 from calls.scheduling.models import ScheduledCall
-from calls.scheduling.tasks import place_booking
+from calls.scheduling.tasks import place_bookings
 from devtools.processes import database_url
 from tests.calls.conftest import SITE_URL
 from tests.scheduling.helpers import book
@@ -55,6 +55,7 @@ def processes(tmp_path, twilio, localstripe):
         # too short on a loaded machine and a booking was dialled twice.
         "SCHEDULE_CLAIM_TIMEOUT_SECONDS": "6",
         "SCHEDULE_CANCEL_CUTOFF_SECONDS": "0",
+        "TWILIO_CALLS_PER_SECOND": "100",
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
     }
     running = CeleryProcesses(env=env, log_dir=tmp_path)
@@ -148,7 +149,7 @@ def test_a_claim_whose_task_was_lost_is_claimed_again_and_duplicates_never_dial_
     )
     celery_app.conf.task_always_eager = False
     for booking in bookings * 2:
-        place_booking.delay(str(booking.pk))
+        place_bookings.delay([str(booking.pk)])
     processes.start_worker("w1")
     processes.start_worker("w2")
     processes.start_beat()

@@ -26,9 +26,10 @@ def on_signal(signum, frame) -> None:
 
 signal.signal(signal.SIGTERM, on_signal)
 signal.signal(signal.SIGINT, on_signal)
+runs_before = log.read_text().split().count("started") if log.exists() else 0
 note("started")
-if sys.argv[2:3] == ["exit-after"]:
-    others = [log.with_name(name) for name in sys.argv[3:]]
+if sys.argv[2:3] == ["crash"] and runs_before < int(sys.argv[3]):
+    others = [log.with_name(name) for name in sys.argv[4:]]
     deadline = time.monotonic() + 30
     while not all(other.exists() for other in others) and time.monotonic() < deadline:
         time.sleep(0.05)
