@@ -62,3 +62,16 @@ class ChangePasswordForm(forms.Form):
         help_text=f"Use {PASSWORD_RULES}.",
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
+
+
+class PhoneCodeSendForm(forms.Form):
+    phone = forms.CharField(
+        label="Phone number", max_length=20, help_text="In international format, e.g. +14155550123."
+    )
+
+
+class PhoneCodeCheckForm(forms.Form):
+    phone = forms.CharField(widget=forms.HiddenInput, max_length=20)
+    code = forms.CharField(
+        label="Code from the text", max_length=10, widget=forms.TextInput(attrs={"inputmode": "numeric"})
+    )

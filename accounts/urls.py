@@ -14,4 +14,6 @@ urlpatterns = [
     path("verify-email/<str:token>", views.verify_email_view, name="verify-email"),
     path("verify-email", views.resend_verification_view, name="resend-verification"),
     path("profile", views.profile_view, name="profile"),
+    path("phone/verify/send", views.phone_code_send_view, name="phone-verify-send"),
+    path("phone/verify/check", views.phone_code_check_view, name="phone-verify-check"),
 ]

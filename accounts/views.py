@@ -12,6 +12,8 @@ from accounts.forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
     LoginForm,
+    PhoneCodeCheckForm,
+    PhoneCodeSendForm,
     ProfileForm,
     RegisterForm,
     ResetPasswordForm,
@@ -19,6 +21,10 @@ from accounts.forms import (
 from callmeback.dashboard import add_service_error, run_action
 from callmeback.errors import ApplicationError
 from callmeback.ratelimit import enforce_rate_limit
+
+# The number being verified, kept between the two steps (the text, the code) so the page
+# that asked (Call now) can show the code's form for it.
+PHONE_BEING_VERIFIED = "accounts.phone_being_verified"
 
 
 def home(request):
@@ -148,3 +154,50 @@ def resend_verification_view(request):
         level=messages.INFO,
     )
     return redirect("accounts:profile")
+
+
+# --- Phone verification, asked for from another page (Call now) ------------------------------
+
+
+def _verification_next(request) -> str:
+    next_url = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        return next_url
+    return "accounts:profile"
+
+
+@login_required
+@require_POST
+def phone_code_send_view(request):
+    form = PhoneCodeSendForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter the phone number to verify.")
+        return redirect(_verification_next(request))
+    try:
+        enforce_rate_limit(request, ratelimits.PHONE_VERIFY_START_IP)
+        enforce_rate_limit(request, ratelimits.PHONE_VERIFY_START)
+        number = services.phone_verification_start(user=request.user, phone=form.cleaned_data["phone"])
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        request.session[PHONE_BEING_VERIFIED] = number
+        messages.success(request, f"We texted a code to …{number[-4:]}.")
+    return redirect(_verification_next(request))
+
+
+@login_required
+@require_POST
+def phone_code_check_view(request):
+    form = PhoneCodeCheckForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter the code we texted you.")
+        return redirect(_verification_next(request))
+    try:
+        enforce_rate_limit(request, ratelimits.PHONE_VERIFY_CHECK_IP)
+        enforce_rate_limit(request, ratelimits.PHONE_VERIFY_CHECK)
+        verified = services.phone_verification_check(user=request.user, **form.cleaned_data)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"…{verified.phone_number[-4:]} is verified.")
+    return redirect(_verification_next(request))

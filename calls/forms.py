@@ -32,19 +32,6 @@ class CallNowForm(forms.Form):
         self.fields["scenario"].choices = [("", "None: a friendly call")] + [(str(s.pk), s.name) for s in scenarios]
 
 
-class PhoneCodeSendForm(forms.Form):
-    phone = forms.CharField(
-        label="Phone number", max_length=20, help_text="In international format, e.g. +14155550123."
-    )
-
-
-class PhoneCodeCheckForm(forms.Form):
-    phone = forms.CharField(widget=forms.HiddenInput, max_length=20)
-    code = forms.CharField(
-        label="Code from the text", max_length=10, widget=forms.TextInput(attrs={"inputmode": "numeric"})
-    )
-
-
 class FeedbackForm(forms.Form):
     rating = forms.TypedChoiceField(choices=RATINGS, coerce=int, label="Rating")
     feedback_text = forms.CharField(

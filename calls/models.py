@@ -26,9 +26,7 @@ class RequestedCall(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     persona = models.ForeignKey("personas.Persona", null=True, blank=True, on_delete=models.SET_NULL)
     persona_name = models.CharField(max_length=50, help_text="The persona's name when the call was requested.")
-    scenario_template = models.ForeignKey(
-        "personas.ScenarioTemplate", null=True, blank=True, on_delete=models.SET_NULL
-    )
+    scenario_template = models.ForeignKey("personas.ScenarioTemplate", null=True, blank=True, on_delete=models.SET_NULL)
     call_pretext = models.TextField(max_length=1000, blank=True, help_text="The situation the persona calls about.")
     phone_number = models.CharField(max_length=16, help_text="E.164; the person's verified number.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)

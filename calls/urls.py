@@ -6,8 +6,6 @@ app_name = "calls"
 
 urlpatterns = [
     path("calls/new", views.call_new_view, name="new"),
-    path("calls/verify/send", views.phone_code_send_view, name="verify-send"),
-    path("calls/verify/check", views.phone_code_check_view, name="verify-check"),
     path("calls", views.call_list_view, name="list"),
     path("calls/<uuid:call_id>", views.call_detail_view, name="detail"),
     path("calls/<uuid:call_id>/end", views.call_end_view, name="end"),

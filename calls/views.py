@@ -9,13 +9,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import ratelimits as account_ratelimits
 from accounts import selectors as account_selectors
-from accounts import services as account_services
+from accounts import views as account_views
+from accounts.forms import PhoneCodeCheckForm, PhoneCodeSendForm
 from billing import pricing
 from billing import selectors as billing_selectors
 from callmeback.dashboard import add_service_error
@@ -23,7 +21,7 @@ from callmeback.errors import ApplicationError, NotFound, ValidationFailed
 from callmeback.pagination import PageRequest
 from callmeback.ratelimit import enforce_rate_limit
 from calls import ratelimits, selectors
-from calls.forms import CallNowForm, FeedbackForm, PhoneCodeCheckForm, PhoneCodeSendForm
+from calls.forms import CallNowForm, FeedbackForm
 from calls.models import Call
 from calls.serializers import CallDetailOutput
 from calls.services import ending, placing, recordings
@@ -34,8 +32,6 @@ PAGE_SIZE = 20
 CHOICES_SHOWN = 100
 DEFAULT_USAGE_MONTHS = 6
 USAGE_MONTH_CHOICES = (3, 6, 12, 24)
-# The number being verified on the Call now page, kept between its two steps.
-SESSION_PHONE = "calls.phone"
 SORT_LABELS = {
     "date_desc": "Newest first",
     "date_asc": "Oldest first",
@@ -51,13 +47,6 @@ def _owned_call(request, call_id, *, detail: bool = False) -> Call:
         return selectors.call_get_owned(user=request.user, call_id=call_id)
     except NotFound:
         raise Http404("Call not found.") from None
-
-
-def _back(request) -> str:
-    next_url = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        return next_url
-    return reverse("calls:new")
 
 
 def _whole_number(raw: object) -> int | None:
@@ -85,7 +74,7 @@ def _call_now_form(request) -> CallNowForm:
     initial = {
         "persona": request.GET.get("persona", ""),
         "scenario": request.GET.get("scenario", ""),
-        "phone_number": request.session.get(SESSION_PHONE) or request.user.phone,
+        "phone_number": request.session.get(account_views.PHONE_BEING_VERIFIED) or request.user.phone,
     }
     return CallNowForm(
         request.POST or None,
@@ -116,7 +105,7 @@ def call_new_view(request):
         except ApplicationError as error:
             add_service_error(form, error)
         else:
-            request.session.pop(SESSION_PHONE, None)
+            request.session.pop(account_views.PHONE_BEING_VERIFIED, None)
             messages.success(request, f"Calling …{call.phone_number[-4:]}: pick up when it rings.")
             return redirect("calls:detail", call_id=call.pk)
     phone = (form["phone_number"].value() or "").strip()
@@ -134,46 +123,9 @@ def call_new_view(request):
         "phone_verified": verified,
         "send_form": PhoneCodeSendForm(initial={"phone": phone}),
         "check_form": PhoneCodeCheckForm(initial={"phone": phone}),
-        "code_sent": not verified and phone and request.session.get(SESSION_PHONE) == phone,
+        "code_sent": not verified and phone and request.session.get(account_views.PHONE_BEING_VERIFIED) == phone,
     }
     return render(request, "calls/call_new.html", context)
-
-
-@login_required
-@require_POST
-def phone_code_send_view(request):
-    form = PhoneCodeSendForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Enter the phone number to verify.")
-        return redirect(_back(request))
-    try:
-        enforce_rate_limit(request, account_ratelimits.PHONE_VERIFY_START_IP)
-        enforce_rate_limit(request, account_ratelimits.PHONE_VERIFY_START)
-        number = account_services.phone_verification_start(user=request.user, phone=form.cleaned_data["phone"])
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
-        request.session[SESSION_PHONE] = number
-        messages.success(request, f"We texted a code to …{number[-4:]}.")
-    return redirect(_back(request))
-
-
-@login_required
-@require_POST
-def phone_code_check_view(request):
-    form = PhoneCodeCheckForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Enter the code we texted you.")
-        return redirect(_back(request))
-    try:
-        enforce_rate_limit(request, account_ratelimits.PHONE_VERIFY_CHECK_IP)
-        enforce_rate_limit(request, account_ratelimits.PHONE_VERIFY_CHECK)
-        verified = account_services.phone_verification_check(user=request.user, **form.cleaned_data)
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"…{verified.phone_number[-4:]} is verified.")
-    return redirect(_back(request))
 
 
 # --- History and detail ------------------------------------------------------------------------------

@@ -60,13 +60,13 @@ def test_call_now_offers_contacts_first_then_the_catalogue_with_the_persona_chos
 
 
 def test_sending_and_checking_a_code_verifies_the_number(browser, caller, twilio):
-    sent = browser.post("/calls/verify/send", {"phone": OTHER_PHONE, "next": "/calls/new"}, follow=True)
+    sent = browser.post("/phone/verify/send", {"phone": OTHER_PHONE, "next": "/calls/new"}, follow=True)
     code = twilio.verification_code(OTHER_PHONE)
 
     assert "We texted a code to …0188." in sent.content.decode()
     assert 'id="verify-check-form"' in sent.content.decode()
     checked = browser.post(
-        "/calls/verify/check", {"phone": OTHER_PHONE, "code": code, "next": "/calls/new"}, follow=True
+        "/phone/verify/check", {"phone": OTHER_PHONE, "code": code, "next": "/calls/new"}, follow=True
     )
 
     assert "…0188 is verified." in checked.content.decode()
@@ -74,10 +74,10 @@ def test_sending_and_checking_a_code_verifies_the_number(browser, caller, twilio
 
 
 def test_a_wrong_code_is_refused_and_the_number_stays_unverified(browser, caller, twilio):
-    browser.post("/calls/verify/send", {"phone": OTHER_PHONE})
+    browser.post("/phone/verify/send", {"phone": OTHER_PHONE})
     wrong = "000000" if twilio.verification_code(OTHER_PHONE) != "000000" else "111111"
 
-    checked = browser.post("/calls/verify/check", {"phone": OTHER_PHONE, "code": wrong}, follow=True)
+    checked = browser.post("/phone/verify/check", {"phone": OTHER_PHONE, "code": wrong}, follow=True)
 
     assert "That code is not correct." in checked.content.decode()
     assert not VerifiedPhoneNumber.objects.filter(user=caller, phone_number=OTHER_PHONE).exists()
