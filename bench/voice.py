@@ -12,7 +12,10 @@ line, takes turns, and interrupts the last reply. It prints, per N:
 - overhead: the time our own code spent on the path from the recogniser's final words to the
   first audio frame, provider waits excluded, as the engine measures it per turn;
 - barge-in: from the first voiced frame of the interruption to the `clear`;
-- the server's event-loop lag (p99) and its CPU per call (% of one core);
+- the server's event-loop lag (p99) and its CPU per call: % of one core while the call is
+  live, and CPU seconds over the whole call (process CPU time, so other work on the machine
+  does not count: the figure to compare between runs on a shared machine), and how much of
+  those seconds the garbage collector took;
 - how busy the whole machine was: the server, the provider fakes and the callers together,
   as a share of all its cores (they share them: past ~100 %, every figure is the machine's).
 
@@ -95,6 +98,7 @@ def serve_fakes() -> None:
 
 
 def start_server(port: int, providers: dict[str, str], lag_file: str, log_file) -> subprocess.Popen:
+    """uvicorn on the project, as production runs it; its collector figures go beside the lag file."""
     environment = {
         **os.environ,
         **providers,
@@ -104,6 +108,7 @@ def start_server(port: int, providers: dict[str, str], lag_file: str, log_file) 
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_API_BASE": "http://127.0.0.1:9",  # nothing hangs up during the bench
         "BENCH_LAG_FILE": lag_file,
+        "BENCH_GC_FILE": gc_file(lag_file),
         "LOG_LEVEL": "INFO",  # the consumer's per-call metrics line
         "DEBUG": "0",  # as in production: no query log, no debug cursor
     }
@@ -120,6 +125,21 @@ def start_server(port: int, providers: dict[str, str], lag_file: str, log_file) 
             time.sleep(0.1)
     server.terminate()
     raise RuntimeError("uvicorn did not start")
+
+
+def gc_file(lag_file: str) -> str:
+    return lag_file.replace(".txt", ".gc.txt")
+
+
+def gc_seconds(lag_file: str, since: float, until: float) -> float | None:
+    """CPU seconds the server's garbage collector took between two moments (unix time)."""
+    try:
+        lines = [line.split() for line in Path(gc_file(lag_file)).read_text().splitlines()]
+    except FileNotFoundError:
+        return None
+    inside = [float(seconds) for at, _, seconds in lines if since <= float(at) <= until]
+    before = [float(seconds) for at, _, seconds in lines if float(at) < since]
+    return inside[-1] - (before[-1] if before else 0.0) if inside else None
 
 
 def cpu_seconds(pid: int) -> float:
@@ -358,7 +378,10 @@ def main() -> None:
             call_seconds = sum(closed - opened for opened, closed in figures.open_spans)
             cpu_per_call = server_cpu / call_seconds * 100  # a core's share per live call
             machine_load = machine_cpu / (ended - began) / os.cpu_count() * 100
-            rows.append((count, overhead, figures, lag_p99(lag_file, began, ended), cpu_per_call, machine_load))
+            lag = lag_p99(lag_file, began, ended)
+            collector = gc_seconds(lag_file, began, ended)
+            gc_per_call = None if collector is None else collector / count
+            rows.append((count, overhead, figures, lag, cpu_per_call, server_cpu / count, gc_per_call, machine_load))
             failures = ", ".join(f"{reason}: {n}" for reason, n in Counter(figures.failures).items())
             print(f"N={count}: done in {ended - began:.0f} s, failed calls: {failures or 'none'}", flush=True)
     finally:
@@ -390,11 +413,13 @@ def main() -> None:
         "p95",
         "loop lag p99",
         "server CPU/call %",
+        "server CPU s/call",
+        "of it GC",
         "machine busy %",
         "failed",
     )
     print(" | ".join(header))
-    for count, overhead, figures, lag, cpu, machine_load in rows:
+    for count, overhead, figures, lag, cpu, cpu_seconds_per_call, gc_per_call, machine_load in rows:
         print(
             " | ".join(
                 [
@@ -408,6 +433,8 @@ def main() -> None:
                     ms(percentile(figures.barge_in, 0.95)),
                     "-" if lag is None else f"{lag:.1f}",
                     f"{cpu:.2f}",
+                    f"{cpu_seconds_per_call:.3f}",
+                    "-" if gc_per_call is None else f"{gc_per_call:.3f}",
                     f"{machine_load:.0f}",
                     str(len(figures.failures)),
                 ]

@@ -6,6 +6,8 @@ microsecond measured is ours:
 
 - receive_audio per 20 ms frame, in CPU time (decode, VAD, barge-in step, queue to the recogniser),
   while the persona is quiet and while it talks, speech and silence mixed;
+- reading the frame out of Twilio's `media` message before that: the consumer's shortcut
+  against a full JSON parse and base64 decode;
 - our own overhead per turn (end of turn -> LLM request, first clause -> TTS,
   first audio -> sent to the caller; provider waits excluded), as the engine measures it;
 - what that means for one process: the share of one core the inbound audio of N calls takes.
@@ -14,6 +16,8 @@ microsecond measured is ours:
 """
 
 import asyncio
+import base64
+import json
 import statistics
 import sys
 import time
@@ -23,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.voice.scripted import SILENCE, VOICED, PhoneCall, ScriptedLlm, reply
 from voice.providers.base import TranscriptUpdate
+from voice.streams import media_message_audio
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -57,6 +62,28 @@ async def frame_costs(frames: int, *, persona_talking: bool) -> list[float]:
     return costs
 
 
+def media_read_costs(frames: int) -> dict[str, list[float]]:
+    """CPU microseconds to get the audio out of one `media` message as Twilio sends it."""
+    messages = [
+        f'{{"event":"media","sequenceNumber":"{index + 3}","media":{{"track":"inbound","chunk":"{index + 1}",'
+        f'"timestamp":"{index * 20}","payload":"{base64.b64encode(frame).decode()}"}},'
+        f'"streamSid":"MZ0123456789abcdef0123456789abcdef"}}'
+        for index, frame in enumerate(caller_audio(frames, persona_talking=False))
+    ]
+    readers = {
+        "full JSON parse + base64": lambda text: base64.b64decode(json.loads(text)["media"]["payload"], validate=True),
+        "Twilio layout shortcut": media_message_audio,
+    }
+    costs: dict[str, list[float]] = {}
+    for label, read in readers.items():
+        costs[label] = []
+        for text in messages:
+            started = time.thread_time_ns()
+            read(text)
+            costs[label].append((time.thread_time_ns() - started) / 1000)
+    return costs
+
+
 async def turn_overheads(turns: int) -> list[float]:
     """Milliseconds of our own time on the path to each reply's first audio."""
     llm = ScriptedLlm(*[reply("Oh, that is lovely, dear. Tell me more about it, will you?") for _ in range(turns)])
@@ -82,6 +109,12 @@ def main() -> None:
     for label, talking in (("persona quiet", False), ("persona talking (barge-in armed)", True)):
         costs = asyncio.run(frame_costs(frames, persona_talking=talking))
         worst_mean = max(worst_mean, statistics.fmean(costs))
+        print(
+            f"  {label:<38}{percentile(costs, 0.5):>10.1f}{percentile(costs, 0.95):>10.1f}"
+            f"{percentile(costs, 0.99):>10.1f}{statistics.fmean(costs):>10.1f}"
+        )
+    print(f"\n{'media message -> frame, CPU':<40}{'p50 µs':>10}{'p95 µs':>10}{'p99 µs':>10}{'mean µs':>10}")
+    for label, costs in media_read_costs(frames).items():
         print(
             f"  {label:<38}{percentile(costs, 0.5):>10.1f}{percentile(costs, 0.95):>10.1f}"
             f"{percentile(costs, 0.99):>10.1f}{statistics.fmean(costs):>10.1f}"

@@ -34,7 +34,7 @@ from voice.services import (
     call_turns_record,
     call_usage_record,
 )
-from voice.streams import CALL_ID_PARAMETER, PERSONA_ID_PARAMETER, handshake_is_signed
+from voice.streams import CALL_ID_PARAMETER, PERSONA_ID_PARAMETER, handshake_is_signed, media_message_audio
 
 logger = logging.getLogger(__name__)
 metrics_logger = logging.getLogger("voice.metrics")
@@ -286,7 +286,13 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
             # The hot path, 50 messages a second per call. Channels' own dispatch first closes
             # stale database connections in a worker thread, a thread round trip per frame;
             # this consumer reaches the database only through database_sync_to_async, which
-            # does that itself.
+            # does that itself. A `media` frame in Twilio's layout goes straight to the engine.
+            text = message.get("text")
+            if text is not None and self.conversation is not None:
+                audio = media_message_audio(text)
+                if audio is not None:
+                    self.conversation.receive_audio(audio)
+                    return
             await self.websocket_receive(message)
             return
         # The group also carries what the call page listens to (status, our own transcript

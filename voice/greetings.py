@@ -3,8 +3,11 @@ opening line (heard the instant the stream starts) and a short apology for when 
 provider fails mid-call.
 
 Each clip is synthesised once per speech engine, voice, voice settings and text and kept
-in the Django cache as mu-law bytes. Concurrent calls asking for the same clip share one
-synthesis. A clip that cannot be made is `None`: the call then speaks the line live.
+in the Django cache as mu-law bytes, and in the process beside the engine that made it:
+every call starts with two clips, and fetched from the cache each took a thread hop and a
+Redis connection of the call's own (Django's cache objects are per async context), a large
+share of a short call's CPU. Concurrent calls asking for the same clip share one synthesis.
+A clip that cannot be made is `None`: the call then speaks the line live.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ import asyncio
 import hashlib
 import json
 import logging
+import time
+import weakref
+from collections import OrderedDict
 
 from django.conf import settings
 from django.core.cache import cache
@@ -23,7 +29,36 @@ logger = logging.getLogger(__name__)
 
 FALLBACK_LINE = "Sorry, I'm having trouble hearing you right now. Let's talk again soon."
 
+CLIPS_KEPT = 512  # per speech engine in a process: a few MB of mu-law at most
+
 _in_flight: dict[str, asyncio.Task] = {}
+
+
+class _Clips:
+    """The clips one speech engine made or fetched in this process, least recently used out first."""
+
+    def __init__(self) -> None:
+        self._clips: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+
+    def get(self, key: str) -> bytes | None:
+        entry = self._clips.get(key)
+        if entry is None:
+            return None
+        expires_at, audio = entry
+        if expires_at <= time.monotonic():  # never kept longer than the shared cache keeps it
+            del self._clips[key]
+            return None
+        self._clips.move_to_end(key)
+        return audio
+
+    def put(self, key: str, audio: bytes) -> None:
+        self._clips[key] = (time.monotonic() + settings.GREETING_CACHE_SECONDS, audio)
+        self._clips.move_to_end(key)
+        while len(self._clips) > CLIPS_KEPT:
+            self._clips.popitem(last=False)
+
+
+_kept: weakref.WeakKeyDictionary[TextToSpeech, _Clips] = weakref.WeakKeyDictionary()
 
 
 async def opening_audio(tts: TextToSpeech, text: str, voice: VoiceSettings) -> bytes | None:
@@ -46,8 +81,13 @@ async def cached_clip(tts: TextToSpeech, text: str, voice: VoiceSettings) -> byt
     if not text.strip():
         return None
     key = clip_cache_key(tts, text, voice)
+    kept = _kept.setdefault(tts, _Clips())
+    audio = kept.get(key)
+    if audio is not None:
+        return audio
     audio = await cache.aget(key)
     if audio is not None:
+        kept.put(key, audio)
         return audio
     task = _in_flight.get(key)
     if task is None or task.get_loop() is not asyncio.get_running_loop():
@@ -66,4 +106,5 @@ async def _synthesize_and_store(tts: TextToSpeech, text: str, voice: VoiceSettin
     if not audio:
         return None
     await cache.aset(key, audio, settings.GREETING_CACHE_SECONDS)
+    _kept.setdefault(tts, _Clips()).put(key, audio)
     return audio

@@ -80,3 +80,21 @@ def test_a_failed_synthesis_gives_no_clip_and_is_tried_again_next_time():
     assert failed is None
     assert retried == fake.audio_for(OPENING)
     assert len(fake.syntheses) == 2
+
+
+def test_a_clip_is_kept_beside_its_engine_so_later_calls_skip_the_shared_cache(elevenlabs):
+    from django.core.cache import cache
+
+    async def opening(speech):
+        return await opening_audio(speech, OPENING, VOICE)
+
+    async def scenario():
+        async with aclosing(tts(elevenlabs)) as speech, aclosing(tts(elevenlabs)) as other_process:
+            first = await opening(speech)
+            from_the_shared_cache = await opening(other_process)
+            await cache.aclear()
+            return first, from_the_shared_cache, await opening(speech)
+
+    first, from_the_shared_cache, kept = asyncio.run(scenario())
+    assert first == from_the_shared_cache == kept == elevenlabs.audio_for(OPENING)
+    assert len(elevenlabs.syntheses) == 1
