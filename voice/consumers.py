@@ -5,7 +5,8 @@ A thin layer: it checks who is on the other end (the signed handshake, then the 
 into `media` / `mark` / `clear`. The conversation itself lives in `voice.engine`.
 The database is read and the call marked live on this stream at `start`, written by a
 background task (the transcript) and at the end (the hang-up, the stream's end); nothing on
-the audio path waits for it.
+the audio path waits for it, and none of it runs on Channels' one shared thread (a slow
+write or hang-up of one call never holds up another's); the hang-up at Twilio is a task.
 """
 
 import asyncio
@@ -16,10 +17,10 @@ import functools
 import json
 import logging
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from callmeback.dbthreads import off_shared_thread
 from callmeback.websockets import SocketAndLayerLoop
 from calls.services.changes import call_group
 from voice.engine.call import CallContext, HeardTurn
@@ -28,13 +29,14 @@ from voice.greetings import FALLBACK_LINE, fallback_audio, opening_audio
 from voice.providers import Providers, build_providers
 from voice.selectors import stream_call_context
 from voice.services import (
+    call_stream_claim,
     call_stream_closed,
     call_stream_hang_up,
     call_stream_opened,
     call_turns_record,
     call_usage_record,
 )
-from voice.streams import CALL_ID_PARAMETER, PERSONA_ID_PARAMETER, handshake_is_signed
+from voice.streams import CALL_ID_PARAMETER, PERSONA_ID_PARAMETER, STREAM_TOKEN_PARAMETER, handshake_is_signed
 
 logger = logging.getLogger(__name__)
 metrics_logger = logging.getLogger("voice.metrics")
@@ -43,10 +45,15 @@ POLICY_VIOLATION = 1008  # refused before accepting: the server answers the hand
 # After accepting: 1008's twin in the application range (4000-4999) says "policy violation"
 # once the socket is open; an application code reaches the client as it is under any server.
 STREAM_REFUSED = 4008
+# The call already has its media stream: a second one (a replayed `start`) is refused (409's twin).
+STREAM_DUPLICATE = 4009
 # Twilio sends `start` right after the handshake; a socket that has not by the deadline is closed.
 STREAM_START_TIMEOUT = 4408
 # The call's stream could not be set up on our side (1011, "internal error", in the same range).
 STREAM_START_FAILED = 4011
+# A batch of transcript turns the database refused is tried again after each of these pauses
+# (a restarting database is back within seconds); the writes are idempotent.
+TRANSCRIPT_RETRY_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 
 @functools.cache
@@ -96,15 +103,24 @@ class TranscriptWriter:
                 batch.append(self.queue.get_nowait())
             finished = batch[-1] is None
             turns = [turn for turn in batch if turn is not None]
-            if not turns:
-                continue
+            if turns and await self._store(turns):
+                for turn in turns:
+                    await self.publish(turn)
+
+    async def _store(self, turns: list[HeardTurn]) -> bool:
+        """Stores a batch, trying again for a while when the database fails (it may be
+        restarting); True once stored. Turns heard meanwhile wait in the queue."""
+        for pause in (*TRANSCRIPT_RETRY_SECONDS, None):
             try:
-                await database_sync_to_async(call_turns_record)(call_id=self.call_id, turns=turns)
+                await off_shared_thread(call_turns_record)(call_id=self.call_id, turns=turns)
+                return True
             except Exception:
-                logger.exception("Transcript turns of call %s could not be stored", self.call_id)
-                continue
-            for turn in turns:
-                await self.publish(turn)
+                if pause is None:
+                    logger.exception("Transcript turns of call %s could not be stored", self.call_id)
+                    return False
+                logger.warning("Transcript turns of call %s not stored yet; trying again in %g s", self.call_id, pause)
+                await asyncio.sleep(pause)
+        return False
 
 
 class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
@@ -195,14 +211,19 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
         start = message.get("start") or {}
         parameters = start.get("customParameters") or {}
         stream_sid = str(start.get("streamSid") or message.get("streamSid") or "")
-        context = await database_sync_to_async(stream_call_context)(
+        context = await off_shared_thread(stream_call_context)(
             call_sid=str(start.get("callSid") or ""),
             call_id=str(parameters.get(CALL_ID_PARAMETER) or ""),
             persona_id=str(parameters.get(PERSONA_ID_PARAMETER) or ""),
+            stream_token=str(parameters.get(STREAM_TOKEN_PARAMETER) or ""),
         )
-        if context is None or not stream_sid.isalnum():
+        if context is None or not stream_sid.isalnum() or len(stream_sid) > 64:
             logger.warning("Media stream refused: its start does not match a live call of ours")
             await self.close(code=STREAM_REFUSED)
+            return
+        if not await off_shared_thread(call_stream_claim)(call_id=context.call_id, stream_sid=stream_sid):
+            logger.warning("Media stream refused: call %s already has its stream", context.call_id)
+            await self.close(code=STREAM_DUPLICATE)
             return
         self.stream_sid, self.call_id = stream_sid, context.call_id
         # Every outbound media message differs only by its payload: build the rest once.
@@ -212,7 +233,7 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
         self.writer = TranscriptWriter(call_id=context.call_id, publish=self._publish_turn)
         self.conversation = await self._conversation(context)
         # Marked live once a hang-up on the group reaches a conversation that can say goodbye.
-        await database_sync_to_async(call_stream_opened)(call_id=context.call_id, stream_sid=stream_sid)
+        await off_shared_thread(call_stream_opened)(call_id=context.call_id, stream_sid=stream_sid)
         logger.info("Media stream started for call %s", context.call_id)
         await self.conversation.start()
 
@@ -255,7 +276,7 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
             log_metrics(self.call_id, conversation)
             await self._store_usage(conversation)
             try:
-                await database_sync_to_async(call_stream_closed)(call_id=self.call_id, stream_sid=self.stream_sid)
+                await off_shared_thread(call_stream_closed)(call_id=self.call_id, stream_sid=self.stream_sid)
             except Exception:  # the call's end (its terminal status) clears it too
                 logger.exception("Call %s: the end of its stream could not be recorded", self.call_id)
         for task in list(getattr(self, "background", ())):
@@ -269,7 +290,7 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
 
     async def _store_usage(self, conversation: Conversation) -> None:
         try:
-            await database_sync_to_async(call_usage_record)(
+            await off_shared_thread(call_usage_record)(
                 call_id=self.call_id,
                 usage=conversation.usage,
                 providers=self.providers,
@@ -285,7 +306,7 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
         if kind == "websocket.receive":
             # The hot path, 50 messages a second per call. Channels' own dispatch first closes
             # stale database connections in a worker thread, a thread round trip per frame;
-            # this consumer reaches the database only through database_sync_to_async, which
+            # this consumer reaches the database only through `off_shared_thread`, which
             # does that itself.
             await self.websocket_receive(message)
             return
@@ -297,8 +318,8 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
 
     async def call_hangup(self, event: dict) -> None:
         """Hang-up from the app or an admin: the persona says goodbye, then `StreamOutput.end_call`
-        cuts the line at Twilio (`calls.services.ending.call_end` keeps a safety net for a stream that
-        never does)."""
+        has the line cut at Twilio (`calls.services.ending.call_end` keeps a safety net for a stream
+        that never does)."""
         if self.conversation is None:
             return
         self._run_in_background(self.conversation.request_end(str(event.get("ended_by") or "user")))
@@ -358,7 +379,7 @@ class StreamOutput:
         if call_id is None:
             return
         try:
-            await database_sync_to_async(call_stream_hang_up)(call_id=call_id, reason=reason)
+            await off_shared_thread(call_stream_hang_up)(call_id=call_id, reason=reason)
         except Exception:
             logger.exception("Call %s could not be hung up (%s)", call_id, reason)
 
