@@ -324,19 +324,25 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
             return
         self._run_in_background(self.conversation.request_end(str(event.get("ended_by") or "user")))
 
+    def layer_groups(self) -> list[str]:
+        return [self.group] if self.group is not None else []
+
     async def _publish_turn(self, turn: HeardTurn) -> None:
+        """Shows a stored turn on the call page; best effort (the page also reads the stored
+        transcript when it opens), so a channel layer that is down stops nothing."""
         if self.group is None:
             return
-        await self.channel_layer.group_send(
-            self.group,
-            {
-                "type": "call.transcript",
-                "index": turn.index,
-                "speaker": turn.speaker,
-                "text": turn.text,
-                "interrupted": turn.interrupted,
-            },
-        )
+        message = {
+            "type": "call.transcript",
+            "index": turn.index,
+            "speaker": turn.speaker,
+            "text": turn.text,
+            "interrupted": turn.interrupted,
+        }
+        try:
+            await self.channel_layer.group_send(self.group, message)
+        except Exception:
+            logger.warning("Transcript turn %s of call %s could not be shown live", turn.index, self.call_id)
 
 
 def log_metrics(call_id: str | None, conversation: Conversation) -> None:
