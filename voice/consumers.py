@@ -16,6 +16,7 @@ import dataclasses
 import functools
 import json
 import logging
+import time
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -79,11 +80,12 @@ class TranscriptWriter:
     def __init__(self, *, call_id: str, publish) -> None:
         self.call_id = call_id
         self.publish = publish
-        self.queue: asyncio.Queue[HeardTurn | None] = asyncio.Queue()
+        self.queue: asyncio.Queue[tuple[HeardTurn, float] | None] = asyncio.Queue()
+        self.lags: list[float] = []  # seconds from each turn heard to it stored, for the metrics line
         self.task = asyncio.create_task(self._run())
 
     def put(self, turn: HeardTurn) -> None:
-        self.queue.put_nowait(turn)
+        self.queue.put_nowait((turn, time.monotonic()))
 
     async def close(self) -> None:
         """Writes what is queued, then stops."""
@@ -102,8 +104,11 @@ class TranscriptWriter:
             while not self.queue.empty():
                 batch.append(self.queue.get_nowait())
             finished = batch[-1] is None
-            turns = [turn for turn in batch if turn is not None]
+            heard = [item for item in batch if item is not None]
+            turns = [turn for turn, _ in heard]
             if turns and await self._store(turns):
+                stored = time.monotonic()
+                self.lags += [stored - heard_at for _, heard_at in heard]
                 for turn in turns:
                     await self.publish(turn)
 
@@ -273,7 +278,7 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
         conversation, self.conversation = self.conversation, None
         if conversation is not None:
             await conversation.stop()
-            log_metrics(self.call_id, conversation)
+            log_metrics(self.call_id, conversation, self.writer.lags if self.writer is not None else [])
             await self._store_usage(conversation)
             try:
                 await off_shared_thread(call_stream_closed)(call_id=self.call_id, stream_sid=self.stream_sid)
@@ -345,9 +350,9 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
             logger.warning("Transcript turn %s of call %s could not be shown live", turn.index, self.call_id)
 
 
-def log_metrics(call_id: str | None, conversation: Conversation) -> None:
+def log_metrics(call_id: str | None, conversation: Conversation, transcript_lags: list[float]) -> None:
     """One line per call with its latencies (timings only, never words), for operators and
-    for `bench/voice.py`."""
+    for `bench/voice.py`; the transcript's are those of the turns stored while it was live."""
     if not metrics_logger.isEnabledFor(logging.INFO):
         return
     metrics = conversation.metrics
@@ -356,6 +361,7 @@ def log_metrics(call_id: str | None, conversation: Conversation) -> None:
         "voice_to_voice_ms": [round(t.voice_to_voice_ms) for t in metrics.turns if t.voice_to_voice_ms is not None],
         "overhead_ms": [round(t.overhead_ms, 2) for t in metrics.turns if t.voice_to_voice_ms is not None],
         "barge_in_ms": [round(ms) for ms in metrics.barge_in_ms],
+        "transcript_lag_ms": [round(seconds * 1000) for seconds in transcript_lags],
     }
     metrics_logger.info("call metrics %s", json.dumps(figures))
 
