@@ -53,8 +53,8 @@ STREAM_START_TIMEOUT = 4408
 # The call's stream could not be set up on our side (1011, "internal error", in the same range).
 STREAM_START_FAILED = 4011
 # A batch of transcript turns the database refused is tried again after each of these pauses
-# (a restarting database is back within seconds); the writes are idempotent.
-TRANSCRIPT_RETRY_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0)
+# (about 30 s in all: a restarting database is back well within it); the writes are idempotent.
+TRANSCRIPT_RETRY_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
 
 
 @functools.cache
