@@ -261,7 +261,7 @@ async def one_call(
         figures.opening.append(stream.received.media[0][0] - started)
         for turn in range(turns):
             said = stream.say(speech)
-            await said.done.wait()
+            await asyncio.wait_for(said.done.wait(), timeout=30)  # a stream the server closed never finishes it
             if not await stream.wait_until(
                 lambda said=said: stream.received.first_media_after(said.ended_at), timeout=15
             ):
