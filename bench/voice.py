@@ -59,7 +59,7 @@ import django  # noqa: E402
 django.setup()
 
 from bench.voice_hang_ups import (  # noqa: E402
-    ENDING_CALL_SECONDS,
+    ENDING_CALL_LIFETIME_SECONDS,
     make_ending_calls,
     print_hang_up_table,
     set_twilio_delay,
@@ -253,7 +253,7 @@ async def one_call(
         await stream.open(session)
         stream.start_line()
         if call.ends_at is not None:  # a short call: it ends by its time limit, its hang-up at Twilio
-            await asyncio.sleep(ENDING_CALL_SECONDS + 2)
+            await asyncio.sleep(ENDING_CALL_LIFETIME_SECONDS)
             return
         if not await stream.listen(timeout=30, quiet=0.5):
             figures.failures.append("no opening line")
@@ -379,7 +379,7 @@ def main() -> None:
         for count, twilio_delay in ((int(n), delay) for n in args.calls.split(",") for delay in twilio_delays):
             calls = make_calls(count + (int(ending_over / args.hang_up_every) if args.hang_ups else 0))
             if twilio_delay is not None:
-                set_twilio_delay(providers["TWILIO_API_BASE"], twilio_delay)
+                hang_ups_before = set_twilio_delay(providers["TWILIO_API_BASE"], twilio_delay)
                 calls = calls[:count] + make_ending_calls(calls[count:], every=args.hang_up_every, over=ending_over)
             connection.close()
             log_offset = Path(log_path).stat().st_size
@@ -398,7 +398,9 @@ def main() -> None:
             ended = time.time()
             if twilio_delay is not None:
                 time.sleep(0.5)  # the last calls' metrics lines
-                hang_up_rows.append((count, twilio_delay, figures.opening, transcript_lags(log_path, log_offset)))
+                hang_ups = set_twilio_delay(providers["TWILIO_API_BASE"], twilio_delay) - hang_ups_before
+                lags = transcript_lags(log_path, log_offset)
+                hang_up_rows.append((count, twilio_delay, hang_ups, figures.opening, lags))
             server_cpu = cpu_seconds(server.pid) - server_before
             machine_cpu = server_cpu + cpu_seconds(fakes.pid) - fakes_before + callers_cpu
             time.sleep(0.5)  # the last calls' metrics lines

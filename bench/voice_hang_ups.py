@@ -12,6 +12,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ENDING_CALL_SECONDS = 8  # the time limit of the calls that end during a --hang-ups phase
+# How long such a call's caller stays on: past its goodbye (said from 3/4 of its time limit),
+# so the persona's hang-up comes while the stream is live, as on a real call.
+ENDING_CALL_LIFETIME_SECONDS = 20
 
 
 def start_worker(environment: dict[str, str], log_file) -> subprocess.Popen:
@@ -22,12 +25,14 @@ def start_worker(environment: dict[str, str], log_file) -> subprocess.Popen:
     )
 
 
-def set_twilio_delay(twilio_url: str, seconds: float) -> None:
-    """How long the loopback Twilio (in the fakes' process) takes to answer each hang-up."""
+def set_twilio_delay(twilio_url: str, seconds: float) -> int:
+    """How long the loopback Twilio (in the fakes' process) takes to answer each hang-up;
+    returns how many hang-ups it has had so far."""
     request = urllib.request.Request(
         f"{twilio_url}/delay", data=json.dumps({"seconds": seconds}).encode(), method="POST"
     )
-    urllib.request.urlopen(request, timeout=10).close()
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())["hang_ups"]
 
 
 def make_ending_calls(calls: list, *, every: float, over: float) -> list:
@@ -64,26 +69,26 @@ def _percentile(values: list[float], fraction: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
 
 
-def print_hang_up_table(rows: list[tuple[int, float, list[float], list[float]]], *, every: float) -> None:
+def print_hang_up_table(rows: list[tuple[int, float, int, list[float], list[float]]], *, every: float) -> None:
     """--hang-ups: the opening line and the transcript's write lag, Twilio fast and slow side by side."""
     print(
         f"\nCalls ending by their time limit beside the measured ones, one every {every:g} s; their hang-ups "
         "go through a Celery worker to a loopback Twilio. Opening: `start` to the opening line's first audio. "
         "Transcript lag: from a turn heard to it stored. Times in ms."
     )
-    by_count: dict[int, dict[float, tuple[list[float], list[float]]]] = {}
-    for count, delay, opening, lags in rows:
-        by_count.setdefault(count, {})[delay] = (opening, lags)
-    delays = sorted({delay for _, delay, _, _ in rows})
+    by_count: dict[int, dict[float, tuple[int, list[float], list[float]]]] = {}
+    for count, delay, hang_ups, opening, lags in rows:
+        by_count.setdefault(count, {})[delay] = (hang_ups, opening, lags)
+    delays = sorted({delay for _, delay, _, _, _ in rows})
     header = ["calls"]
     for delay in delays:
         twilio = f"Twilio {delay:g} s"
-        header += [f"opening p50 ({twilio})", "p95", f"transcript lag p50 ({twilio})", "p95"]
+        header += [f"hang-ups ({twilio})", "opening p50", "p95", "transcript lag p50", "p95"]
     print(" | ".join(header))
     for count, phases in by_count.items():
         cells = [str(count)]
         for delay in delays:
-            opening, lags = phases.get(delay, ([], []))
-            cells += [_ms(_percentile(opening, 0.5)), _ms(_percentile(opening, 0.95))]
+            hang_ups, opening, lags = phases.get(delay, (0, [], []))
+            cells += [str(hang_ups), _ms(_percentile(opening, 0.5)), _ms(_percentile(opening, 0.95))]
             cells += [_ms(_percentile(lags, 0.5)), _ms(_percentile(lags, 0.95))]
         print(" | ".join(cells))
