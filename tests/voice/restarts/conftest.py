@@ -125,6 +125,9 @@ def deepgram(fakes) -> FakeDeepgram:
 
 @pytest.fixture
 def twilio(fakes) -> LocalTwilioServer:
+    """The process's local Twilio as other tests may have left it (a callback delivered through
+    Django's test client, say) reset: callbacks go over HTTP to the app's own server."""
+    fakes["twilio"].reset()
     return fakes["twilio"]
 
 
