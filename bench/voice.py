@@ -19,10 +19,19 @@ line, takes turns, and interrupts the last reply. It prints, per N:
 - how busy the whole machine was: the server, the provider fakes and the callers together,
   as a share of all its cores (they share them: past ~100 %, every figure is the machine's).
 
+With `--hang-ups`, each N runs twice, Twilio answering every hang-up at once and then
+after `--slow-twilio-seconds` (10): short calls beside the measured ones end by their time
+limit every `--hang-up-every` seconds (their hang-ups go through a Celery worker, as in
+production, to a loopback Twilio that takes that long), and it prints, for both side by
+side, the opening line's latency (from `start` to its first audio) and the transcript's
+write lag (from each turn heard to it stored, as the server's metrics lines report it). One
+call's slow hang-up must move neither.
+
 Needs PostgreSQL (DATABASE_URL); Redis (REDIS_URL) is used when set. Creates and drops a
 test database.
 
     .venv/bin/python bench/voice.py [--calls 1,50,100,200,400] [--turns 3] [--caller-processes 2]
+    .venv/bin/python bench/voice.py --calls 200 --hang-ups [--slow-twilio-seconds 10] [--hang-up-every 3]
 """
 
 import argparse
@@ -52,6 +61,14 @@ import django  # noqa: E402
 
 django.setup()
 
+from bench.voice_hang_ups import (  # noqa: E402
+    ENDING_CALL_LIFETIME_SECONDS,
+    make_ending_calls,
+    print_hang_up_table,
+    set_twilio_delay,
+    start_worker,
+    transcript_lags,
+)
 from devtools.processes import database_url, free_port  # noqa: E402
 
 STT_FINAL_DELAY = 0.15
@@ -76,13 +93,16 @@ def serve_fakes() -> None:
     from tests.fakes.elevenlabs_tts import FakeElevenLabsTts
     from tests.fakes.openai_sse import API_KEY as LLM_KEY
     from tests.fakes.openai_sse import FakeOpenAi, Reply
+    from tests.fakes.twilio_hang_ups import HangUpTwilio
 
     words = "Oh, that's lovely to hear. I spent the morning in the garden, and then I called you."
     reply = Reply(deltas=[f" {word}" if index else word for index, word in enumerate(words.split())])
     deepgram = FakeDeepgram(utterances=[CALLER_LINE] * 100_000, final_delay=STT_FINAL_DELAY).start()
     llm = FakeOpenAi(default_reply=reply, first_token_delay=LLM_FIRST_TOKEN_DELAY, token_delay=0.02).start()
     tts = FakeElevenLabsTts(first_audio_delay=TTS_FIRST_AUDIO_DELAY).start()
+    twilio = HangUpTwilio().start()
     environment = {
+        "TWILIO_API_BASE": twilio.url,
         "DEEPGRAM_API_KEY": DEEPGRAM_KEY,
         "DEEPGRAM_API_URL": deepgram.ws_url,
         "LLM_API_KEY": LLM_KEY,
@@ -97,21 +117,24 @@ def serve_fakes() -> None:
 # --- The server ---------------------------------------------------------------------------
 
 
-def start_server(port: int, providers: dict[str, str], lag_file: str, log_file) -> subprocess.Popen:
-    """uvicorn on the project, as production runs it; its collector figures go beside the lag file."""
-    environment = {
+def server_environment(port: int, providers: dict[str, str], lag_file: str) -> dict[str, str]:
+    """What the server (and in --hang-ups mode its Celery worker) runs with; the server's
+    collector figures go beside the lag file."""
+    return {
         **os.environ,
         **providers,
         "DATABASE_URL": database_url(),
         "SITE_URL": f"http://127.0.0.1:{port}",
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_API_BASE": "http://127.0.0.1:9",  # nothing hangs up during the bench
         "BENCH_LAG_FILE": lag_file,
         "BENCH_GC_FILE": gc_file(lag_file),
         "LOG_LEVEL": "INFO",  # the consumer's per-call metrics line
         "DEBUG": "0",  # as in production: no query log, no debug cursor
     }
+
+
+def start_server(port: int, environment: dict[str, str], log_file) -> subprocess.Popen:
     command = [sys.executable, "-m", "uvicorn", "--no-access-log", "--host", "127.0.0.1", "--port", str(port)]
     server = subprocess.Popen(
         [*command, "bench.voice_server:application"], cwd=ROOT, env=environment, stdout=log_file, stderr=log_file
@@ -175,6 +198,7 @@ class LiveCall:
     sid: str
     call_id: str
     persona_id: str
+    ends_at: float | None = None  # a call that ends by its time limit, picked up this long into the phase
 
 
 def make_calls(count: int) -> list[LiveCall]:
@@ -214,6 +238,7 @@ class Figures:
     voice_to_voice: list[float] = field(default_factory=list)
     barge_in: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    opening: list[float] = field(default_factory=list)  # from `start` sent to the opening line's first audio
     open_spans: list[tuple[float, float]] = field(default_factory=list)  # each stream's (opened, closed), unix time
 
     def peak_concurrency(self) -> int:
@@ -233,7 +258,7 @@ async def one_call(
 ):
     from devtools.stream_client import TwilioMediaStream
 
-    await asyncio.sleep(delay)
+    await asyncio.sleep(delay if call.ends_at is None else call.ends_at)
     stream = TwilioMediaStream.for_call(
         url=url,
         auth_token=AUTH_TOKEN,
@@ -244,14 +269,19 @@ async def one_call(
     )
     opened = time.time()
     try:
+        started = time.monotonic()
         await stream.open(session)
         stream.start_line()
+        if call.ends_at is not None:  # a short call: it ends by its time limit, its hang-up at Twilio
+            await asyncio.sleep(ENDING_CALL_LIFETIME_SECONDS)
+            return
         if not await stream.listen(timeout=30, quiet=0.5):
             figures.failures.append("no opening line")
             return
+        figures.opening.append(stream.received.media[0][0] - started)
         for turn in range(turns):
             said = stream.say(speech)
-            await said.done.wait()
+            await asyncio.wait_for(said.done.wait(), timeout=30)  # a stream the server closed never finishes it
             if not await stream.wait_until(
                 lambda said=said: stream.received.first_media_after(said.ended_at), timeout=15
             ):
@@ -327,6 +357,11 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=3, help="Caller turns per call (the last one interrupted).")
     parser.add_argument("--caller-processes", type=int, default=2, help="Processes playing the callers.")
     parser.add_argument("--ramp", type=float, default=5.0, help="Seconds over which the calls are picked up.")
+    parser.add_argument(
+        "--hang-ups", action="store_true", help="Each N twice, calls ending beside it: Twilio fast, then slow."
+    )
+    parser.add_argument("--slow-twilio-seconds", type=float, default=10.0, help="How long a slow Twilio takes.")
+    parser.add_argument("--hang-up-every", type=float, default=3.0, help="Seconds between two calls' ends.")
     parser.add_argument("--serve-fakes", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_fakes:
@@ -349,13 +384,23 @@ def main() -> None:
     port = free_port()
     log_path = lag_file.replace(".txt", ".log")
     log_file = open(log_path, "w")  # noqa: SIM115 (the server writes it until the end)
-    server = start_server(port, providers, lag_file, log_file)
+    environment = server_environment(port, providers, lag_file)
+    server = start_server(port, environment, log_file)
+    worker = start_worker(environment, log_file) if args.hang_ups else None
     url = f"ws://127.0.0.1:{port}/api/voice/stream"
     speech, interruption = voiced_only(spoken(CALLER_LINE)), voiced_only(spoken(INTERRUPTION))
-    rows = []
+    # --hang-ups: each N with a fast Twilio, then a slow one; calls end over the phase's first this many seconds.
+    twilio_delays = (0.0, args.slow_twilio_seconds) if args.hang_ups else (None,)
+    ending_over = args.ramp + 20
+    rows, hang_up_rows = [], []
     try:
-        for count in (int(n) for n in args.calls.split(",")):
-            calls = make_calls(count)
+        if args.hang_ups:  # a first phase warms the server up, so neither measured one pays for it
+            run_phase(make_calls(2), processes=1, ramp=0, url=url, turns=1, speech=speech, interruption=interruption)
+        for count, twilio_delay in ((int(n), delay) for n in args.calls.split(",") for delay in twilio_delays):
+            calls = make_calls(count + (int(ending_over / args.hang_up_every) if args.hang_ups else 0))
+            if twilio_delay is not None:
+                hang_ups_before = set_twilio_delay(providers["TWILIO_API_BASE"], twilio_delay)
+                calls = calls[:count] + make_ending_calls(calls[count:], every=args.hang_up_every, over=ending_over)
             connection.close()
             log_offset = Path(log_path).stat().st_size
             began = time.time()
@@ -371,6 +416,11 @@ def main() -> None:
                 interruption=interruption,
             )
             ended = time.time()
+            if twilio_delay is not None:
+                time.sleep(0.5)  # the last calls' metrics lines
+                hang_ups = set_twilio_delay(providers["TWILIO_API_BASE"], twilio_delay) - hang_ups_before
+                lags = transcript_lags(log_path, log_offset)
+                hang_up_rows.append((count, twilio_delay, hang_ups, figures.opening, lags))
             server_cpu = cpu_seconds(server.pid) - server_before
             machine_cpu = server_cpu + cpu_seconds(fakes.pid) - fakes_before + callers_cpu
             time.sleep(0.5)  # the last calls' metrics lines
@@ -383,11 +433,13 @@ def main() -> None:
             gc_per_call = None if collector is None else collector / count
             rows.append((count, overhead, figures, lag, cpu_per_call, server_cpu / count, gc_per_call, machine_load))
             failures = ", ".join(f"{reason}: {n}" for reason, n in Counter(figures.failures).items())
-            print(f"N={count}: done in {ended - began:.0f} s, failed calls: {failures or 'none'}", flush=True)
+            twilio = "" if twilio_delay is None else f" (Twilio hangs up in {twilio_delay:g} s)"
+            print(f"N={count}{twilio}: done in {ended - began:.0f} s, failed calls: {failures or 'none'}", flush=True)
     finally:
-        for process in (server, fakes):
+        processes = [process for process in (server, worker, fakes) if process is not None]
+        for process in processes:
             process.terminate()
-        for process in (server, fakes):
+        for process in processes:
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -440,6 +492,8 @@ def main() -> None:
                 ]
             )
         )
+    if hang_up_rows:
+        print_hang_up_table(hang_up_rows, every=args.hang_up_every)
 
 
 if __name__ == "__main__":

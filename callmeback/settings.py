@@ -106,8 +106,29 @@ TEMPLATES = [
 # --- Data -------------------------------------------------------------------------------
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# A connection is checked before it is used again, so one the database dropped (a restart,
+# an idle timeout) is replaced instead of failing the request or the write that drew it.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASE_POOL = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+    "DATABASE_POOL", default=True
+)
+if DATABASE_POOL:
+    # One pool per process (psycopg_pool): every transcript batch and request draws an open
+    # connection instead of opening one, and returns it when done (so CONN_MAX_AGE stays 0).
+    # Sized for the live calls' database threads (DATABASE_THREADS) plus the requests' thread.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=20),
+        # How long a caller waits for a free (or newly opened) connection before failing.
+        "timeout": env.float("DATABASE_POOL_TIMEOUT_SECONDS", default=10.0),
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+# Threads that run the live calls' database work (their start, transcript and end), beside
+# Channels' one shared thread, so one slow write never holds up another call's.
+DATABASE_THREADS = env.int("DATABASE_THREADS", default=8)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat write at once: WAL lets readers run beside the writer, IMMEDIATE
     # takes the write lock when a transaction starts (so two writers queue instead of one

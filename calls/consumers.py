@@ -44,8 +44,12 @@ class CallStatusConsumer(SocketAndLayerLoop, AsyncJsonWebsocketConsumer):
             await self.send_json({"transcript": line})
 
     async def disconnect(self, code: int) -> None:
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        group, self.group = self.group, ""
+        if group:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    def layer_groups(self) -> list[str]:
+        return [self.group] if self.group else []
 
     async def call_status(self, event: dict) -> None:
         await self.send_json({key: value for key, value in event.items() if key != "type"})

@@ -79,6 +79,11 @@ class Call(RequestedCall):
         blank=True,
         help_text="Twilio's media stream carrying the call now: set when it starts, cleared when it ends.",
     )
+    stream_sid = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The media stream the call was given: set once, when it starts; any other is refused.",
+    )
 
     authorization = models.OneToOneField(
         "billing.PaymentAuthorization", null=True, blank=True, on_delete=models.PROTECT, related_name="call"

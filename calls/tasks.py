@@ -20,9 +20,10 @@ def sweep_unreported_calls() -> int:
 
 @shared_task(autoretry_for=(TwilioServiceError,), retry_backoff=True, max_retries=5)
 def hang_up_after_goodbye(call_id: str) -> str:
-    """The safety net of a goodbye (queued when `call_end` asks a live stream for one, with a
-    countdown): hangs up at Twilio a call still active once the goodbye had time to be heard,
-    so a call whose stream is gone still ends. Returns the call's status."""
+    """Hangs up at Twilio a call still active once its goodbye has been heard: queued by the
+    live stream when the persona is done, and as the goodbye's safety net (with a countdown,
+    when `call_end` asks a live stream for one) so a call whose stream is gone still ends.
+    Returns the call's status."""
     call = ending.call_hang_up(call_id=call_id)
     return call.status if call is not None else "missing"
 

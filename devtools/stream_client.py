@@ -3,7 +3,8 @@
 Development tooling: production never plays Twilio's side.
 
 It behaves like Twilio: a handshake signed with the auth token over the public stream URL,
-`connected` then `start` (with the `<Parameter>`s) then `media` frames of 20 ms, `dtmf`,
+`connected` then `start` (with the `<Parameter>`s of the `<Stream>` noun as
+`customParameters`, a name-to-value object) then `media` frames of 20 ms, `dtmf`,
 `stop`; audio it receives is "played" on a timeline at real speed (or `speed` times faster),
 each `mark` is echoed when the audio sent before it has finished playing, and a `clear`
 drops the unplayed audio and echoes every pending mark at once.
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from voice.audio import FRAME_BYTES, PCM_WIDTH, SAMPLE_RATE, mulaw_to_pcm
-from voice.streams import CALL_ID_PARAMETER, PERSONA_ID_PARAMETER, handshake_signature
+from voice.streams import handshake_signature, stream_parameters
 
 MULAW_SILENCE = 0xFF
 
@@ -112,11 +113,14 @@ class TwilioMediaStream:
 
     @classmethod
     def for_call(cls, *, url: str, auth_token: str, call_sid: str, call_id: str, persona_id: str, **options):
+        """The stream Twilio opens for one of our calls, with the `<Parameter>`s our answer's
+        TwiML gives it (its id, persona and stream token: made with this process's SECRET_KEY,
+        which must be the server's), as Twilio hands them back in `start.customParameters`."""
         return cls(
             url=url,
             auth_token=auth_token,
             call_sid=call_sid,
-            custom_parameters={CALL_ID_PARAMETER: call_id, PERSONA_ID_PARAMETER: persona_id},
+            custom_parameters=stream_parameters(call_id=call_id, call_sid=call_sid, persona_id=persona_id),
             **options,
         )
 

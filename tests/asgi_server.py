@@ -18,6 +18,8 @@ import uvicorn
 from asgiref.sync import SyncToAsync
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
+from callmeback.dbthreads import database_threads
+
 START_TIMEOUT_SECONDS = 30
 IDLE_TIMEOUT_SECONDS = 10
 
@@ -100,8 +102,12 @@ class AsgiServer:
             time.sleep(0.02)
         # Database work from async code runs on asgiref's one shared thread, in order, and goes
         # on even when the task awaiting it was cancelled: once a no-op queued behind it has
-        # run, it is done.
+        # run, it is done. The live calls' runs on the database threads, which say when idle.
         SyncToAsync.single_thread_executor.submit(lambda: None).result(timeout=max(0.0, deadline - time.monotonic()))
+        while not database_threads().idle():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the test server's database threads are still busy after {timeout:g} s")
+            time.sleep(0.02)
 
     def _busy(self, already_running: frozenset) -> str:
         """What the server is still doing: its new connection tasks and its open websockets

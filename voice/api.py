@@ -22,5 +22,8 @@ class VoiceAnswerApi(TwilioWebhookApi):
     )
     def post(self, request):
         call = twiml.answered_call(request)
-        body = twiml.connect_stream(call) if call is not None and call.persona_id else twiml.hangup()
-        return HttpResponse(body, content_type="text/xml")
+        if call is None or not call.persona_id:
+            return HttpResponse(twiml.hangup(), content_type="text/xml")
+        # Our record may not hold the SID yet (Twilio answered first): the signed request's does.
+        call_sid = call.sid or str(request.data.get("CallSid") or "")
+        return HttpResponse(twiml.connect_stream(call, call_sid=call_sid), content_type="text/xml")

@@ -5,7 +5,8 @@ A thin layer: it checks who is on the other end (the signed handshake, then the 
 into `media` / `mark` / `clear`. The conversation itself lives in `voice.engine`.
 The database is read and the call marked live on this stream at `start`, written by a
 background task (the transcript) and at the end (the hang-up, the stream's end); nothing on
-the audio path waits for it.
+the audio path waits for it, and none of it runs on Channels' one shared thread (a slow
+write or hang-up of one call never holds up another's); the hang-up at Twilio is a task.
 """
 
 import asyncio
@@ -15,11 +16,12 @@ import dataclasses
 import functools
 import json
 import logging
+import time
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from callmeback.dbthreads import off_shared_thread
 from callmeback.websockets import SocketAndLayerLoop
 from calls.services.changes import call_group
 from voice.engine.call import CallContext, HeardTurn
@@ -28,13 +30,20 @@ from voice.greetings import FALLBACK_LINE, fallback_audio, opening_audio
 from voice.providers import Providers, build_providers
 from voice.selectors import stream_call_context
 from voice.services import (
+    call_stream_claim,
     call_stream_closed,
     call_stream_hang_up,
     call_stream_opened,
     call_turns_record,
     call_usage_record,
 )
-from voice.streams import CALL_ID_PARAMETER, PERSONA_ID_PARAMETER, handshake_is_signed, media_message_audio
+from voice.streams import (
+    CALL_ID_PARAMETER,
+    PERSONA_ID_PARAMETER,
+    STREAM_TOKEN_PARAMETER,
+    handshake_is_signed,
+    media_message_audio,
+)
 
 logger = logging.getLogger(__name__)
 metrics_logger = logging.getLogger("voice.metrics")
@@ -43,10 +52,15 @@ POLICY_VIOLATION = 1008  # refused before accepting: the server answers the hand
 # After accepting: 1008's twin in the application range (4000-4999) says "policy violation"
 # once the socket is open; an application code reaches the client as it is under any server.
 STREAM_REFUSED = 4008
+# The call already has its media stream: a second one (a replayed `start`) is refused (409's twin).
+STREAM_DUPLICATE = 4009
 # Twilio sends `start` right after the handshake; a socket that has not by the deadline is closed.
 STREAM_START_TIMEOUT = 4408
 # The call's stream could not be set up on our side (1011, "internal error", in the same range).
 STREAM_START_FAILED = 4011
+# A batch of transcript turns the database refused is tried again after each of these pauses
+# (about 30 s in all: a restarting database is back well within it); the writes are idempotent.
+TRANSCRIPT_RETRY_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
 
 
 @functools.cache
@@ -72,11 +86,12 @@ class TranscriptWriter:
     def __init__(self, *, call_id: str, publish) -> None:
         self.call_id = call_id
         self.publish = publish
-        self.queue: asyncio.Queue[HeardTurn | None] = asyncio.Queue()
+        self.queue: asyncio.Queue[tuple[HeardTurn, float] | None] = asyncio.Queue()
+        self.lags: list[float] = []  # seconds from each turn heard to it stored, for the metrics line
         self.task = asyncio.create_task(self._run())
 
     def put(self, turn: HeardTurn) -> None:
-        self.queue.put_nowait(turn)
+        self.queue.put_nowait((turn, time.monotonic()))
 
     async def close(self) -> None:
         """Writes what is queued, then stops."""
@@ -95,16 +110,28 @@ class TranscriptWriter:
             while not self.queue.empty():
                 batch.append(self.queue.get_nowait())
             finished = batch[-1] is None
-            turns = [turn for turn in batch if turn is not None]
-            if not turns:
-                continue
+            heard = [item for item in batch if item is not None]
+            turns = [turn for turn, _ in heard]
+            if turns and await self._store(turns):
+                stored = time.monotonic()
+                self.lags += [stored - heard_at for _, heard_at in heard]
+                for turn in turns:
+                    await self.publish(turn)
+
+    async def _store(self, turns: list[HeardTurn]) -> bool:
+        """Stores a batch, trying again for a while when the database fails (it may be
+        restarting); True once stored. Turns heard meanwhile wait in the queue."""
+        for pause in (*TRANSCRIPT_RETRY_SECONDS, None):
             try:
-                await database_sync_to_async(call_turns_record)(call_id=self.call_id, turns=turns)
+                await off_shared_thread(call_turns_record)(call_id=self.call_id, turns=turns)
+                return True
             except Exception:
-                logger.exception("Transcript turns of call %s could not be stored", self.call_id)
-                continue
-            for turn in turns:
-                await self.publish(turn)
+                if pause is None:
+                    logger.exception("Transcript turns of call %s could not be stored", self.call_id)
+                    return False
+                logger.warning("Transcript turns of call %s not stored yet; trying again in %g s", self.call_id, pause)
+                await asyncio.sleep(pause)
+        return False
 
 
 class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
@@ -195,14 +222,19 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
         start = message.get("start") or {}
         parameters = start.get("customParameters") or {}
         stream_sid = str(start.get("streamSid") or message.get("streamSid") or "")
-        context = await database_sync_to_async(stream_call_context)(
+        context = await off_shared_thread(stream_call_context)(
             call_sid=str(start.get("callSid") or ""),
             call_id=str(parameters.get(CALL_ID_PARAMETER) or ""),
             persona_id=str(parameters.get(PERSONA_ID_PARAMETER) or ""),
+            stream_token=str(parameters.get(STREAM_TOKEN_PARAMETER) or ""),
         )
-        if context is None or not stream_sid.isalnum():
+        if context is None or not stream_sid.isalnum() or len(stream_sid) > 64:
             logger.warning("Media stream refused: its start does not match a live call of ours")
             await self.close(code=STREAM_REFUSED)
+            return
+        if not await off_shared_thread(call_stream_claim)(call_id=context.call_id, stream_sid=stream_sid):
+            logger.warning("Media stream refused: call %s already has its stream", context.call_id)
+            await self.close(code=STREAM_DUPLICATE)
             return
         self.stream_sid, self.call_id = stream_sid, context.call_id
         # Every outbound media message differs only by its payload: build the rest once.
@@ -212,7 +244,7 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
         self.writer = TranscriptWriter(call_id=context.call_id, publish=self._publish_turn)
         self.conversation = await self._conversation(context)
         # Marked live once a hang-up on the group reaches a conversation that can say goodbye.
-        await database_sync_to_async(call_stream_opened)(call_id=context.call_id, stream_sid=stream_sid)
+        await off_shared_thread(call_stream_opened)(call_id=context.call_id, stream_sid=stream_sid)
         logger.info("Media stream started for call %s", context.call_id)
         await self.conversation.start()
 
@@ -252,10 +284,10 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
         conversation, self.conversation = self.conversation, None
         if conversation is not None:
             await conversation.stop()
-            log_metrics(self.call_id, conversation)
+            log_metrics(self.call_id, conversation, self.writer.lags if self.writer is not None else [])
             await self._store_usage(conversation)
             try:
-                await database_sync_to_async(call_stream_closed)(call_id=self.call_id, stream_sid=self.stream_sid)
+                await off_shared_thread(call_stream_closed)(call_id=self.call_id, stream_sid=self.stream_sid)
             except Exception:  # the call's end (its terminal status) clears it too
                 logger.exception("Call %s: the end of its stream could not be recorded", self.call_id)
         for task in list(getattr(self, "background", ())):
@@ -269,7 +301,7 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
 
     async def _store_usage(self, conversation: Conversation) -> None:
         try:
-            await database_sync_to_async(call_usage_record)(
+            await off_shared_thread(call_usage_record)(
                 call_id=self.call_id,
                 usage=conversation.usage,
                 providers=self.providers,
@@ -285,7 +317,7 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
         if kind == "websocket.receive":
             # The hot path, 50 messages a second per call. Channels' own dispatch first closes
             # stale database connections in a worker thread, a thread round trip per frame;
-            # this consumer reaches the database only through database_sync_to_async, which
+            # this consumer reaches the database only through `off_shared_thread`, which
             # does that itself. A `media` frame in Twilio's layout goes straight to the engine.
             text = message.get("text")
             if text is not None and self.conversation is not None:
@@ -303,30 +335,36 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
 
     async def call_hangup(self, event: dict) -> None:
         """Hang-up from the app or an admin: the persona says goodbye, then `StreamOutput.end_call`
-        cuts the line at Twilio (`calls.services.ending.call_end` keeps a safety net for a stream that
-        never does)."""
+        has the line cut at Twilio (`calls.services.ending.call_end` keeps a safety net for a stream
+        that never does)."""
         if self.conversation is None:
             return
         self._run_in_background(self.conversation.request_end(str(event.get("ended_by") or "user")))
 
+    def layer_groups(self) -> list[str]:
+        return [self.group] if self.group is not None else []
+
     async def _publish_turn(self, turn: HeardTurn) -> None:
+        """Shows a stored turn on the call page; best effort (the page also reads the stored
+        transcript when it opens), so a channel layer that is down stops nothing."""
         if self.group is None:
             return
-        await self.channel_layer.group_send(
-            self.group,
-            {
-                "type": "call.transcript",
-                "index": turn.index,
-                "speaker": turn.speaker,
-                "text": turn.text,
-                "interrupted": turn.interrupted,
-            },
-        )
+        message = {
+            "type": "call.transcript",
+            "index": turn.index,
+            "speaker": turn.speaker,
+            "text": turn.text,
+            "interrupted": turn.interrupted,
+        }
+        try:
+            await self.channel_layer.group_send(self.group, message)
+        except Exception:
+            logger.warning("Transcript turn %s of call %s could not be shown live", turn.index, self.call_id)
 
 
-def log_metrics(call_id: str | None, conversation: Conversation) -> None:
+def log_metrics(call_id: str | None, conversation: Conversation, transcript_lags: list[float]) -> None:
     """One line per call with its latencies (timings only, never words), for operators and
-    for `bench/voice.py`."""
+    for `bench/voice.py`; the transcript's are those of the turns stored while it was live."""
     if not metrics_logger.isEnabledFor(logging.INFO):
         return
     metrics = conversation.metrics
@@ -335,6 +373,7 @@ def log_metrics(call_id: str | None, conversation: Conversation) -> None:
         "voice_to_voice_ms": [round(t.voice_to_voice_ms) for t in metrics.turns if t.voice_to_voice_ms is not None],
         "overhead_ms": [round(t.overhead_ms, 2) for t in metrics.turns if t.voice_to_voice_ms is not None],
         "barge_in_ms": [round(ms) for ms in metrics.barge_in_ms],
+        "transcript_lag_ms": [round(seconds * 1000) for seconds in transcript_lags],
     }
     metrics_logger.info("call metrics %s", json.dumps(figures))
 
@@ -364,7 +403,7 @@ class StreamOutput:
         if call_id is None:
             return
         try:
-            await database_sync_to_async(call_stream_hang_up)(call_id=call_id, reason=reason)
+            await off_shared_thread(call_stream_hang_up)(call_id=call_id, reason=reason)
         except Exception:
             logger.exception("Call %s could not be hung up (%s)", call_id, reason)
 

@@ -7,13 +7,17 @@ from callmeback.validation import parse_uuid
 from calls.models import Call
 from voice.engine.call import CallContext
 from voice.providers.base import VoiceSettings
+from voice.streams import stream_token_is_valid
 
 
-def stream_call_context(*, call_sid: str, call_id: str, persona_id: str) -> CallContext | None:
+def stream_call_context(*, call_sid: str, call_id: str, persona_id: str, stream_token: str) -> CallContext | None:
     """The context of the live call a Twilio stream belongs to, or None when the stream's
-    claims do not all match one of our active calls (SID, call id and persona together)."""
+    claims do not all match one of our active calls (SID, call id and persona together) or
+    its token is not the one our answer gave this call and SID."""
     call_uuid, persona_uuid = parse_uuid(call_id), parse_uuid(persona_id)
     if call_uuid is None or persona_uuid is None:
+        return None
+    if not stream_token_is_valid(stream_token, call_id=str(call_uuid), call_sid=call_sid):
         return None
     call = (
         Call.objects.select_related("persona", "user", "scenario_template")

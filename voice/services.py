@@ -1,15 +1,18 @@
 """Writes made by a live call: its stream opening and closing, the transcript turn by turn
 as it is heard, its hang-up, and at its end what the voice providers did for it."""
 
+import logging
 import secrets
 from collections.abc import Sequence
 from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from accounts.models import User
 from callmeback.validation import parse_uuid
+from calls import tasks as call_tasks
 from calls.models import Call, CallTurn, CallUsage
 from calls.services import ending
 from personas.models import Persona
@@ -20,6 +23,8 @@ from voice.providers import Providers
 
 COST_PLACES = Decimal("0.000001")  # CallUsage.cost
 QUANTITY_PLACES = Decimal("0.001")  # CallUsage.quantity
+
+logger = logging.getLogger(__name__)
 
 
 def call_turns_record(*, call_id: str, turns: Sequence[HeardTurn]) -> None:
@@ -113,8 +118,24 @@ ENDED_BY_REASON = {
 
 def call_stream_hang_up(*, call_id: str, reason: str) -> None:
     """The conversation ended the call (a goodbye heard, silence, time, a provider failure):
-    the line is cut at Twilio now; the status callback then settles the money."""
-    ending.call_hang_up(call_id=call_id, ended_by=ENDED_BY_REASON.get(reason, Call.EndedBy.SYSTEM))
+    who ended it is recorded now, and a task cuts the line at Twilio, so a Twilio slow to
+    answer holds up a worker, never the process carrying the live calls. The status
+    callback then settles the money. If the task cannot be queued (the broker is down),
+    the line is cut from here rather than left open."""
+    call = ending.call_ender_record(call_id=call_id, ended_by=ENDED_BY_REASON.get(reason, Call.EndedBy.SYSTEM))
+    if call is None or not call.is_active:
+        return
+    try:
+        call_tasks.hang_up_after_goodbye.delay(str(call.pk))
+    except OperationalError:
+        logger.warning("Call %s: the hang-up could not be queued; hanging up from the stream", call.pk)
+        ending.call_hang_up(call_id=call.pk)
+
+
+def call_stream_claim(*, call_id: str, stream_sid: str) -> bool:
+    """Gives the active call its one media stream; False when it already has one (a second
+    stream for the same call, such as a replayed `start`, is refused)."""
+    return Call.objects.filter(pk=call_id, status__in=Call.ACTIVE, stream_sid="").update(stream_sid=stream_sid) == 1
 
 
 def call_stream_opened(*, call_id: str, stream_sid: str) -> None:

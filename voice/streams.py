@@ -9,11 +9,14 @@ import binascii
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils.crypto import constant_time_compare, salted_hmac
 from twilio.request_validator import RequestValidator
 
 STREAM_PATH = "/api/voice/stream"
 CALL_ID_PARAMETER = "callId"
 PERSONA_ID_PARAMETER = "personaId"
+STREAM_TOKEN_PARAMETER = "streamToken"
+_STREAM_TOKEN_SALT = "voice.streams.stream_token"
 # How Twilio lays out the `media` message it sends 50 times a second per call:
 # {"event":"media","sequenceNumber":"4","media":{"track":"inbound",...,"payload":"<base64>"},"streamSid":"MZ..."}
 MEDIA_MESSAGE_START = '{"event":"media",'
@@ -30,6 +33,29 @@ def stream_url(site_url: str | None = None) -> str:
     parts = urlsplit(site_url or settings.SITE_URL)
     scheme = "ws" if parts.scheme == "http" else "wss"
     return f"{scheme}://{parts.netloc}{STREAM_PATH}"
+
+
+def stream_parameters(*, call_id: str, call_sid: str, persona_id: str) -> dict[str, str]:
+    """The `<Parameter>`s of one call's `<Stream>`, which Twilio hands back in `start`'s
+    `customParameters`: the call, its persona, and a token only we can make for this call
+    and its Twilio SID. The handshake's signature is the same for every call (the URL, no
+    parameters), so it proves Twilio opened *a* stream; the token proves it is this call's."""
+    return {
+        CALL_ID_PARAMETER: call_id,
+        PERSONA_ID_PARAMETER: persona_id,
+        STREAM_TOKEN_PARAMETER: stream_token(call_id=call_id, call_sid=call_sid),
+    }
+
+
+def stream_token(*, call_id: str, call_sid: str) -> str:
+    """An HMAC of the call's id and Twilio SID, keyed from SECRET_KEY (salted for this use)."""
+    return salted_hmac(_STREAM_TOKEN_SALT, f"{call_id}:{call_sid}", algorithm="sha256").hexdigest()
+
+
+def stream_token_is_valid(token: str, *, call_id: str, call_sid: str) -> bool:
+    return bool(token and call_id and call_sid) and constant_time_compare(
+        token, stream_token(call_id=call_id, call_sid=call_sid)
+    )
 
 
 def handshake_signature(url: str, auth_token: str) -> str:

@@ -11,7 +11,7 @@ from twilio.twiml.voice_response import Connect, VoiceResponse
 from callmeback import twilio_webhooks as webhooks
 from callmeback.validation import parse_uuid
 from calls.models import Call
-from voice.streams import CALL_ID_PARAMETER, PERSONA_ID_PARAMETER, stream_url
+from voice.streams import stream_parameters, stream_url
 
 
 def answered_call(request: Request) -> Call | None:
@@ -37,16 +37,18 @@ def hangup() -> str:
     return str(response)
 
 
-def connect_stream(call: Call) -> str:
-    """Open the bidirectional media stream to us for `call`.
+def connect_stream(call: Call, *, call_sid: str) -> str:
+    """Open the bidirectional media stream to us for `call`, which Twilio knows as `call_sid`.
 
     Stream URLs take no query string, so what the stream needs to find its call travels in
-    `<Parameter>`s; the consumer checks them against the database before trusting them.
+    `<Parameter>`s, with a token bound to the call and its SID; the consumer checks them
+    against the database before trusting them.
     """
     response = VoiceResponse()
     connect = Connect()
     stream = connect.stream(url=stream_url())
-    stream.parameter(name=CALL_ID_PARAMETER, value=str(call.pk))
-    stream.parameter(name=PERSONA_ID_PARAMETER, value=str(call.persona_id or ""))
+    parameters = stream_parameters(call_id=str(call.pk), call_sid=call_sid, persona_id=str(call.persona_id or ""))
+    for name, value in parameters.items():
+        stream.parameter(name=name, value=value)
     response.append(connect)
     return str(response)

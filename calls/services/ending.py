@@ -39,12 +39,21 @@ def call_hang_up(*, call_id: object, ended_by: str = Call.EndedBy.SYSTEM) -> Cal
     (or the persona ended it), and the safety net after a goodbye's time. Safe to run twice
     and concurrently: a call Twilio has already ended is taken at its word, and the money
     moves only with its terminal status, once."""
+    call = call_ender_record(call_id=call_id, ended_by=ended_by)
+    if call is None or not call.is_active:
+        return call
+    return _hang_up_at_twilio(call)
+
+
+def call_ender_record(*, call_id: object, ended_by: str) -> Call | None:
+    """Records who ends an active call, in a short transaction of its own (the first ender
+    stays), before the line is cut at Twilio with no lock held. The call as recorded, or
+    None for an unknown one."""
     with transaction.atomic():
         locked = Call.objects.select_for_update().filter(pk=call_id).first()
-        if locked is None or not locked.is_active:
-            return locked
-        _record_ender(locked, ended_by)
-    return _hang_up_at_twilio(locked)
+        if locked is not None and locked.is_active:
+            _record_ender(locked, ended_by)
+    return locked
 
 
 def _record_ender(call: Call, ended_by: str) -> bool:

@@ -9,7 +9,7 @@ from twilio.request_validator import RequestValidator
 
 from calls.models import Call
 from tests.calls.conftest import SITE_URL
-from voice.streams import CALL_ID_PARAMETER, PERSONA_ID_PARAMETER
+from voice.streams import CALL_ID_PARAMETER, PERSONA_ID_PARAMETER, STREAM_TOKEN_PARAMETER, stream_token
 
 
 def _answer(call_sid: str, *, query: str = "", token: str, signature: str | None = None):
@@ -24,7 +24,9 @@ def _answer(call_sid: str, *, query: str = "", token: str, signature: str | None
     )
 
 
-def test_an_answered_call_is_connected_to_the_media_stream_with_its_parameters(place, twilio, settings):
+def test_an_answered_call_is_connected_to_the_media_stream_with_its_parameters_and_stream_token(
+    place, twilio, settings
+):
     call = place()
 
     response = _answer(call.sid, query=f"?call={call.pk}", token=settings.TWILIO_AUTH_TOKEN)
@@ -36,7 +38,20 @@ def test_an_answered_call_is_connected_to_the_media_stream_with_its_parameters(p
     stream = root.find("./Connect/Stream")
     assert stream.get("url") == SITE_URL.replace("https://", "wss://") + "/api/voice/stream"
     parameters = {parameter.get("name"): parameter.get("value") for parameter in stream.findall("Parameter")}
-    assert parameters == {CALL_ID_PARAMETER: str(call.pk), PERSONA_ID_PARAMETER: str(call.persona_id)}
+    assert parameters == {
+        CALL_ID_PARAMETER: str(call.pk),
+        PERSONA_ID_PARAMETER: str(call.persona_id),
+        STREAM_TOKEN_PARAMETER: stream_token(call_id=str(call.pk), call_sid=call.sid),
+    }
+
+
+def test_the_stream_token_is_bound_to_the_call_and_its_sid_and_keyed_by_the_secret_key(settings):
+    token = stream_token(call_id="11111111-1111-1111-1111-111111111111", call_sid="CA" + "1" * 32)
+
+    assert token != stream_token(call_id="22222222-2222-2222-2222-222222222222", call_sid="CA" + "1" * 32)
+    assert token != stream_token(call_id="11111111-1111-1111-1111-111111111111", call_sid="CA" + "2" * 32)
+    settings.SECRET_KEY = "another-secret-key"
+    assert token != stream_token(call_id="11111111-1111-1111-1111-111111111111", call_sid="CA" + "1" * 32)
 
 
 def test_the_answer_url_twilio_is_given_is_answered_as_signed(place, twilio, settings):
