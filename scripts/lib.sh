@@ -34,6 +34,32 @@ ensure_debian_package() {
 }
 
 # Debian's chromium drives the browser tests (Playwright cannot download its own here).
+# Creates DATABASE_URL's PostgreSQL database when it is missing, so a fresh server works
+# (the connection pool would otherwise wait out its timeout on every start).
+ensure_database() {
+  case "${DATABASE_URL:-}" in postgres://* | postgresql://*) ;; *) return 0 ;; esac
+  "$VENV/bin/python" - <<'PY'
+import os
+
+import environ
+import psycopg
+from psycopg import sql
+
+config = environ.Env.db_url_config(os.environ["DATABASE_URL"])
+server = {
+    "dbname": "postgres",
+    "user": config.get("USER") or None,
+    "password": config.get("PASSWORD") or None,
+    "host": config.get("HOST") or None,
+    "port": config.get("PORT") or None,
+}
+with psycopg.connect(**server, autocommit=True) as connection:
+    if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]).fetchone():
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
+        print(f"Created the database {config['NAME']}.")
+PY
+}
+
 ensure_chromium() {
   [ -n "${CHROMIUM_PATH:-}" ] && return
   ensure_debian_package chromium chromium "for the browser tests"
