@@ -84,6 +84,11 @@ class SocketAndLayerLoop:
     async def _stop_reader(self, reader: asyncio.Task) -> None:
         try:
             await self.channel_layer.send(self.channel_name, {"type": READER_STOP})
+        except Exception:
+            # The socket's channel is full (its groups' messages came faster than the reader
+            # took them) or the layer is down: the read is cancelled instead.
+            logger.info("Could not ask a websocket's channel-layer reader to stop; cancelling it")
+        else:
             await asyncio.wait({reader}, timeout=READER_STOP_SECONDS)
         finally:
             if not reader.done():

@@ -145,6 +145,8 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
     providers: Providers | None = None  # the ones this call's conversation uses
     _start_deadline: asyncio.Task | None = None
     _media_prefix = ""
+    # False once the caller hung up or we closed: what the persona still says goes nowhere.
+    socket_open = True
 
     async def connect(self) -> None:
         signature = dict(self.scope["headers"]).get(b"x-twilio-signature", b"").decode("latin-1")
@@ -275,6 +277,14 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
             if group is not None:
                 await self.channel_layer.group_discard(group, self.channel_name)
 
+    async def websocket_disconnect(self, message: dict) -> None:
+        self.socket_open = False
+        await super().websocket_disconnect(message)
+
+    async def close(self, code: int | None = None, reason: str | None = None) -> None:
+        self.socket_open = False
+        await super().close(code=code, reason=reason)
+
     async def disconnect(self, code: int) -> None:
         await self._end_stream()
 
@@ -388,15 +398,26 @@ class StreamOutput:
         """The chunk in one `media` message: Twilio plays payloads of any length back to back,
         and one message costs far less than a message per 20 ms frame."""
         payload = base64.b64encode(mulaw).decode("ascii")
-        await self.consumer.send(text_data=f'{self.consumer._media_prefix}{payload}"}}}}')
+        await self._send(f'{self.consumer._media_prefix}{payload}"}}}}')
 
     async def send_mark(self, name: str) -> None:
-        await self.consumer.send(
-            text_data=json.dumps({"event": "mark", "streamSid": self.consumer.stream_sid, "mark": {"name": name}})
-        )
+        await self._send(json.dumps({"event": "mark", "streamSid": self.consumer.stream_sid, "mark": {"name": name}}))
 
     async def send_clear(self) -> None:
-        await self.consumer.send(text_data=json.dumps({"event": "clear", "streamSid": self.consumer.stream_sid}))
+        await self._send(json.dumps({"event": "clear", "streamSid": self.consumer.stream_sid}))
+
+    async def _send(self, text: str) -> None:
+        """A caller can hang up while the persona speaks (the opening line, a reply still
+        streaming): what is left goes nowhere instead of failing the task that said it."""
+        consumer = self.consumer
+        if not consumer.socket_open:
+            return
+        try:
+            await consumer.send(text_data=text)
+        except (OSError, RuntimeError):
+            # How ASGI servers refuse a send on a closed socket: uvicorn raises
+            # ClientDisconnected (an OSError) mid-close, RuntimeError once it has seen it.
+            consumer.socket_open = False
 
     async def end_call(self, reason: str) -> None:
         call_id = self.consumer.call_id
