@@ -232,7 +232,18 @@ def booking_create(
 
 def booking_create_on_default_card(*, user: User, estimated_duration: int, **booking: object) -> ScheduledCall:
     """The dashboard's booking: holds the estimate on the default card now, then books on
-    that hold. A booking refused after the hold was placed releases it at once."""
+    that hold. What can be refused without Stripe (the time, the phone, the persona, the
+    limit) is checked first, so a booking that cannot be made places no hold; one refused
+    after the hold was placed releases it at once."""
+    placing.call_request_validate(
+        user=user,
+        phone_number=booking["phone_number"],
+        persona_id=booking["persona_id"],
+        scenario_template_id=booking.get("scenario_template_id"),
+        call_pretext=booking.get("call_pretext", ""),
+    )
+    _check_time(booking["scheduled_time"], now=timezone.now())
+    _ensure_room(user=user)
     created = billing_holds.authorization_create(
         user=user, estimated_duration=estimated_duration, call_type=PaymentAuthorization.CallType.SCHEDULED
     )

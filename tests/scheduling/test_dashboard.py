@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from billing.services import payment_methods
 from calls.scheduling.models import CallSeries, ScheduledCall
 from calls.services import placing
 from tests.calls.conftest import PHONE
@@ -68,7 +69,7 @@ def test_booking_from_the_page_reads_the_time_in_the_persons_zone(caller, browse
     assert f"{local:%a} {local.day} {local:%b} {local.year}, 07:00" in page
 
 
-def test_a_refused_booking_shows_the_reason_and_releases_the_hold_it_placed(caller, browser, persona):
+def test_a_booking_too_soon_shows_the_reason_and_places_no_hold(caller, browser, persona):
     soon = datetime.now(ZoneInfo("UTC")) + timedelta(minutes=2)
 
     response = _book_on_the_page(browser, persona, soon, estimated_minutes=5)
@@ -76,7 +77,21 @@ def test_a_refused_booking_shows_the_reason_and_releases_the_hold_it_placed(call
     assert response.status_code == 200
     assert "Book at least 5 minutes ahead." in response.content.decode()
     assert not ScheduledCall.objects.exists()
-    assert set(caller.payment_authorizations.values_list("status", flat=True)) == {"canceled"}
+    assert not caller.payment_authorizations.exists()
+
+
+def test_a_booking_refused_after_its_hold_was_placed_releases_it(caller, browser, persona, make_card):
+    payment_methods.payment_method_add(
+        user=caller, payment_method_id=make_card("4000002500003155"), set_as_default=True
+    )
+    later = datetime.now(ZoneInfo("UTC")) + timedelta(days=1)
+
+    response = _book_on_the_page(browser, persona, later, estimated_minutes=5)
+
+    assert response.status_code == 200
+    assert "confirm this payment" in response.content.decode()
+    assert not ScheduledCall.objects.exists()
+    assert list(caller.payment_authorizations.values_list("status", flat=True)) == ["canceled"]
 
 
 def test_the_page_lists_bookings_with_their_status_and_cancels_one(caller, browser, persona):
@@ -185,9 +200,7 @@ def test_dispatch_now_makes_a_booking_due_at_once(admin_client, caller, persona)
 
 def test_a_placed_booking_links_to_its_call(caller, browser, persona):
     booking = book(caller, persona, minutes_ahead=60)
-    call = placing.call_create(
-        user=caller, phone_number=PHONE, persona=persona, authorization=booking.authorization
-    )
+    call = placing.call_create(user=caller, phone_number=PHONE, persona=persona, authorization=booking.authorization)
     ScheduledCall.objects.filter(pk=booking.pk).update(call=call, status=Status.PLACED, placed_at=timezone.now())
 
     page = browser.get("/calls/scheduled/").content.decode()
