@@ -204,8 +204,9 @@ def user_update_profile(
         updated.email = cleaned["email"]
         updated.email_verified = False
     if phone_changed:
+        # A number proved with a code already (on the Call now page) stays proved.
         updated.phone = cleaned["phone"]
-        updated.phone_verified = False
+        updated.phone_verified = VerifiedPhoneNumber.objects.filter(user=user, phone_number=updated.phone).exists()
     if "timezone" in cleaned:
         updated.timezone = cleaned["timezone"]
     if record_calls is not None:

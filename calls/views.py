@@ -9,6 +9,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors as account_selectors
@@ -59,6 +61,13 @@ def _whole_number(raw: object) -> int | None:
 # --- Call now -------------------------------------------------------------------------------------
 
 
+def _same_choices_url(form: CallNowForm) -> str:
+    """Call now again with what the person chose, for the page to come back to after the
+    phone's verification: verifying must not reset the persona, scenario or length."""
+    choices = {name: form[name].value() for name in ("persona", "scenario", "minutes")}
+    return f"{reverse('calls:new')}?{urlencode({k: v for k, v in choices.items() if v})}"
+
+
 def _to_live_call(request):
     """A repeated "Call me now" (a resubmitted form, a second tab) lands on the live call."""
     live = selectors.call_active(user=request.user)
@@ -76,6 +85,8 @@ def _call_now_form(request) -> CallNowForm:
         "scenario": request.GET.get("scenario", ""),
         "phone_number": request.session.get(account_views.PHONE_BEING_VERIFIED) or request.user.phone,
     }
+    if _whole_number(request.GET.get("minutes")) is not None:
+        initial["minutes"] = request.GET["minutes"]
     return CallNowForm(
         request.POST or None,
         initial=initial,
@@ -124,6 +135,7 @@ def call_new_view(request):
         "send_form": PhoneCodeSendForm(initial={"phone": phone}),
         "check_form": PhoneCodeCheckForm(initial={"phone": phone}),
         "code_sent": not verified and phone and request.session.get(account_views.PHONE_BEING_VERIFIED) == phone,
+        "back_after_verifying": _same_choices_url(form),
     }
     return render(request, "calls/call_new.html", context)
 

@@ -115,6 +115,19 @@ def test_changing_the_profile_phone_clears_its_verification(person, person_clien
     assert not phone_is_verified(user=person, phone="+12025550143")
 
 
+def test_a_profile_phone_changed_to_a_number_proved_before_is_verified(person, person_client, twilio):  # noqa: F811
+    _start(person_client, phone=OTHER_PHONE)
+    _check(person_client, phone=OTHER_PHONE, code=twilio.verification_code(OTHER_PHONE))
+    person.refresh_from_db()
+    assert person.phone_verified is False  # the profile phone is still the other one
+
+    response = person_client.put("/api/user/profile", {"phone": OTHER_PHONE}, format="json")
+
+    assert response.status_code == 200
+    person.refresh_from_db()
+    assert person.phone_verified is True
+
+
 def test_verify_refusing_more_texts_is_rate_limit_exceeded(person_client, twilio):  # noqa: F811
     twilio.fail_next("POST", r"/Verifications$", status=429, code=60203, message="Max send attempts reached")
 

@@ -73,6 +73,22 @@ def test_sending_and_checking_a_code_verifies_the_number(browser, caller, twilio
     assert VerifiedPhoneNumber.objects.filter(user=caller, phone_number=OTHER_PHONE).exists()
 
 
+def test_verifying_after_a_refused_call_now_keeps_the_persona_and_length(browser, caller, persona, twilio):
+    refused = browser.post("/calls/new", {"persona": persona.pk, "phone_number": OTHER_PHONE, "minutes": 7})
+    back = f"/calls/new?persona={persona.pk}&minutes=7"
+    assert refused.status_code == 200
+    assert f'name="next" value="{back.replace("&", "&amp;")}"' in refused.content.decode()
+
+    browser.post("/phone/verify/send", {"phone": OTHER_PHONE, "next": back})
+    code = twilio.verification_code(OTHER_PHONE)
+    checked = browser.post("/phone/verify/check", {"phone": OTHER_PHONE, "code": code, "next": back}, follow=True)
+
+    page = checked.content.decode()
+    assert "…0188 is verified." in page
+    assert f'<option value="{persona.pk}" selected>' in page
+    assert 'name="minutes" value="7"' in page
+
+
 def test_a_wrong_code_is_refused_and_the_number_stays_unverified(browser, caller, twilio):
     browser.post("/phone/verify/send", {"phone": OTHER_PHONE})
     wrong = "000000" if twilio.verification_code(OTHER_PHONE) != "000000" else "111111"
