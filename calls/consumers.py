@@ -59,9 +59,6 @@ class CallStatusConsumer(SocketAndLayerLoop, AsyncJsonWebsocketConsumer):
         line = {key: event[key] for key in selectors.TRANSCRIPT_LINE_FIELDS if key in event}
         await self.send_json({"transcript": line})
 
-    async def call_hangup(self, event: dict) -> None:
-        """For the call's voice stream; the page learns the outcome from the next status."""
-
 
 def status_socket():
     """The consumer as mounted: same-origin browsers only, the Django session as identity."""

@@ -23,7 +23,7 @@ from django.conf import settings
 
 from callmeback.dbthreads import off_shared_thread
 from callmeback.websockets import SocketAndLayerLoop
-from calls.services.changes import call_group
+from calls.services.changes import call_group, call_stream_group
 from voice.engine.call import CallContext, HeardTurn
 from voice.engine.conversation import Conversation
 from voice.greetings import FALLBACK_LINE, fallback_audio, opening_audio
@@ -241,7 +241,7 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
         self.stream_sid, self.call_id = stream_sid, context.call_id
         # Every outbound media message differs only by its payload: build the rest once.
         self._media_prefix = f'{{"event":"media","streamSid":"{stream_sid}","media":{{"payload":"'
-        self.group = call_group(context.call_id)
+        self.group = call_stream_group(context.call_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         self.writer = TranscriptWriter(call_id=context.call_id, publish=self._publish_turn)
         self.conversation = await self._conversation(context)
@@ -265,7 +265,7 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
 
     async def _abandon_start(self) -> None:
         """A start that failed part-way leaves nothing behind: no writer waiting on its queue,
-        no membership in the call's group (which would go on receiving its messages), and a
+        no membership in the call's stream group (which would go on receiving its messages), and a
         conversation already built or marked live is ended as any stream's is."""
         writer, self.writer = self.writer, None
         try:
@@ -320,7 +320,7 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
         except Exception:
             logger.exception("Provider usage of call %s could not be stored", self.call_id)
 
-    # --- Channel-layer messages to the call's group ----------------------------------------
+    # --- Channel-layer messages: the stream group's hang-up, our transcript to the page ----
 
     async def dispatch(self, message: dict) -> None:
         kind = message["type"]
@@ -336,10 +336,6 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
                     self.conversation.receive_audio(audio)
                     return
             await self.websocket_receive(message)
-            return
-        # The group also carries what the call page listens to (status, our own transcript
-        # lines); the stream acts only on a hang-up.
-        if kind.startswith("call.") and kind != "call.hangup":
             return
         await super().dispatch(message)
 
@@ -357,7 +353,7 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
     async def _publish_turn(self, turn: HeardTurn) -> None:
         """Shows a stored turn on the call page; best effort (the page also reads the stored
         transcript when it opens), so a channel layer that is down stops nothing."""
-        if self.group is None:
+        if self.call_id is None:
             return
         message = {
             "type": "call.transcript",
@@ -367,7 +363,7 @@ class MediaStreamConsumer(SocketAndLayerLoop, AsyncWebsocketConsumer):
             "interrupted": turn.interrupted,
         }
         try:
-            await self.channel_layer.group_send(self.group, message)
+            await self.channel_layer.group_send(call_group(self.call_id), message)
         except Exception:
             logger.warning("Transcript turn %s of call %s could not be shown live", turn.index, self.call_id)
 

@@ -1,5 +1,7 @@
 """What follows every change to a call: the owner's cached history is dropped and the call's
-channel-layer group (the dashboard's status socket, the live voice consumer) hears of it."""
+channel-layer group (the dashboard's status sockets) hears of it. The live voice stream has
+a group of its own, which hears only what it acts on (a hang-up), so the status and
+transcript traffic of a busy call never queues up on the stream's channel."""
 
 import logging
 import uuid
@@ -24,7 +26,7 @@ def call_changed(call: Call) -> None:
 
 
 def call_notify(call: Call) -> None:
-    """Tells the call's channel-layer group (the dashboard, the live voice consumer) its status."""
+    """Tells the call's channel-layer group (the dashboard's status sockets) its status."""
     call_group_send(
         call,
         {
@@ -43,12 +45,17 @@ def call_group(call_id: uuid.UUID) -> str:
     return f"call-{call_id}"
 
 
-def call_group_send(call: Call, message: dict[str, Any]) -> None:
-    """Sends `message` to the call's group; best effort, the record is already right."""
+def call_stream_group(call_id: uuid.UUID) -> str:
+    """The call's live voice stream (on whichever web process holds it)."""
+    return f"call-{call_id}-stream"
+
+
+def call_group_send(call: Call, message: dict[str, Any], *, group: str | None = None) -> None:
+    """Sends `message` to the call's group (or `group`); best effort, the record is already right."""
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(call_group(call.pk), message)
+        async_to_sync(layer.group_send)(group or call_group(call.pk), message)
     except Exception:  # a notification is best effort; the record is already right
         logger.warning("Could not notify listeners of call %s", call.pk, exc_info=True)

@@ -8,7 +8,7 @@ from callmeback.twilio import TwilioRequestRejected
 from calls import gateways
 from calls.gateways import ANSWERED_RANK, call_status_rank
 from calls.models import Call
-from calls.services.changes import call_changed, call_group_send
+from calls.services.changes import call_changed, call_group_send, call_stream_group
 from calls.services.lifecycle import call_refresh_from_twilio
 from calls.signals import goodbye_requested
 
@@ -17,7 +17,7 @@ def call_end(*, call: Call, ended_by: str = Call.EndedBy.USER) -> Call:
     """A person (the app, the dashboard) or an admin ends a call; ending it again changes nothing.
 
     On a live media stream the persona says a short goodbye first: the stream's consumer is
-    asked to (`call.hangup` on the call's group) and hangs up at Twilio once the goodbye has
+    asked to (`call.hangup` on its stream group) and hangs up at Twilio once the goodbye has
     been heard. A safety net hangs up `CALL_GOODBYE_TIMEOUT_SECONDS` later whatever happened
     to the stream (a restarted server). Until then the call stays in progress, as it is.
     A call not yet answered, or answered with no stream, is hung up at once.
@@ -69,7 +69,8 @@ def _record_ender(call: Call, ended_by: str) -> bool:
 def _say_goodbye(call: Call) -> None:
     """After commit: the live stream's consumer has the persona say goodbye and hang up; the
     `goodbye_requested` signal queues the safety net that hangs up later if the stream never does."""
-    call_group_send(call, {"type": "call.hangup", "call_id": str(call.pk), "ended_by": call.ended_by})
+    hang_up = {"type": "call.hangup", "call_id": str(call.pk), "ended_by": call.ended_by}
+    call_group_send(call, hang_up, group=call_stream_group(call.pk))
     goodbye_requested.send(sender=Call, call=call)
 
 

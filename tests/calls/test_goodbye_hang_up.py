@@ -48,11 +48,11 @@ def live_call(place, twilio) -> Call:
 
 @pytest.fixture
 def group_listener(channel_layer):
-    """A channel in the call's group, as the stream's consumer has; `received()` returns what
+    """A channel in the call's stream group, as the stream's consumer has; `received()` returns what
     reached it before a sentinel sent then (a channel keeps the order it was sent in)."""
 
     def listen(call: Call):
-        group = changes.call_group(call.pk)
+        group = changes.call_stream_group(call.pk)
         channel = async_to_sync(channel_layer.new_channel)()
         async_to_sync(channel_layer.group_add)(group, channel)
 

@@ -1,10 +1,11 @@
 """A media stream's start: a signed socket that never sends `start` is closed after the
-deadline, and a start that fails on our side leaves no task and no group membership behind."""
+deadline, a start that fails on our side leaves no task and no group membership behind, and
+a started stream joins its own group only (the call pages' traffic never reaches it)."""
 
 from channels.layers import get_channel_layer
 
 from calls.models import Call
-from calls.services.changes import call_group
+from calls.services.changes import call_group, call_stream_group
 from devtools.processes import free_port
 from tests.voice.live.conftest import run
 from voice.consumers import STREAM_START_FAILED, STREAM_START_TIMEOUT
@@ -22,15 +23,15 @@ def _close_code_of(stream, *, start: bool) -> int | None:
     return run(scenario())
 
 
-def _members_of(group: str) -> int:
+async def _count_members(group: str) -> int:
     """How many channels the channel layer (Redis) holds in the group."""
+    layer = get_channel_layer()
+    connection = layer.connection(layer.consistent_hash(group))
+    return await connection.zcard(layer._group_key(group))
 
-    async def count() -> int:
-        layer = get_channel_layer()
-        connection = layer.connection(layer.consistent_hash(group))
-        return await connection.zcard(layer._group_key(group))
 
-    return run(count())
+def _members_of(group: str) -> int:
+    return run(_count_members(group))
 
 
 def test_a_signed_stream_that_never_sends_start_is_closed_after_the_deadline(live_call, open_stream, settings):
@@ -72,8 +73,24 @@ def test_a_stream_whose_start_fails_leaves_its_group_and_no_task_running(
 
     assert _close_code_of(open_stream(live_call), start=True) == STREAM_START_FAILED
 
+    assert _members_of(call_stream_group(str(live_call.pk))) == 0
     assert _members_of(call_group(str(live_call.pk))) == 0
     assert not [name for name in asgi_server.task_names() if name.startswith("TranscriptWriter.")]
     call = Call.objects.get(pk=live_call.pk)
     assert call.status == Call.Status.IN_PROGRESS
     assert call.live_stream_sid == ""
+
+
+def test_a_started_stream_hears_only_its_own_group_not_the_call_pages(live_call, open_stream):
+    stream = open_stream(live_call)
+
+    async def scenario() -> tuple[bool, int, int]:
+        await stream.open()
+        heard = await stream.listen(timeout=15, quiet=0.5)
+        in_stream_group = await _count_members(call_stream_group(str(live_call.pk)))
+        in_page_group = await _count_members(call_group(str(live_call.pk)))  # status, transcript lines
+        await stream.stop()
+        await stream.close()
+        return heard, in_stream_group, in_page_group
+
+    assert run(scenario()) == (True, 1, 0)
