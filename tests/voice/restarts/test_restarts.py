@@ -12,6 +12,7 @@ import redis
 import requests
 
 from billing import pricing
+from calls.services.changes import call_stream_group
 from tests.fakes.openai_sse import Reply
 from tests.fakes.twilio_media import speech
 from tests.voice.restarts.conftest import PlacedCall, Servers, inspect, media_stream
@@ -92,15 +93,15 @@ def test_a_call_goes_on_while_redis_restarts_and_a_hang_up_still_reaches_it(
     llm.default_reply = Reply(deltas=["So", " glad", " to", " hear", " it."])
     stream = media_stream(servers, twilio, live_call)
     layer = redis.Redis.from_url(servers.redis.url)
-    group_key = f"{CHANNEL_LAYER_PREFIX}:group:call-{live_call.id}"
+    group_key = f"{CHANNEL_LAYER_PREFIX}:group:{call_stream_group(live_call.id)}"
 
     async def scenario():
         opening_heard = await hear_the_opening(stream)
         await asyncio.to_thread(servers.redis.stop)
         await asyncio.to_thread(servers.redis.start)  # with nothing of what it held
         reply_heard = await say_and_hear_the_reply(stream, SAID)
-        # The stream joins its call's group again by itself; the app's hang-up goes to the group.
-        await asyncio.to_thread(wait_for, lambda: layer.zcard(group_key), what="the stream back in its call's group")
+        # The stream joins its group again by itself; the app's hang-up goes to that group.
+        await asyncio.to_thread(wait_for, lambda: layer.zcard(group_key), what="the stream back in its group")
         asked = time.monotonic()
         ended = await asyncio.to_thread(
             requests.post,
