@@ -6,7 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.conf import settings as django_settings
 from django.core.cache import cache
+from django.db import connections
 from rest_framework.test import APIClient
 
 from accounts.tokens import token_pair_issue
@@ -14,6 +16,13 @@ from callmeback import ratelimit
 from callmeback.celery import app as celery_app
 from tests.asgi_server import AsgiServer
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+
+# For tests that run real processes (workers, web servers): they share state only through
+# Redis and PostgreSQL, which CI provides.
+needs_real_processes = pytest.mark.skipif(
+    not django_settings.REDIS_URL or connections["default"].vendor != "postgresql",
+    reason="real processes share state only through Redis and PostgreSQL (CI provides both)",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,6 @@ import time
 import pytest
 import requests
 from django.conf import settings as django_settings
-from django.db import connections
 
 from accounts.tokens import token_pair_issue
 from billing import pricing
@@ -19,18 +18,13 @@ from calls.models import Call
 from calls.services import placing
 from devtools.processes import database_url, free_port
 from tests.billing.conftest import _stripe_settings, card_user, localstripe, make_card, stripe_client, stripe_front  # noqa: F401
+from tests.conftest import needs_real_processes
 from tests.fakes.twilio import LocalTwilioServer, wait_until
 from tests.fakes.twilio_media import caller_stream
 from tests.personas.factories import PersonaFactory
 from tests.procfile import ProcfileProcesses
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not django_settings.REDIS_URL or connections["default"].vendor != "postgresql",
-        reason="several processes share state only through Redis and PostgreSQL (CI provides both)",
-    ),
-]
+pytestmark = [pytest.mark.django_db(transaction=True), needs_real_processes]
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connections
 from django.utils import timezone
 
 from accounts.models import VerifiedPhoneNumber
@@ -20,16 +19,11 @@ from calls.scheduling.models import ScheduledCall
 from calls.scheduling.tasks import place_bookings
 from devtools.processes import database_url
 from tests.calls.conftest import SITE_URL
+from tests.conftest import needs_real_processes
 from tests.scheduling.helpers import book
 from tests.scheduling.processes import CeleryProcesses, wait_for
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not django_settings.REDIS_URL or connections["default"].vendor != "postgresql",
-        reason="real worker and beat processes need the Redis broker and PostgreSQL (CI provides both)",
-    ),
-]
+pytestmark = [pytest.mark.django_db(transaction=True), needs_real_processes]
 
 Status = ScheduledCall.Status
 DISPATCH_TIMEOUT = 90
