@@ -20,6 +20,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Cast
+from django.utils.crypto import salted_hmac
 
 from callmeback.keyring import key_material
 from callmeback.startup import require_secret_key
@@ -65,6 +66,14 @@ def decrypt(token: str) -> str:
 def rotate(token: str) -> str:
     """Re-encrypts `token` with the newest key."""
     return _fernet(_keys()).rotate(token.encode()).decode()
+
+
+def text_digest(text: str) -> str:
+    """A keyed hash of `text` folded to lower case: equal phrases share it, so the database can
+    group and count encrypted text without reading it, and no one without `SECRET_KEY` can
+    test a guess against it."""
+    folded = " ".join(text.casefold().split())
+    return salted_hmac("callmeback.encryption.text_digest", folded, algorithm="sha256").hexdigest()
 
 
 class EncryptedTextField(models.TextField):

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "calls.scheduling",
     "billing",
     "voice",
+    "voice.insights",
     "callmeback",  # its deploy checks (callmeback/checks.py)
 ]
 # Development tooling (devtools/: the local Twilio and Stripe, simulate_call) loads only in
@@ -404,6 +405,8 @@ CALL_SWEEP_GRACE_SECONDS = env.int("CALL_SWEEP_GRACE_SECONDS", default=5 * 60)
 # A dial whose answer never came is looked up at Twilio this long after it was attempted
 # (longer than TWILIO_TIMEOUT_SECONDS: by then Twilio has created the call or never will).
 CALL_DIAL_CHECK_SECONDS = env.int("CALL_DIAL_CHECK_SECONDS", default=60)
+# What a persona remembers about a person is kept to this many characters (PersonaMemory).
+PERSONA_MEMORY_MAX_CHARS = env.int("PERSONA_MEMORY_MAX_CHARS", default=1500)
 # A request sent again with the same Idempotency-Key this long after gets the first answer.
 IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24))
 # A call ended from the app or by an admin hears the persona's goodbye first; past this, the

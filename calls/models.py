@@ -250,3 +250,56 @@ class CallerIdNumber(models.Model):
 
     def __str__(self) -> str:
         return self.phone_number
+
+
+class CallAnalysis(models.Model):
+    """What the after-call analysis read in a call's heard transcript (`003_*`): a summary and
+    the person's mood. The summary is encrypted at rest like the transcript; the mood stays
+    plain so the database can count and chart it."""
+
+    class Sentiment(models.TextChoices):
+        POSITIVE = "positive", "Positive"
+        NEUTRAL = "neutral", "Neutral"
+        NEGATIVE = "negative", "Negative"
+
+    class Source(models.TextChoices):
+        LLM = "llm", "Language model"
+        LOCAL = "local", "Local analyser"
+
+    call = models.OneToOneField(Call, on_delete=models.CASCADE, primary_key=True, related_name="analysis")
+    summary = EncryptedTextField()
+    sentiment = models.CharField(max_length=10, choices=Sentiment.choices)
+    sentiment_score = models.FloatField(help_text="From -1 (most negative) to 1 (most positive).")
+    emotions = models.JSONField(default=list, blank=True, help_text="The main emotions, when the model names them.")
+    source = models.CharField(max_length=10, choices=Source.choices)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name_plural = "call analyses"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sentiment_score__gte=-1, sentiment_score__lte=1), name="analysis_score_in_range"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sentiment} ({self.source}) for {self.call_id}"
+
+
+class CallKeyPhrase(models.Model):
+    """One of up to eight key phrases of a call, encrypted; `digest` is a keyed hash of the
+    phrase folded to lower case, so the database counts a person's top phrases without
+    reading them."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="key_phrases")
+    position = models.PositiveSmallIntegerField()
+    text = EncryptedTextField()
+    digest = models.CharField(max_length=64, db_index=True)
+
+    class Meta:
+        ordering = ["call", "position"]
+        constraints = [models.UniqueConstraint(fields=["call", "position"], name="key_phrase_position_unique")]
+
+    def __str__(self) -> str:
+        return f"phrase {self.position} of {self.call_id}"

@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from callmeback.encryption import EncryptedTextField
+
 
 class CatalogueEntry(models.Model):
     """What personas and scenario templates share: an owner (none for system entries),
@@ -108,6 +110,26 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.persona_id} in contacts of {self.user_id}"
+
+
+class PersonaMemory(models.Model):
+    """What a persona remembers about one person across calls: short notes distilled after
+    each call, shown to the persona as data about the person at the start of the next.
+    Encrypted at rest; bounded by `PERSONA_MEMORY_MAX_CHARS`. A person may edit or clear it,
+    or switch it off (`enabled`), after which nothing is remembered or recalled."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="persona_memories")
+    persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="memories")
+    text = EncryptedTextField(blank=True)
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "persona"], name="memory_unique_user_persona")]
+
+    def __str__(self) -> str:
+        return f"memory of {self.persona_id} about {self.user_id}"
 
 
 class ScenarioTemplate(CatalogueEntry):
